@@ -1,0 +1,128 @@
+"""Discover fonts installed on the system at run time, and what characters each one covers.
+
+Nothing is downloaded: fonts come from OS packages (on Debian/Ubuntu `fonts-wqy-microhei`,
+`fonts-wqy-zenhei`, `fonts-arphic-ukai`, `fonts-arphic-uming` or `fonts-noto-cjk`). Extra folders
+can be listed in the `OCRCORE_FONT_DIRS` environment variable (separated by `os.pathsep`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from fontTools.ttLib import TTCollection, TTFont
+from PIL import ImageFont
+
+log = logging.getLogger(__name__)
+
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts", "/Library/Fonts",
+             "/System/Library/Fonts", "C:/Windows/Fonts")
+FONT_SUFFIXES = (".ttf", ".ttc", ".otf")
+CJK_PACKAGE_HINT = (
+    "No font with Chinese glyphs was found. Install one from your OS packages, e.g. "
+    "`sudo apt-get install fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming` "
+    "(Debian/Ubuntu) or `fonts-noto-cjk`, or point OCRCORE_FONT_DIRS at a folder of CJK fonts."
+)
+
+
+class FontNotFoundError(RuntimeError):
+    """Raised when no installed font covers the characters a generator needs."""
+
+
+@dataclass(frozen=True)
+class Font:
+    """One face: a font file and the face index inside a .ttc collection."""
+
+    path: str
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{Path(self.path).stem}#{self.index}" if self.path.endswith(".ttc") else Path(self.path).stem
+
+    def pil(self, size: int) -> ImageFont.FreeTypeFont:
+        return _pil_font(self.path, self.index, size)
+
+    def covers(self, text: str) -> bool:
+        cmap = codepoints(self)
+        return all(ord(c) in cmap for c in text if not c.isspace())
+
+
+@cache
+def _pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, size=size, index=index)
+
+
+@cache
+def codepoints(font: Font) -> frozenset[int]:
+    """The Unicode code points that `font` maps to a glyph (read from its cmap table)."""
+    if font.path.endswith(".ttc"):
+        face = TTCollection(font.path, lazy=True).fonts[font.index]
+    else:
+        face = TTFont(font.path, lazy=True, fontNumber=font.index)
+    return frozenset(face.getBestCmap() or {})
+
+
+def _font_dirs() -> list[Path]:
+    extra = [d for d in os.environ.get("OCRCORE_FONT_DIRS", "").split(os.pathsep) if d]
+    return [Path(d).expanduser() for d in (*extra, *FONT_DIRS)]
+
+
+@cache
+def installed_fonts() -> tuple[Font, ...]:
+    """Every face of every font file under the font folders, sorted by path (stable across runs)."""
+    faces = []
+    for folder in _font_dirs():
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            if path.suffix.lower() not in FONT_SUFFIXES:
+                continue
+            try:
+                count = len(TTCollection(str(path), lazy=True).fonts) if path.suffix.lower() == ".ttc" else 1
+            except Exception as exc:  # a broken file should not hide the others
+                log.warning("skipping unreadable font %s: %s", path, exc)
+                continue
+            faces.extend(Font(str(path), i) for i in range(count))
+    return tuple(dict.fromkeys(faces))
+
+
+def fonts_covering(text: str, fonts: Sequence[Font] | None = None, min_fraction: float = 1.0) -> list[Font]:
+    """The fonts that have glyphs for at least `min_fraction` of the distinct characters of `text`."""
+    wanted = {ord(c) for c in text if not c.isspace()}
+    found = []
+    for font in fonts if fonts is not None else installed_fonts():
+        try:
+            have = codepoints(font)
+        except Exception as exc:
+            log.warning("skipping font %s: %s", font.path, exc)
+            continue
+        if wanted and len(wanted & have) / len(wanted) >= min_fraction:
+            found.append(font)
+    return found
+
+
+def cjk_fonts(min_fraction: float = 0.99) -> list[Font]:
+    """Installed fonts covering (nearly) all 3,755 level-1 GB2312 hanzi; raises with an install hint if none."""
+    from ocrcore.charsets import get_charset
+
+    # Faces after the first in a .ttc are the same glyphs under another name (Mono, Sharp): keep the first.
+    first_faces = [f for f in installed_fonts() if f.index == 0]
+    fonts = fonts_covering(get_charset("gb2312_l1").chars, first_faces, min_fraction=min_fraction)
+    if not fonts:
+        raise FontNotFoundError(CJK_PACKAGE_HINT)
+    return fonts
+
+
+def resolve_fonts(paths: Sequence[str] | None, default: Sequence[Font]) -> list[Font]:
+    """Fonts from user-given file paths (a missing file is an error), else `default`."""
+    if not paths:
+        return list(default)
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise FontNotFoundError(f"font files not found: {missing}")
+    return [Font(p) for p in paths]

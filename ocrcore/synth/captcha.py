@@ -1,0 +1,143 @@
+"""Captchas drawn by the `captcha` package's `ImageCaptcha`, made deterministic with our own RNG.
+
+`captcha` 0.7 draws every random number through the module-level `secrets`, so seeding Python's
+`random` changes nothing. We put a thread-local proxy in its place: inside `_drawing_with(rng)` every
+`secrets` call of `captcha.image` is answered from our numpy generator, elsewhere by the real `secrets`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, ClassVar
+
+import captcha.image
+import numpy as np
+from captcha.image import ImageCaptcha, random_color
+from PIL import Image
+from PIL.ImageFilter import SMOOTH
+
+from ocrcore.fonts import fonts_covering, installed_fonts
+from ocrcore.synth.base import Generator
+
+
+class _SecretsProxy(threading.local):
+    """Stands in for `secrets` inside `captcha.image`; answers from `self.rng` when one is set."""
+
+    rng: np.random.Generator | None = None
+
+    def randbelow(self, n: int) -> int:
+        return int(self.rng.integers(n)) if self.rng is not None else secrets.randbelow(n)
+
+    def randbits(self, k: int) -> int:
+        return int(self.rng.integers(0, 1 << k)) if self.rng is not None else secrets.randbits(k)
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        return seq[int(self.rng.integers(len(seq)))] if self.rng is not None else secrets.choice(seq)
+
+
+_PROXY = _SecretsProxy()
+captcha.image.secrets = _PROXY  # type: ignore[assignment]
+
+
+@contextmanager
+def _drawing_with(rng: np.random.Generator) -> Iterator[None]:
+    _PROXY.rng = rng
+    try:
+        yield
+    finally:
+        _PROXY.rng = None
+
+
+# Spacing, warping and noise are what make captchas hard. "default" is ImageCaptcha's own setting.
+DIFFICULTY: dict[str, dict[str, Any]] = {
+    "easy": dict(character_rotate=(-15, 15), character_warp_dx=(0.05, 0.15), character_warp_dy=(0.1, 0.15),
+                 word_space_probability=0.2, word_offset_dx=0.1, noise_dots=10, noise_curves=0),
+    "default": dict(character_rotate=(-30, 30), character_warp_dx=(0.1, 0.3), character_warp_dy=(0.2, 0.3),
+                    word_space_probability=0.5, word_offset_dx=0.25, noise_dots=30, noise_curves=1),
+    "hard": dict(character_rotate=(-40, 40), character_warp_dx=(0.2, 0.4), character_warp_dy=(0.25, 0.4),
+                 word_space_probability=0.85, word_offset_dx=0.4, noise_dots=80, noise_curves=3),
+}
+
+
+class _Engine(ImageCaptcha):
+    """ImageCaptcha with a difficulty preset; "default" runs the library's own `generate_image` unchanged."""
+
+    def __init__(self, width: int, height: int, fonts: list[str] | None, font_sizes: tuple[int, ...],
+                 difficulty: str) -> None:
+        super().__init__(width, height, fonts=fonts, font_sizes=font_sizes)
+        self.difficulty = difficulty
+        preset = DIFFICULTY[difficulty]
+        for key in ("character_rotate", "character_warp_dx", "character_warp_dy", "word_space_probability",
+                    "word_offset_dx"):
+            setattr(self, key, preset[key])
+        self.noise_dots, self.noise_curves = preset["noise_dots"], preset["noise_curves"]
+
+    def generate_image(self, chars: str, bg_color: Any = None, fg_color: Any = None) -> Image.Image:
+        if self.difficulty == "default":
+            return super().generate_image(chars, bg_color, fg_color)
+        background = random_color(238, 255)
+        color = random_color(10, 200, _PROXY.randbelow(36) + 220)
+        im = self.create_captcha_image(chars, color, background)
+        self.create_noise_dots(im, color, number=self.noise_dots)
+        for _ in range(self.noise_curves):
+            self.create_noise_curve(im, color)
+        return im.filter(SMOOTH)
+
+
+@dataclass(frozen=True)
+class CaptchaGenerator(Generator):
+    """Captchas of `length` characters (an int, or an inclusive (min, max) range) from `charset_name`.
+
+    `difficulty` is "easy", "default" (ImageCaptcha as shipped), "hard", or "mixed" (one of the three per
+    image, which generalises best). `fonts` are font file paths; empty means captcha's bundled
+    DroidSansMono, and the entry "system" adds every installed font that covers the charset.
+
+    >>> image, label = CaptchaGenerator(length=4).sample(np.random.default_rng(0))
+    >>> image.size, len(label)
+    ((160, 60), 4)
+    """
+
+    task: ClassVar[str] = "captcha"
+    charset_name: str = "alnum_upper"
+    length: int | tuple[int, int] = 4
+    width: int = 160
+    height: int = 60
+    difficulty: str = "default"
+    fonts: tuple[str, ...] = ()
+    font_sizes: tuple[int, ...] = (42, 50, 56)
+
+    def __post_init__(self) -> None:
+        if self.difficulty not in (*DIFFICULTY, "mixed"):
+            raise ValueError(f"difficulty must be one of {[*DIFFICULTY, 'mixed']}, not {self.difficulty!r}")
+        lo, hi = self.length_range
+        if not 1 <= lo <= hi:
+            raise ValueError(f"length must be >= 1 and min <= max, got {self.length}")
+
+    @property
+    def length_range(self) -> tuple[int, int]:
+        return (self.length, self.length) if isinstance(self.length, int) else tuple(self.length)  # type: ignore
+
+    @cached_property
+    def _engines(self) -> dict[str, _Engine]:
+        paths = [p for p in self.fonts if p != "system"]
+        if "system" in self.fonts:
+            paths += [f.path for f in fonts_covering(self.charset.chars, installed_fonts()) if f.index == 0]
+            paths.append(captcha.image.DEFAULT_FONTS[0])
+        names = list(DIFFICULTY) if self.difficulty == "mixed" else [self.difficulty]
+        return {d: _Engine(self.width, self.height, paths or None, self.font_sizes, d) for d in names}
+
+    def sample_label(self, rng: np.random.Generator) -> str:
+        lo, hi = self.length_range
+        n = int(rng.integers(lo, hi + 1))
+        return "".join(self.charset.chars[i] for i in rng.integers(len(self.charset), size=n))
+
+    def render(self, label: str, rng: np.random.Generator) -> Image.Image:
+        engines = list(self._engines.values())
+        engine = engines[int(rng.integers(len(engines)))]
+        with _drawing_with(rng):
+            return engine.generate_image(label)

@@ -1,0 +1,208 @@
+"""Chinese licence plates as the tight crops a plate detector returns, with roadside degradations.
+
+Layout follows GA 36 proportions in millimetres: a 440x140 plate (480x140 for green new-energy plates),
+45x90 character cells (43x90 on green plates), 12 mm gaps and a wide gap holding the separator dot after
+the second character. Glyphs are rendered large, cropped to their ink and squeezed into the cell, which
+gives the narrow, condensed look of plate lettering.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocrcore.charsets import PLATE_LETTERS, PLATE_PROVINCES
+from ocrcore.fonts import Font, cjk_fonts, fonts_covering, installed_fonts
+from ocrcore.synth import degrade
+from ocrcore.synth.base import Generator
+
+ALNUM = PLATE_LETTERS + string.digits
+PX_PER_MM = 0.5  # the plate is drawn at 220x70 px, then warped and resized to the output size
+
+# (background top, background bottom, text, frame) colours; green plates are a white-to-green gradient.
+PLATE_COLOURS = {
+    "blue": ((12, 62, 170), (8, 52, 150), (245, 245, 245), (235, 235, 235)),
+    "yellow": ((240, 190, 20), (225, 175, 10), (20, 20, 20), (20, 20, 20)),
+    "green": ((235, 245, 235), (70, 190, 100), (15, 15, 15), (40, 40, 40)),
+    "white": ((240, 240, 240), (228, 228, 228), (15, 15, 15), (20, 20, 20)),
+    "black": ((18, 18, 18), (10, 10, 10), (240, 240, 240), (230, 230, 230)),
+}
+CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 30, 32), (140, 20, 25),
+                        (20, 40, 90), (200, 180, 140), (60, 70, 60), (90, 60, 40)], np.int16)
+DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
+DEFAULT_WEIGHTS = (0.45, 0.2, 0.25, 0.05, 0.05)
+
+
+def plate_number(plate_type: str, rng: np.random.Generator, all_class: bool, suffix_prob: float) -> str:
+    """A plate string: a uniformly drawn province, a letter, then 5 (6 on green plates) characters."""
+    head = PLATE_PROVINCES[rng.integers(len(PLATE_PROVINCES))] + PLATE_LETTERS[rng.integers(len(PLATE_LETTERS))]
+    pick = lambda pool: pool[rng.integers(len(pool))]  # noqa: E731
+    if plate_type == "green":
+        if all_class:
+            return head + "".join(pick(ALNUM) for _ in range(6))
+        if rng.random() < 0.7:  # small car: D (electric) or F (hybrid) first
+            return head + pick("DF") + pick(ALNUM) + "".join(pick(string.digits) for _ in range(4))
+        return head + "".join(pick(string.digits) for _ in range(5)) + pick("DF")
+    body = [pick(ALNUM) if all_class or rng.random() < 0.25 else pick(string.digits) for _ in range(5)]
+    suffixes = {"yellow": "挂学", "white": "警", "black": "港澳领使"}.get(plate_type, "")
+    if all_class and rng.random() < suffix_prob:
+        body[-1] = pick("挂学警港澳领使")
+    elif suffixes and (plate_type != "yellow" or rng.random() < suffix_prob):
+        body[-1] = pick(suffixes)
+    return head + "".join(body)
+
+
+def _cells(n_chars: int) -> tuple[int, list[float], float]:
+    """Plate width, left edge of each character cell and the cell width, in millimetres."""
+    if n_chars == 8:
+        width, cell, gap, wide, margin = 480, 43, 9, 51, 15.5
+    else:
+        width, cell, gap, wide, margin = 440, 45, 12, 34, 15.5
+    xs, x = [], margin
+    for i in range(n_chars):
+        xs.append(x)
+        x += cell + (wide if i == 1 else gap)
+    return width, xs, cell
+
+
+def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool) -> Image.Image:
+    """The character's ink as an L mask fitted into a cell: stretched (hanzi) or height-fitted (alnum)."""
+    pil_font = font.pil(96)
+    left, top, right, bottom = pil_font.getbbox(char)
+    mask = Image.new("L", (right - left + 8, bottom - top + 8))
+    ImageDraw.Draw(mask).text((4 - left, 4 - top), char, font=pil_font, fill=255)
+    mask = mask.crop(mask.getbbox())
+    if stretch:
+        return mask.resize((cell_w, cell_h), Image.Resampling.LANCZOS)
+    w = min(cell_w, max(1, round(mask.width * cell_h / mask.height)))
+    return mask.resize((w, cell_h), Image.Resampling.LANCZOS)
+
+
+@dataclass(frozen=True)
+class PlateGenerator(Generator):
+    """Blue, yellow, green new-energy, white (police) and black plates as degraded detector crops.
+
+    `size` is the output (width, height); 94x24 is what common recognisers take. `all_class` draws every
+    position after the first two uniformly (and suffixes with `suffix_prob`) so each class is frequent;
+    otherwise numbers follow the real formats. `degrade` in [0, 1] scales every degradation.
+    """
+
+    task: ClassVar[str] = "plate"
+    charset_name: str = "plate"
+    size: tuple[int, int] = (94, 24)
+    types: tuple[str, ...] = DEFAULT_TYPES
+    type_weights: tuple[float, ...] = DEFAULT_WEIGHTS
+    all_class: bool = False
+    suffix_prob: float = 0.15
+    degrade: float = 1.0
+
+    def __post_init__(self) -> None:
+        unknown = set(self.types) - set(PLATE_COLOURS)
+        if unknown or len(self.types) != len(self.type_weights):
+            raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
+
+    @cached_property
+    def _fonts(self) -> tuple[list[Font], list[Font]]:
+        """Plate lettering is an upright gothic: hei-style hanzi, bold upright sans Latin."""
+        hanzi = [f for f in cjk_fonts() if "hei" in f.name.lower()] or cjk_fonts()
+        upright_sans = [f for f in fonts_covering(ALNUM, installed_fonts())
+                        if "bold" in f.name.lower() and not any(k in f.name.lower()
+                                                                for k in ("oblique", "italic", "serif"))]
+        return hanzi, upright_sans or hanzi
+
+    def sample_label(self, rng: np.random.Generator) -> str:
+        return plate_number(self._type(rng), rng, self.all_class, self.suffix_prob)
+
+    def _type(self, rng: np.random.Generator) -> str:
+        p = np.asarray(self.type_weights, float)
+        return self.types[int(rng.choice(len(self.types), p=p / p.sum()))]
+
+    def render(self, label: str, rng: np.random.Generator) -> Image.Image:
+        plate = self._draw_plate(label, self._type_of(label, rng), rng)
+        return Image.fromarray(self._as_crop(plate, rng))
+
+    def _type_of(self, label: str, rng: np.random.Generator) -> str:
+        if len(label) == 8:
+            return "green"
+        if label[-1] == "警":
+            return "white"
+        if label[-1] in "港澳领使":
+            return "black"
+        if label[-1] in "挂学":
+            return "yellow"
+        candidates = [t for t in self.types if t not in ("green", "white", "black")] or ["blue"]
+        return candidates[int(rng.integers(len(candidates)))]
+
+    def _draw_plate(self, label: str, plate_type: str, rng: np.random.Generator) -> np.ndarray:
+        width_mm, xs, cell_mm = _cells(len(label))
+        w, h = round(width_mm * PX_PER_MM), round(140 * PX_PER_MM)
+        top, bottom, ink, frame = (np.array(c, np.float32) for c in PLATE_COLOURS[plate_type])
+        jitter = rng.uniform(-18, 18, size=3)
+        ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+        canvas = np.clip(top + (bottom - top) * ramp + jitter, 0, 255) * np.ones((1, w, 1), np.float32)
+        image = Image.fromarray(canvas.astype(np.uint8))
+        draw = ImageDraw.Draw(image)
+        inset = round(rng.uniform(3, 6) * PX_PER_MM)
+        draw.rounded_rectangle((inset, inset, w - inset, h - inset), radius=round(8 * PX_PER_MM),
+                               outline=tuple(int(c) for c in frame), width=max(1, round(2.5 * PX_PER_MM)))
+        for x_frac in (0.22, 0.78):  # rivets near the top edge
+            cx, cy, r = x_frac * w, rng.uniform(9, 13) * PX_PER_MM, rng.uniform(3.5, 5) * PX_PER_MM
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=tuple(int(v) for v in rng.integers(150, 220, 3)))
+        hanzi, latin = self._fonts
+        latin_font = latin[int(rng.integers(len(latin)))]
+        hanzi_font = hanzi[int(rng.integers(len(hanzi)))]
+        cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
+        for i, (char, x_mm) in enumerate(zip(label, xs, strict=True)):
+            is_hanzi = not char.isascii()
+            mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi)
+            x = round(x_mm * PX_PER_MM) + (cell_w - mask.width) // 2
+            colour = (200, 20, 20) if char == "警" or (i == len(label) - 1 and plate_type == "white" and
+                                                      not char.isascii()) else tuple(int(c) for c in ink)
+            image.paste(Image.new("RGB", mask.size, colour), (x, y0), mask)
+        dot_x = round((xs[1] + cell_mm + (xs[2] - xs[1] - cell_mm) / 2) * PX_PER_MM)
+        r = 2.5 * PX_PER_MM * 2
+        draw.ellipse((dot_x - r, h / 2 - r, dot_x + r, h / 2 + r), fill=tuple(int(c) for c in ink))
+        return np.asarray(image)
+
+    def _as_crop(self, plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Put the plate on a car body, warp it like a camera would, crop it loosely, degrade, resize."""
+        s = self.degrade
+        h, w = plate.shape[:2]
+        plate = degrade.apply_some(plate, rng, [(0.4 * s, degrade.dirt), (0.3 * s, degrade.shadow)])
+        pad_x, pad_y = int(w * 0.12), int(h * 0.3)
+        body = np.empty((h + 2 * pad_y, w + 2 * pad_x, 3), np.uint8)
+        body[:] = CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))] + rng.integers(-20, 21, size=3)
+        body = degrade.gaussian_noise(body, rng, 20)
+        # Corners of the plate in the output crop: a detector's box is tight but not exact.
+        out_w, out_h = self.size
+        margin = rng.uniform(-0.03, 0.08, size=(4, 2)) * s * np.float32([out_w, out_h])
+        dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
+        inward = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
+        dst += margin * inward  # positive: background shows around the plate; negative: the plate is clipped
+        dst += rng.uniform(-1, 1, size=(4, 2)).astype(np.float32) * s * np.float32([0.04 * out_w, 0.06 * out_h])
+        src = np.float32([[pad_x, pad_y], [pad_x + w, pad_y], [pad_x + w, pad_y + h], [pad_x, pad_y + h]])
+        body[pad_y:pad_y + h, pad_x:pad_x + w] = plate
+        # Warp at 2x the output size, then shrink: the glyph edges stay anti-aliased.
+        up = 2
+        matrix = cv2.getPerspectiveTransform(src, dst * up)
+        crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
+                                   borderMode=cv2.BORDER_REPLICATE)
+        crop = degrade.apply_some(crop, rng, [
+            (0.3 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=4, max_shear=0.1)),
+            (0.25 * s, lambda im, r: degrade.motion_blur(im, r, max_len=7)),
+            (0.2 * s, lambda im, r: degrade.defocus_blur(im, r, max_radius=2.5)),
+        ])
+        crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        return degrade.apply_some(crop, rng, [
+            (0.3 * s, lambda im, r: degrade.low_resolution(im, r, min_scale=0.45)),
+            (0.8 * s, degrade.lighting),
+            (0.25 * s, degrade.haze),
+            (0.4 * s, lambda im, r: degrade.gaussian_noise(im, r, 10)),
+            (0.5 * s, lambda im, r: degrade.jpeg(im, r, 20, 90)),
+        ])

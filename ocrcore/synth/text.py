@@ -1,0 +1,160 @@
+"""Printed Chinese: variable-length lines for CRNN, and 64x64 single characters for the classifier."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from functools import cached_property
+from typing import ClassVar
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocrcore.charsets import ASCII_PUNCTUATION, ZH_PUNCTUATION, get_charset
+from ocrcore.fonts import Font, FontNotFoundError, cjk_fonts, resolve_fonts
+from ocrcore.synth import degrade
+from ocrcore.synth.base import Generator
+
+
+def _background(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int]]:
+    """A background (solid, gradient, paper grain or dark) and an ink colour that contrasts with it."""
+    kind = rng.choice(["solid", "gradient", "paper", "dark"], p=[0.45, 0.2, 0.25, 0.1])
+    if kind == "dark":
+        bg = np.full((h, w, 3), rng.integers(0, 90, size=3), np.float32)
+        ink = tuple(int(v) for v in rng.integers(190, 256, size=3))
+    else:
+        paper = rng.integers(175, 256) + rng.integers(-25, 26, size=3) * (rng.random() < 0.5)
+        bg = np.full((h, w, 3), np.clip(paper, 0, 255), np.float32)
+        ink = tuple(int(v) for v in rng.integers(0, 90, size=3))
+    if kind == "gradient":
+        bg *= np.linspace(rng.uniform(0.75, 1.0), rng.uniform(0.75, 1.0), w, dtype=np.float32)[None, :, None]
+    elif kind == "paper":
+        grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.5, 3))
+        bg += grain[..., None] * rng.uniform(5, 20)
+    return np.clip(bg, 0, 255).astype(np.uint8), ink
+
+
+def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
+    usable = [f for f in fonts if f.covers(label)]
+    if not usable:
+        raise FontNotFoundError(f"none of the fonts {[f.name for f in fonts]} can draw {label!r}")
+    return usable[int(rng.integers(len(usable)))]
+
+
+@dataclass(frozen=True)
+class TextLineGenerator(Generator):
+    """Lines of `length` (min, max) characters mixing hanzi, digit runs, Latin words and punctuation.
+
+    Images have height `height` and the width the text needs. `fonts` are font paths; empty means every
+    installed CJK font. `mix` weighs hanzi, digits, Latin letters and punctuation.
+    """
+
+    task: ClassVar[str] = "text"
+    charset_name: str = "text_zh"
+    length: tuple[int, int] = (5, 15)
+    height: int = 32
+    fonts: tuple[str, ...] = ()
+    mix: tuple[float, float, float, float] = (0.72, 0.12, 0.08, 0.08)
+    degrade: float = 1.0
+
+    @cached_property
+    def _fonts(self) -> list[Font]:
+        return resolve_fonts(self.fonts, cjk_fonts())
+
+    @cached_property
+    def _pools(self) -> tuple[str, str, str, str]:
+        cs = self.charset
+        hanzi = "".join(c for c in get_charset("gb2312_l1").chars if c in cs)
+        keep = lambda chars: "".join(c for c in chars if c in cs)  # noqa: E731
+        return hanzi, keep(string.digits), keep(string.ascii_letters), keep(ZH_PUNCTUATION + ASCII_PUNCTUATION)
+
+    def sample_label(self, rng: np.random.Generator) -> str:
+        n = int(rng.integers(self.length[0], self.length[1] + 1))
+        hanzi, digits, letters, punct = self._pools
+        pools = [hanzi, digits, letters, punct]
+        weights = np.array([w if pool else 0.0 for w, pool in zip(self.mix, pools, strict=True)])
+        out: list[str] = []
+        while len(out) < n:
+            kind = int(rng.choice(4, p=weights / weights.sum()))
+            if kind == 3 and (not out or out[-1] in punct or len(out) == n - 1 and rng.random() < 0.5):
+                continue  # punctuation never opens a line nor doubles up
+            run = 1 if kind in (0, 3) else int(rng.integers(1, 5))  # digits and letters come in runs
+            pool = pools[kind]
+            out.extend(pool[i] for i in rng.integers(len(pool), size=min(run, n - len(out))))
+        return "".join(out)
+
+    def render(self, label: str, rng: np.random.Generator) -> Image.Image:
+        font = _pick_font(label, self._fonts, rng).pil(int(rng.integers(30, 48)))
+        spacing = rng.uniform(-0.02, 0.2) * font.size
+        advances = [font.getlength(c) + spacing for c in label]
+        pad = int(font.size * rng.uniform(0.15, 0.6))
+        w, h = int(sum(advances) + 2 * pad), int(font.size * rng.uniform(1.2, 1.6))
+        bg, ink = _background(h, w, rng)
+        image = Image.fromarray(bg)
+        draw, x = ImageDraw.Draw(image), float(pad)
+        baseline = (h - font.size) / 2 + rng.uniform(-0.1, 0.1) * font.size
+        bold = int(rng.random() < 0.2)
+        for char, adv in zip(label, advances, strict=True):
+            draw.text((x, baseline), char, font=font, fill=ink, stroke_width=bold, stroke_fill=ink)
+            x += adv
+        s = self.degrade
+        arr = degrade.apply_some(np.asarray(image), rng, [
+            (0.3 * s, lambda im, r: degrade.perspective(im, r, 0.03)),
+            (0.3 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=2, max_shear=0.15)),
+            (0.3 * s, lambda im, r: degrade.gaussian_blur(im, r, 1.2)),
+            (0.2 * s, lambda im, r: degrade.low_resolution(im, r, 0.5)),
+            (0.5 * s, lambda im, r: degrade.lighting(im, r, 0.6)),
+            (0.15 * s, degrade.shadow),
+            (0.3 * s, lambda im, r: degrade.gaussian_noise(im, r, 8)),
+            (0.4 * s, lambda im, r: degrade.jpeg(im, r, 30, 95)),
+        ])
+        out_w = max(self.height, round(arr.shape[1] * self.height / arr.shape[0]))
+        return Image.fromarray(cv2.resize(arr, (out_w, self.height), interpolation=cv2.INTER_AREA))
+
+
+@dataclass(frozen=True)
+class CharGenerator(Generator):
+    """One printed character per `size`x`size` image, drawn uniformly from `charset_name` (balanced classes).
+
+    Train and test share labels (it is a classifier), so their images differ by random draw, not by label.
+    """
+
+    task: ClassVar[str] = "char"
+    label_disjoint_splits: ClassVar[bool] = False
+    charset_name: str = "gb2312_l1"
+    size: int = 64
+    fonts: tuple[str, ...] = ()
+    degrade: float = 1.0
+
+    @cached_property
+    def _fonts(self) -> list[Font]:
+        return resolve_fonts(self.fonts, cjk_fonts())
+
+    def sample_label(self, rng: np.random.Generator) -> str:
+        return self.charset.chars[int(rng.integers(len(self.charset)))]
+
+    def render(self, label: str, rng: np.random.Generator) -> Image.Image:
+        big = self.size * 2  # draw at 2x, then shrink: smoother strokes at any size
+        font = _pick_font(label, self._fonts, rng).pil(int(big * rng.uniform(0.62, 0.9)))
+        bg, ink = _background(big, big, rng)
+        image = Image.fromarray(bg)
+        left, top, right, bottom = font.getbbox(label)
+        slack_x, slack_y = max(0, big - (right - left)), max(0, big - (bottom - top))
+        x = rng.uniform(0.25, 0.75) * slack_x - left
+        y = rng.uniform(0.25, 0.75) * slack_y - top
+        bold = int(rng.integers(0, 3))
+        ImageDraw.Draw(image).text((x, y), label, font=font, fill=ink, stroke_width=bold, stroke_fill=ink)
+        s = self.degrade
+        arr = degrade.apply_some(np.asarray(image), rng, [
+            (0.4 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=6, max_shear=0.1)),
+            (0.3 * s, lambda im, r: degrade.perspective(im, r, 0.05)),
+            (0.3 * s, lambda im, r: degrade.gaussian_blur(im, r, 1.5)),
+            (0.5 * s, lambda im, r: degrade.lighting(im, r, 0.6)),
+        ])
+        arr = cv2.resize(arr, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return Image.fromarray(degrade.apply_some(arr, rng, [
+            (0.2 * s, lambda im, r: degrade.low_resolution(im, r, 0.5)),
+            (0.3 * s, lambda im, r: degrade.gaussian_noise(im, r, 8)),
+            (0.3 * s, lambda im, r: degrade.jpeg(im, r, 30, 95)),
+        ]))
