@@ -29,11 +29,12 @@ class Generator:
     task: ClassVar[str] = ""
     #: True when labels can be split between train and test (sequences); False for classification.
     label_disjoint_splits: ClassVar[bool] = True
+    charset_name: str = "alnum_upper"
 
     @property
     def charset(self) -> Charset:
         """Every character a label of this generator can hold."""
-        return get_charset(getattr(self, "charset_name"))
+        return get_charset(self.charset_name)
 
     def sample_label(self, rng: np.random.Generator) -> str:
         raise NotImplementedError

@@ -1,0 +1,5 @@
+import sys
+
+from ocrcore.cli import main
+
+sys.exit(main())

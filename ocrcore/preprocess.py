@@ -1,0 +1,88 @@
+"""The one preprocessing function shared by training, evaluation, serving and export.
+
+A model's checkpoint stores its `Preprocess`; everything that feeds that model calls `preprocess`
+with it, so a served model sees exactly what it was trained on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from ocrcore.io import ImageSource, load_image
+
+
+@dataclass(frozen=True)
+class Preprocess:
+    """How an image becomes a model input.
+
+    height: output height in pixels.
+    width: fixed output width, or None for a variable width that keeps the aspect ratio
+        (rounded up to `width_multiple`, clipped to [`min_width`, `max_width`]).
+    keep_aspect: with a fixed width, resize to `height` keeping the aspect ratio and pad on the right
+        with the edge pixels (squeezing only if too wide); if False, stretch to (width, height).
+    channels: 1 for greyscale, 3 for RGB.
+    mean, std: normalisation of [0, 1] pixel values.
+    """
+
+    height: int = 32
+    width: int | None = None
+    keep_aspect: bool = True
+    channels: int = 1
+    width_multiple: int = 4
+    min_width: int = 16
+    max_width: int = 1024
+    mean: float = 0.5
+    std: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (greyscale) or 3 (RGB), not {self.channels}")
+        if self.height < 1 or (self.width is not None and self.width < 1):
+            raise ValueError(f"height and width must be positive, got {self.height}x{self.width}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocess:
+        return cls(**data)
+
+    def target_width(self, width: int, height: int) -> int:
+        """The resized width of a `width`x`height` image before any padding."""
+        scaled = max(1, round(width * self.height / max(height, 1)))
+        if self.width is not None:
+            return min(scaled, self.width) if self.keep_aspect else self.width
+        rounded = -(-scaled // self.width_multiple) * self.width_multiple
+        return int(np.clip(rounded, self.min_width, self.max_width))
+
+
+def preprocess(image: ImageSource, cfg: Preprocess) -> np.ndarray:
+    """Turn one image (uint8 HxWxC RGB array, PIL image, path or bytes) into a float32 (C, H, W) array."""
+    arr = image if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
+        else np.asarray(load_image(image))
+    if cfg.channels == 1:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)[..., None]  # (H, W, 3) -> (H, W, 1)
+    h, w = arr.shape[:2]
+    new_w = cfg.target_width(w, h)
+    interp = cv2.INTER_AREA if cfg.height < h else cv2.INTER_LINEAR
+    arr = cv2.resize(arr, (new_w, cfg.height), interpolation=interp).reshape(cfg.height, new_w, cfg.channels)
+    if cfg.width is not None and new_w < cfg.width:
+        arr = np.pad(arr, ((0, 0), (0, cfg.width - new_w), (0, 0)), mode="edge")
+    x = (arr.astype(np.float32) / 255.0 - cfg.mean) / cfg.std
+    return np.ascontiguousarray(x.transpose(2, 0, 1))  # (H, W, C) -> (C, H, W)
+
+
+def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack (C, H, W_i) arrays into (B, C, H, max W), padding each on the right with its edge column.
+
+    Returns the batch and the original widths (B,), which CTC needs for its input lengths.
+    """
+    widths = np.array([a.shape[-1] for a in arrays], dtype=np.int64)
+    top = int(widths.max())
+    batch = np.stack([np.pad(a, ((0, 0), (0, 0), (0, top - a.shape[-1])), mode="edge") for a in arrays])
+    return batch, widths

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Set up a fresh machine: OS packages (CJK fonts), a virtual environment with CPU PyTorch 2.13.0 first,
+# then ocrcore with every extra, pinned by constraints.txt. Safe to rerun.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+
+apt_install() {
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "$@" >/dev/null
+}
+
+# CJK fonts for the plate, text and char generators (nothing is downloaded at run time).
+if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null; then
+    echo "setup: installing CJK fonts (fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming)"
+    apt_install fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-dejavu-core
+  else
+    echo "setup: install a CJK font package (e.g. fonts-wqy-microhei or fonts-noto-cjk) with your OS package manager" >&2
+  fi
+fi
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install -q --upgrade pip
+# CPU torch first: an unpinned torch would pull several GB of CUDA packages.
+"$VENV/bin/python" -m pip install -q "torch==2.13.0"
+"$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[all]"
+echo "setup: done ($("$VENV/bin/python" -c 'import torch, ocrcore; print("torch", torch.__version__, "ocrcore", ocrcore.__version__)'))"

@@ -1,0 +1,25 @@
+import pytest
+
+from ocrcore import fonts
+
+
+def test_cjk_fonts_cover_gb2312():
+    found = fonts.cjk_fonts()
+    assert found, "setup installs CJK font packages"
+    assert all(f.covers("汉字识别") for f in found)
+
+
+def test_missing_cjk_font_names_the_package(monkeypatch, tmp_path):
+    monkeypatch.setattr(fonts, "FONT_DIRS", ())
+    monkeypatch.setenv("OCRCORE_FONT_DIRS", str(tmp_path))
+    fonts.installed_fonts.cache_clear()
+    try:
+        with pytest.raises(fonts.FontNotFoundError, match="fonts-wqy-microhei"):
+            fonts.cjk_fonts()
+    finally:
+        fonts.installed_fonts.cache_clear()
+
+
+def test_user_font_paths_must_exist():
+    with pytest.raises(fonts.FontNotFoundError, match="not found"):
+        fonts.resolve_fonts(["/nope/font.ttf"], [])

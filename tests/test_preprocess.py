@@ -1,0 +1,50 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocrcore.preprocess import Preprocess, pad_batch, preprocess
+
+IMAGE = (np.random.default_rng(0).random((60, 160, 3)) * 255).astype(np.uint8)
+
+
+def test_variable_width_keeps_aspect():
+    x = preprocess(IMAGE, Preprocess(height=32))
+    assert x.shape == (1, 32, 88) and x.dtype == np.float32  # 160*32/60 = 85.3 -> multiple of 4
+    assert -1.0 <= x.min() and x.max() <= 1.0
+
+
+def test_fixed_width_pads_or_stretches():
+    padded = preprocess(IMAGE, Preprocess(height=32, width=128, channels=3))
+    assert padded.shape == (3, 32, 128)
+    assert np.allclose(padded[..., 90:], padded[..., 84:85])  # right edge repeated
+    stretched = preprocess(IMAGE, Preprocess(height=64, width=64, keep_aspect=False))
+    assert stretched.shape == (1, 64, 64)
+    squeezed = preprocess(IMAGE, Preprocess(height=32, width=40))
+    assert squeezed.shape == (1, 32, 40)
+
+
+def test_same_output_from_every_input_kind(tmp_path):
+    cfg = Preprocess(height=32, width=100)
+    buf = io.BytesIO()
+    Image.fromarray(IMAGE).save(buf, format="PNG")
+    path = tmp_path / "x.png"
+    path.write_bytes(buf.getvalue())
+    reference = preprocess(IMAGE, cfg)
+    for source in (Image.fromarray(IMAGE), buf.getvalue(), path):
+        assert np.array_equal(preprocess(source, cfg), reference)
+
+
+def test_config_round_trips_and_validates():
+    cfg = Preprocess(height=48, width=None, channels=3)
+    assert Preprocess.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="channels"):
+        Preprocess(channels=2)
+
+
+def test_pad_batch():
+    a, b = np.zeros((1, 32, 40), np.float32), np.ones((1, 32, 24), np.float32)
+    batch, widths = pad_batch([a, b])
+    assert batch.shape == (2, 1, 32, 40) and widths.tolist() == [40, 24]
+    assert np.all(batch[1] == 1.0)

@@ -1,0 +1,106 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+from captcha.image import ImageCaptcha
+
+from ocrcore.charsets import PLATE_PROVINCES
+from ocrcore.synth import GENERATORS, TASKS, LabelSplit, build_generator
+
+SMALL = {
+    "captcha": dict(width=100, height=40, font_sizes=(30,)),
+    "plate": dict(),
+    "text": dict(length=(3, 6)),
+    "char": dict(size=48),
+}
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_same_seed_same_sample(task):
+    gen = build_generator(task, **SMALL[task])
+    (a, la), (b, lb) = gen.sample(np.random.default_rng(7)), gen.sample(np.random.default_rng(7))
+    assert la == lb and np.array_equal(np.asarray(a), np.asarray(b))
+    c, lc = gen.sample(np.random.default_rng(8))
+    assert lc != la or not np.array_equal(np.asarray(a), np.asarray(c))
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_labels_are_in_the_charset_and_images_rgb(task):
+    gen = build_generator(task, **SMALL[task])
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        image, label = gen.sample(rng)
+        assert image.mode == "RGB" and label and not gen.charset.missing(label)
+
+
+@pytest.mark.parametrize(("task", "params", "size"), [
+    ("captcha", {}, (160, 60)),
+    ("captcha", {"width": 120, "height": 40}, (120, 40)),
+    ("plate", {}, (94, 24)),
+    ("plate", {"size": (136, 36)}, (136, 36)),
+    ("char", {}, (64, 64)),
+])
+def test_fixed_image_sizes(task, params, size):
+    image, _ = build_generator(task, **params).sample(np.random.default_rng(1))
+    assert image.size == size
+
+
+def test_text_lines_have_fixed_height_and_length_in_range():
+    gen = build_generator("text", length=(5, 15), height=32)
+    rng = np.random.default_rng(2)
+    for _ in range(6):
+        image, label = gen.sample(rng)
+        assert image.height == 32 and 5 <= len(label) <= 15
+        assert image.width > image.height
+
+
+def test_captcha_length_range_and_difficulty():
+    gen = build_generator("captcha", length=(4, 6), difficulty="mixed", charset_name="digits")
+    lengths = {len(gen.sample_label(np.random.default_rng(i))) for i in range(60)}
+    assert lengths == {4, 5, 6}
+    assert set(gen._engines) == {"easy", "default", "hard"}
+    with pytest.raises(ValueError, match="difficulty"):
+        build_generator("captcha", difficulty="impossible")
+
+
+def test_captcha_library_still_random_outside_our_generator():
+    # The secrets proxy must not make the plain library deterministic or broken for other users.
+    a = np.asarray(ImageCaptcha().generate_image("AB12"))
+    b = np.asarray(ImageCaptcha().generate_image("AB12"))
+    assert a.shape == (60, 160, 3) and not np.array_equal(a, b)
+
+
+def test_plate_provinces_balanced_and_formats():
+    gen = build_generator("plate")
+    rng = np.random.default_rng(3)
+    labels = [gen.sample_label(rng) for _ in range(3100)]
+    counts = Counter(label[0] for label in labels)
+    assert set(counts) == set(PLATE_PROVINCES)
+    assert max(counts.values()) < 2 * min(counts.values())
+    assert {len(label) for label in labels} == {7, 8}  # green new-energy plates have 8
+
+
+def test_plate_all_class_randomises_every_position():
+    gen = build_generator("plate", all_class=True, types=("blue",), type_weights=(1.0,))
+    rng = np.random.default_rng(4)
+    labels = [gen.sample_label(rng) for _ in range(400)]
+    for pos in range(2, 7):
+        assert len({label[pos] for label in labels}) >= 25
+
+
+def test_unknown_task_and_parameter():
+    with pytest.raises(ValueError, match="unknown task"):
+        build_generator("poem")
+    with pytest.raises(TypeError, match="no parameter"):
+        build_generator("plate", colour="red")
+
+
+def test_label_split_is_a_partition():
+    split = LabelSplit(test_fraction=0.1, val_fraction=0.1)
+    buckets = Counter(split.bucket(str(i)) for i in range(20000))
+    assert 0.08 < buckets["test"] / 20000 < 0.12 and 0.08 < buckets["val"] / 20000 < 0.12
+    assert all(split.accepts(split.bucket(s))(s) for s in map(str, range(100)))
+
+
+def test_registry_names_match_tasks():
+    assert all(cls.task == name for name, cls in GENERATORS.items())
