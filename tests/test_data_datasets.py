@@ -50,10 +50,10 @@ def test_incomplete_and_corrupt_datasets_are_refused(captcha_dataset, tmp_path):
 def test_generator_dataset_across_workers():
     split = LabelSplit(test_fraction=0.3, val_fraction=0.0)
     ds = GeneratorDataset("captcha", length=10, seed=1, label_split=split, width=80, height=30, font_sizes=(24,))
-    loader = DataLoader(ds, batch_size=None, num_workers=2)
-    labels = [label for _, label in loader]
+    labels = [label for _, label in DataLoader(ds, batch_size=None, num_workers=2)]
     assert len(labels) == 10 and len(set(labels)) == 10  # exactly `length`, no worker repeats another
     assert all(split.bucket(label) == "train" for label in labels)
+    assert [label for _, label in DataLoader(ds, batch_size=None, num_workers=0)] == labels  # workers don't matter
     ds.set_epoch(1)
     assert [label for _, label in DataLoader(ds, batch_size=None, num_workers=2)] != labels
 

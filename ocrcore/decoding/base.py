@@ -1,0 +1,61 @@
+"""What every codec returns, and the interface the trainer, evaluation and inference rely on."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import torch
+
+from ocrcore.charsets import Charset
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """A decoded string with its confidence (product of character probabilities) and per-character detail.
+
+    `alternatives[i]` lists the top-k (character, probability) for output character i; `frames[i]` the
+    output time steps (CTC) or head index (fixed-length) that emitted it, for Grad-CAM.
+    """
+
+    text: str
+    confidence: float
+    char_probs: tuple[float, ...]
+    alternatives: tuple[tuple[tuple[str, float], ...], ...] = ()
+    frames: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "confidence": self.confidence, "char_probs": list(self.char_probs),
+                "alternatives": [[list(a) for a in alts] for alts in self.alternatives]}
+
+
+class Codec(ABC):
+    """Maps labels to training targets and model logits (B, T, C) back to `Prediction`s."""
+
+    charset: Charset
+
+    @property
+    @abstractmethod
+    def num_classes(self) -> int:
+        """Width of the model's output layer."""
+
+    @abstractmethod
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        """Mean training loss for a batch; `lengths` (B,) are the valid output steps per sample."""
+
+    @abstractmethod
+    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        """Predictions for a batch of logits (B, T, C)."""
+
+    def with_options(self, beam_width: int = 1, constraint: object = None) -> Codec:
+        """The same codec with other decoding options; schemes without a search ignore them."""
+        return self
+
+    def to_dict(self) -> dict:
+        return {"type": type(self).__name__, "charset": self.charset.chars}
+
+
+def topk_alternatives(probs: torch.Tensor, charset: Charset, k: int, offset: int = 0) -> tuple:
+    """Top-k (char, prob) for one distribution over classes; `offset` skips leading special classes."""
+    values, idx = probs[offset:].topk(min(k, probs.numel() - offset))
+    return tuple((charset.chars[i], round(float(v), 6)) for v, i in zip(values, idx.tolist(), strict=True))

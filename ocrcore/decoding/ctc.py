@@ -1,0 +1,175 @@
+"""CTC codec: blank at index 0; greedy (best path) decoding and a constrained prefix beam search."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import regex
+import torch
+import torch.nn.functional as F
+
+from ocrcore.charsets import Charset
+from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+
+BLANK = 0
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """What a beam search may output: a regular expression (matched as a prefix while decoding and in full
+    at the end), allowed characters per position, and/or a lexicon of whole strings."""
+
+    pattern: str | None = None
+    positions: Sequence[str] | None = None
+    lexicon: Sequence[str] | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_re", regex.compile(self.pattern) if self.pattern else None)
+        words = set(self.lexicon or ())
+        object.__setattr__(self, "_prefixes", {w[:i] for w in words for i in range(len(w) + 1)} if words else None)
+        object.__setattr__(self, "_words", words or None)
+
+    def allows_prefix(self, text: str) -> bool:
+        if self.positions is not None and (len(text) > len(self.positions) or
+                                           any(c not in self.positions[i] for i, c in enumerate(text))):
+            return False
+        if self._prefixes is not None and text not in self._prefixes:
+            return False
+        return self._re is None or self._re.fullmatch(text, partial=True) is not None
+
+    def allows(self, text: str) -> bool:
+        if self.positions is not None and len(text) != len(self.positions):
+            return False
+        if self._words is not None and text not in self._words:
+            return False
+        return self.allows_prefix(text) and (self._re is None or self._re.fullmatch(text) is not None)
+
+
+# Chinese plates: province, letter, then 5 alphanumerics (the last may be a suffix), or 6 on green plates.
+PLATE_PATTERN = (r"[京津沪渝冀晋蒙辽吉黑苏浙皖闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新][A-HJ-NP-Z]"
+                 r"(?:[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领使]|[A-HJ-NP-Z0-9]{6})")
+
+
+class CTCCodec(Codec):
+    """Labels of any length over `charset`; class 0 is the CTC blank, class i + 1 is `charset.chars[i]`.
+
+    >>> codec = CTCCodec(Charset("ab"))
+    >>> logits = torch.tensor([[[0., 9, 0], [0, 9, 0], [9, 0, 0], [0, 9, 0], [0, 0, 9]]])  # a a - a b
+    >>> codec.decode(logits)[0].text
+    'aab'
+    """
+
+    def __init__(self, charset: Charset, beam_width: int = 1, constraint: Constraint | None = None,
+                 topk: int = 5) -> None:
+        self.charset, self.beam_width, self.constraint, self.topk = charset, beam_width, constraint, topk
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.charset) + 1
+
+    def encode(self, labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Concatenated targets (sum of lengths,) and target lengths (B,), as `F.ctc_loss` takes them."""
+        ids = [[i + 1 for i in self.charset.encode(s)] for s in labels]
+        return torch.tensor([i for seq in ids for i in seq], dtype=torch.long), \
+            torch.tensor([len(seq) for seq in ids], dtype=torch.long)
+
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        targets, target_lengths = self.encode(labels)
+        log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (B, T, C) -> (T, B, C)
+        return F.ctc_loss(log_probs, targets, lengths.cpu(), target_lengths, blank=BLANK, zero_infinity=True)
+
+    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        probs = logits.float().softmax(-1).cpu()  # (B, T, C)
+        lengths = lengths.cpu() if lengths is not None else torch.full((probs.shape[0],), probs.shape[1])
+        search = self.beam_width > 1 or self.constraint is not None
+        return [(self._beam if search else self._greedy)(probs[b, : int(lengths[b])]) for b in range(len(probs))]
+
+    def _greedy(self, probs: torch.Tensor) -> Prediction:
+        best = probs.argmax(-1).tolist()
+        path, prev = [], BLANK
+        for t, c in enumerate(best):
+            if c != BLANK and c != prev:
+                path.append((c, [t]))
+            elif c != BLANK:
+                path[-1][1].append(t)
+            prev = c
+        return self._prediction([c for c, _ in path], [frames for _, frames in path], probs)
+
+    def _prediction(self, ids: list[int], frames: list[list[int]], probs: torch.Tensor) -> Prediction:
+        """Character probability = its best frame's probability; confidence = their product."""
+        char_probs = tuple(round(float(probs[fr, c].max()), 6) for c, fr in zip(ids, frames, strict=True))
+        peaks = [fr[int(probs[fr, c].argmax())] for c, fr in zip(ids, frames, strict=True)]
+        alts = tuple(topk_alternatives(probs[t], self.charset, self.topk, offset=1) for t in peaks)
+        text = self.charset.decode(c - 1 for c in ids)
+        return Prediction(text, math.prod(char_probs), char_probs, alts, tuple(tuple(f) for f in frames))
+
+    def _beam(self, probs: torch.Tensor) -> Prediction:
+        """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint."""
+        width = max(self.beam_width, 1)
+        allowed = self.constraint.allows_prefix if self.constraint else (lambda _: True)
+        beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
+        candidates = min(probs.shape[1], max(width, 8))
+        for t in range(probs.shape[0]):
+            p_t = probs[t]
+            top = p_t.topk(candidates).indices.tolist()
+            nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
+            for prefix, (pb, pnb) in beams.items():
+                nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
+                if prefix:  # repeat of the last char without a blank collapses into the same prefix
+                    nxt[prefix][1] += pnb * float(p_t[prefix[-1]])
+                for c in top:
+                    if c == BLANK:
+                        continue
+                    new = prefix + (c,)
+                    if not allowed(self.charset.decode(i - 1 for i in new)):
+                        continue
+                    pc = float(p_t[c])
+                    nxt[new][1] += pc * (pb if prefix and c == prefix[-1] else pb + pnb)
+            ranked = sorted(nxt.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:width]
+            total = sum(pb + pnb for _, (pb, pnb) in ranked) or 1.0
+            beams = {k: (pb / total, pnb / total) for k, (pb, pnb) in ranked}  # renormalise: no underflow
+        final = [k for k in beams if not self.constraint or self.constraint.allows(self.charset.decode(i - 1 for i in k))]
+        if not final:
+            greedy = self._greedy(probs)
+            return Prediction(greedy.text, 0.0, greedy.char_probs, greedy.alternatives, greedy.frames)
+        best = max(final, key=lambda k: sum(beams[k]))
+        return self._prediction(list(best), _align(best, probs), probs)
+
+    def with_options(self, beam_width: int = 1, constraint: Constraint | None = None) -> CTCCodec:
+        return CTCCodec(self.charset, beam_width, constraint, self.topk)
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "beam_width": self.beam_width}
+
+
+def _align(ids: Sequence[int], probs: torch.Tensor) -> list[list[int]]:
+    """Frames of each character of `ids` in the best CTC alignment (Viterbi over the blank-extended labels)."""
+    ext = [BLANK]
+    for c in ids:
+        ext += [c, BLANK]
+    T, S = probs.shape[0], len(ext)
+    logp = probs.clamp_min(1e-12).log()
+    score = torch.full((T, S), -math.inf)
+    back = torch.zeros((T, S), dtype=torch.long)
+    score[0, 0] = logp[0, ext[0]]
+    if S > 1:
+        score[0, 1] = logp[0, ext[1]]
+    for t in range(1, T):
+        for s in range(S):
+            options = [(score[t - 1, s], s)]
+            if s >= 1:
+                options.append((score[t - 1, s - 1], s - 1))
+            if s >= 2 and ext[s] != BLANK and ext[s] != ext[s - 2]:
+                options.append((score[t - 1, s - 2], s - 2))
+            best, arg = max(options, key=lambda o: float(o[0]))
+            score[t, s], back[t, s] = best + logp[t, ext[s]], arg
+    s = S - 1 if S == 1 or score[T - 1, S - 1] >= score[T - 1, S - 2] else S - 2
+    frames: list[list[int]] = [[] for _ in ids]
+    for t in range(T - 1, -1, -1):
+        if ext[s] != BLANK:
+            frames[(s - 1) // 2].insert(0, t)
+        s = int(back[t, s]) if t > 0 else s
+    return [f or [0] for f in frames]

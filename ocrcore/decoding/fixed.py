@@ -1,0 +1,50 @@
+"""Fixed-length codec: one class per position (multi-head captchas; length 1 is a character classifier)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ocrcore.charsets import Charset, CharsetError
+from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+
+
+class FixedLengthCodec(Codec):
+    """Labels of exactly `length` characters; cross-entropy per position with label smoothing.
+
+    >>> codec = FixedLengthCodec(Charset("0123456789"), length=4)
+    >>> codec.encode(["2024"]).tolist()
+    [[2, 0, 2, 4]]
+    """
+
+    def __init__(self, charset: Charset, length: int, label_smoothing: float = 0.0, topk: int = 5) -> None:
+        self.charset, self.length, self.label_smoothing, self.topk = charset, length, label_smoothing, topk
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.charset)
+
+    def encode(self, labels: list[str]) -> torch.Tensor:
+        bad = [s for s in labels if len(s) != self.length]
+        if bad:
+            raise CharsetError(f"this model reads exactly {self.length} characters; labels {bad[:5]} have other "
+                               "lengths (use a CTC model such as crnn for variable lengths)")
+        return torch.tensor([self.charset.encode(s) for s in labels], dtype=torch.long)  # (B, L)
+
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        targets = self.encode(labels).to(logits.device)
+        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), label_smoothing=self.label_smoothing)
+
+    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        probs = logits.float().softmax(-1).cpu()  # (B, L, C)
+        best, idx = probs.max(-1)
+        out = []
+        for b in range(probs.shape[0]):
+            char_probs = tuple(round(float(p), 6) for p in best[b])
+            alts = tuple(topk_alternatives(probs[b, i], self.charset, self.topk) for i in range(probs.shape[1]))
+            out.append(Prediction(self.charset.decode(idx[b].tolist()), float(best[b].prod()), char_probs, alts,
+                                  tuple((i,) for i in range(probs.shape[1]))))
+        return out
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "length": self.length}

@@ -1,0 +1,73 @@
+"""The one evaluation routine: validation during training, the test split, the evaluate flow, benchmarks."""
+
+from __future__ import annotations
+
+import json
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from ocrcore.data.datasets import collate_images
+from ocrcore.evaluation.metrics import Tally
+from ocrcore.models import ModelBundle
+from ocrcore.preprocess import preprocess
+
+
+class _Preprocessed(Dataset):
+    """A (uint8 image, label) dataset seen through a bundle's preprocessing."""
+
+    def __init__(self, dataset: Dataset, fn: Any) -> None:
+        self.dataset, self.fn = dataset, fn
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> tuple[Any, str]:
+        image, label = self.dataset[i]
+        return self.fn(image), label
+
+
+@torch.no_grad()
+def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, device: str | torch.device = "cpu",
+             workers: int = 0, progress: bool = False) -> dict[str, Any]:
+    """Decode every sample of `dataset` (uint8 images + labels) once and report the metrics.
+
+    Returns sequence and character accuracy, accuracy by length and position, top-1/top-5 (single
+    characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).
+    """
+    model = bundle.model.to(device).eval()
+    loader = DataLoader(_Preprocessed(dataset, partial(preprocess, cfg=bundle.preprocess)), batch_size=batch_size,
+                        num_workers=workers, collate_fn=collate_images, generator=torch.Generator())
+    tally, model_seconds = Tally(), 0.0
+    for images, widths, labels in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+        start = time.perf_counter()
+        logits = model(images.to(device))
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize()
+        model_seconds += time.perf_counter() - start
+        tally.add(bundle.codec.decode(logits, _output_lengths(bundle, widths, logits)), labels)
+    report = tally.summary()
+    report["model_ms_per_image"] = 1000 * model_seconds / max(tally.n, 1)
+    report["batch_size"] = batch_size
+    return report
+
+
+def _output_lengths(bundle: ModelBundle, widths: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    lengths = getattr(bundle.model, "output_lengths", None)
+    return lengths(widths) if lengths else torch.full((logits.shape[0],), logits.shape[1])
+
+
+def write_report(report: dict[str, Any], out_dir: str | Path, title: str = "") -> list[Path]:
+    """Write report.json and the plots (confusions, accuracy by length, calibration); returns the paths."""
+    from ocrcore.evaluation.plots import plot_report
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "report.json"
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return [path, *plot_report(report, out, title)]

@@ -1,0 +1,97 @@
+"""Exact metric totals: every counter adds per-sample results, nothing is averaged per batch."""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ocrcore.decoding import Prediction
+
+COVERAGES = (0.5, 0.8, 0.9, 0.95, 1.0)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance (insertions, deletions, substitutions all cost 1)."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def substitutions(truth: str, pred: str) -> list[tuple[str, str]]:
+    """(true char, predicted char) pairs that were confused: position-wise, or from an alignment."""
+    if len(truth) == len(pred):
+        return [(t, p) for t, p in zip(truth, pred, strict=True) if t != p]
+    pairs = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, truth, pred, autojunk=False).get_opcodes():
+        if op == "replace" and i2 - i1 == j2 - j1:
+            pairs += list(zip(truth[i1:i2], pred[j1:j2], strict=True))
+    return pairs
+
+
+@dataclass
+class Tally:
+    """Running totals over an evaluation; `summary()` turns them into the report's metrics."""
+
+    n: int = 0
+    correct: int = 0
+    ned_sum: float = 0.0
+    by_length: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    by_position: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+    topk: Counter = field(default_factory=Counter)
+    confusions: Counter = field(default_factory=Counter)
+    confidences: list[tuple[float, bool]] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, preds: list[Prediction], labels: list[str]) -> None:
+        for pred, label in zip(preds, labels, strict=True):
+            ok = pred.text == label
+            self.n += 1
+            self.correct += ok
+            self.ned_sum += edit_distance(pred.text, label) / max(len(label), len(pred.text), 1)
+            self.by_length[len(label)][0] += 1
+            self.by_length[len(label)][1] += ok
+            if len(pred.text) == len(label):
+                for i, (p, t) in enumerate(zip(pred.text, label, strict=True)):
+                    self.by_position[i][0] += 1
+                    self.by_position[i][1] += p == t
+            if len(label) == 1 and pred.alternatives:
+                ranked = [c for c, _ in pred.alternatives[0]]
+                for k in (1, 5):
+                    self.topk[k] += label in ranked[:k]
+            self.confusions.update(substitutions(label, pred.text))
+            self.confidences.append((pred.confidence, ok))
+            if not ok and len(self.examples) < 50:
+                self.examples.append({"label": label, "pred": pred.text, "confidence": round(pred.confidence, 4)})
+
+    def summary(self) -> dict[str, Any]:
+        n = max(self.n, 1)
+        report: dict[str, Any] = {
+            "samples": self.n,
+            "sequence_accuracy": self.correct / n,
+            "char_accuracy": 1.0 - self.ned_sum / n,
+            "accuracy_by_length": {k: {"samples": v[0], "accuracy": v[1] / v[0]}
+                                   for k, v in sorted(self.by_length.items())},
+            "top_confusions": [{"true": t, "pred": p, "count": c} for (t, p), c in self.confusions.most_common(20)],
+            "calibration": self.calibration(),
+            "errors": self.examples,
+        }
+        if self.by_position:
+            report["accuracy_by_position"] = [v[1] / v[0] for _, v in sorted(self.by_position.items())]
+        if self.topk:
+            report["top1"], report["top5"] = self.topk[1] / n, self.topk[5] / n
+        return report
+
+    def calibration(self) -> dict[str, float]:
+        """Accuracy of the most confident fraction of samples: what a reject threshold would buy."""
+        if not self.confidences:
+            return {}
+        ok = np.array([c for _, c in sorted(self.confidences, key=lambda x: -x[0])], dtype=float)
+        return {f"top_{int(f * 100)}%": float(ok[: max(1, round(f * len(ok)))].mean()) for f in COVERAGES}

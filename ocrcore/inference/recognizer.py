@@ -1,0 +1,98 @@
+"""Recognisers: images in (paths, bytes, arrays, PIL; one or many), `Prediction`s out.
+
+`Recognizer` runs the PyTorch model from a checkpoint; `OnnxRecognizer` runs an exported ONNX file with
+onnxruntime. Both preprocess with the model's own `Preprocess` and decode with its own codec.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ocrcore.checkpoint import load_bundle
+from ocrcore.decoding import Constraint, Prediction
+from ocrcore.io import ImageSource
+from ocrcore.models import ModelBundle, from_metadata
+from ocrcore.preprocess import pad_batch, preprocess
+
+
+class _Recognizer:
+    def __init__(self, bundle: ModelBundle, batch_size: int = 64, beam_width: int = 1,
+                 constraint: Constraint | None = None) -> None:
+        self.bundle, self.batch_size = bundle, batch_size
+        self.codec = bundle.codec.with_options(beam_width, constraint)
+        self.last_latency_ms = 0.0
+
+    @property
+    def meta(self) -> dict:
+        return self.bundle.metadata()
+
+    def __call__(self, images: ImageSource | Sequence[ImageSource]) -> Prediction | list[Prediction]:
+        """One image gives one `Prediction`; a list gives a list."""
+        if isinstance(images, list | tuple):
+            return self.predict(images)
+        return self.predict([images])[0]
+
+    def predict(self, images: Sequence[ImageSource]) -> list[Prediction]:
+        start, out = time.perf_counter(), []
+        for i in range(0, len(images), self.batch_size):
+            arrays = [preprocess(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]
+            batch, widths = pad_batch(arrays)
+            logits = self.logits(batch)
+            lengths_fn = getattr(self.bundle.model, "output_lengths", None)
+            lengths = lengths_fn(torch.from_numpy(widths)) if lengths_fn else None
+            out += self.codec.decode(logits, lengths)
+        self.last_latency_ms = 1000 * (time.perf_counter() - start)
+        return out
+
+    def logits(self, batch: np.ndarray) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class Recognizer(_Recognizer):
+    """PyTorch inference from a checkpoint.
+
+    >>> rec = Recognizer.from_checkpoint("runs/captcha-crnn/best.pt")  # doctest: +SKIP
+    >>> rec("captcha.png").text  # doctest: +SKIP
+    'A3K9'
+    """
+
+    def __init__(self, bundle: ModelBundle, device: str | torch.device = "cpu", **kw: object) -> None:
+        super().__init__(bundle, **kw)  # type: ignore[arg-type]
+        self.device = torch.device(device)
+        self.model = bundle.model.to(self.device).eval()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, arch: str | None = None, charset: str | None = None,
+                        device: str | torch.device = "cpu", **kw: object) -> Recognizer:
+        """Load safely; `arch`/`charset` (when given) must match the checkpoint or `CheckpointError` says why."""
+        bundle, _ = load_bundle(path, arch=arch, charset=charset)
+        return cls(bundle, device, **kw)
+
+    @torch.no_grad()
+    def logits(self, batch: np.ndarray) -> torch.Tensor:
+        return self.model(torch.from_numpy(batch).to(self.device)).float().cpu()
+
+
+class OnnxRecognizer(_Recognizer):
+    """onnxruntime inference of a file written by `export_onnx` (the model's metadata travels inside it)."""
+
+    def __init__(self, path: str | Path, threads: int = 0, **kw: object) -> None:
+        import onnx
+        import onnxruntime as ort
+
+        meta_props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        if "ocrcore" not in meta_props:
+            raise ValueError(f"{path} was not exported by ocrcore (no 'ocrcore' metadata); use export_onnx")
+        super().__init__(from_metadata(json.loads(meta_props["ocrcore"])), **kw)  # type: ignore[arg-type]
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def logits(self, batch: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(["logits"], {"image": batch.astype(np.float32)})[0])

@@ -1,0 +1,3 @@
+from ocrcore.models.charcls.model import CharClassifier
+
+__all__ = ["CharClassifier"]

@@ -1,0 +1,42 @@
+"""A single-character classifier (3,755+ classes) with residual stages and global pooling."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ocrcore.models.blocks import conv_bn
+
+
+class Residual(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(channels, channels), nn.Conv2d(channels, channels, 3, padding=1, bias=False),
+                                  nn.BatchNorm2d(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
+class CharClassifier(nn.Module):
+    """Input (B, C, S, S); output logits (B, 1, num_classes) (one position, like the sequence models).
+
+    >>> CharClassifier(num_classes=3755)(torch.zeros(2, 1, 64, 64)).shape
+    torch.Size([2, 1, 3755])
+    """
+
+    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 256),
+                 dropout: float = 0.2) -> None:
+        super().__init__()
+        c1, c2, c3, c4 = widths
+        self.backbone = nn.Sequential(
+            conv_bn(in_channels, c1), nn.MaxPool2d(2),   # S/2
+            conv_bn(c1, c2), Residual(c2), nn.MaxPool2d(2),   # S/4
+            conv_bn(c2, c3), Residual(c3), nn.MaxPool2d(2),   # S/8
+            conv_bn(c3, c4), Residual(c4),
+        )
+        self.sequence = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout))
+        self.head = nn.Linear(c4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.sequence(self.backbone(x))).unsqueeze(1)  # (B, C) -> (B, 1, num_classes)

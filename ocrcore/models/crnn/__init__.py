@@ -1,0 +1,3 @@
+from ocrcore.models.crnn.model import CRNN
+
+__all__ = ["CRNN"]

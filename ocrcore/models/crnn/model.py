@@ -1,0 +1,70 @@
+"""CRNN: CNN backbone -> BiLSTM (or 1-D convolutions) -> linear head, trained with CTC.
+
+Shi, Bai, Yao, "An End-to-End Trainable Neural Network for Image-based Sequence Recognition" (2015),
+sized here for accuracy per millisecond rather than the paper's 8.3M parameters.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ocrcore.models.blocks import vgg_backbone
+
+
+class ConvSequence(nn.Module):
+    """Context along the width with 1-D convolutions: the recurrent-free variant (`crnn_cnn`)."""
+
+    def __init__(self, channels: int, layers: int = 2, kernel: int = 3) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Sequential(nn.Conv1d(channels, channels, kernel, padding=kernel // 2),
+                                                  nn.BatchNorm1d(channels), nn.ReLU(inplace=True))
+                                    for _ in range(layers))
+        self.out_features = channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.transpose(1, 2)  # (B, T, C) -> (B, C, T)
+        for block in self.blocks:
+            x = x + block(x)
+        return x.transpose(1, 2)  # (B, C, T) -> (B, T, C)
+
+
+class BiLSTM(nn.Module):
+    def __init__(self, channels: int, hidden: int, layers: int = 2, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(channels, hidden, num_layers=layers, bidirectional=True, batch_first=True,
+                           dropout=dropout if layers > 1 else 0.0)
+        self.out_features = 2 * hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rnn(x)[0]  # (B, T, C) -> (B, T, 2 * hidden)
+
+
+class CRNN(nn.Module):
+    """Input (B, C, H, W) with H a multiple of 16; output logits (B, W/4, num_classes) for CTC (index 0 = blank).
+
+    >>> CRNN(num_classes=37)(torch.zeros(2, 1, 32, 100)).shape
+    torch.Size([2, 25, 37])
+    """
+
+    stride = 4  # input columns per output time step
+
+    def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
+                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.backbone = vgg_backbone(in_channels, widths)
+        channels = widths[3]
+        self.sequence = BiLSTM(channels, hidden, dropout=dropout) if recurrent else ConvSequence(channels)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(self.sequence.out_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.backbone(x)          # (B, C, H/16, W/4)
+        f = f.mean(dim=2)             # (B, C, W/4): any height that is a multiple of 16 collapses to 1
+        f = f.transpose(1, 2)         # (B, C, T) -> (B, T, C)
+        f = self.sequence(f)          # (B, T, C')
+        return self.head(self.dropout(f))  # (B, T, num_classes)
+
+    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
+        """Time steps per sample for input widths (B,): what CTC needs for right-padded batches."""
+        return torch.div(widths, self.stride, rounding_mode="floor").clamp(min=1)

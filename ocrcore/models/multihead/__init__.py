@@ -1,0 +1,3 @@
+from ocrcore.models.multihead.model import MultiHeadCNN
+
+__all__ = ["MultiHeadCNN"]

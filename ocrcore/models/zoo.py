@@ -1,0 +1,96 @@
+"""The model zoo: `ARCHS`, one-line builders, and `build()` returning model + codec + preprocessing together.
+
+Tests, flows and the web app iterate over the same `ARCHS`; this is the one place that knows which
+architecture pairs with which codec.
+
+>>> bundle = build("crnn", get_charset("alnum_upper"))
+>>> type(bundle.codec).__name__, bundle.preprocess.height
+('CTCCodec', 32)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from ocrcore.charsets import Charset, get_charset  # noqa: F401 - get_charset used in the doctest
+from ocrcore.decoding import CTCCodec, FixedLengthCodec
+from ocrcore.decoding.base import Codec
+from ocrcore.models.charcls import CharClassifier
+from ocrcore.models.crnn import CRNN
+from ocrcore.models.multihead import MultiHeadCNN
+from ocrcore.preprocess import Preprocess
+
+
+@dataclass
+class ModelBundle:
+    """Everything needed to train, evaluate or serve one model; `metadata` rebuilds it from a checkpoint."""
+
+    arch: str
+    model: nn.Module
+    codec: Codec
+    preprocess: Preprocess
+    charset: Charset
+    length: int | None = None
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        return {"arch": self.arch, "arch_kwargs": self.arch_kwargs, "charset": self.charset.chars,
+                "charset_name": self.charset.name, "length": self.length, "preprocess": self.preprocess.to_dict()}
+
+
+def crnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    pre = preprocess or Preprocess(height=32)
+    return ModelBundle("crnn", CRNN(len(charset) + 1, in_channels=pre.channels, **kw), CTCCodec(charset), pre,
+                       charset, arch_kwargs=kw)
+
+
+def crnn_cnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    pre = preprocess or Preprocess(height=32)
+    return ModelBundle("crnn_cnn", CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=False, **kw),
+                       CTCCodec(charset), pre, charset, arch_kwargs=kw)
+
+
+def multihead(charset: Charset, length: int = 4, preprocess: Preprocess | None = None,
+              label_smoothing: float = 0.1, **kw: Any) -> ModelBundle:
+    # 64 x 32L: the /16, /4 feature map (4 x 8L) pools evenly to 2 x 2L, which ONNX export requires.
+    pre = preprocess or Preprocess(height=64, width=32 * length, keep_aspect=False)
+    return ModelBundle("multihead", MultiHeadCNN(len(charset), length, in_channels=pre.channels, **kw),
+                       FixedLengthCodec(charset, length, label_smoothing), pre, charset, length, kw)
+
+
+def charcls(charset: Charset, preprocess: Preprocess | None = None, label_smoothing: float = 0.1,
+            **kw: Any) -> ModelBundle:
+    pre = preprocess or Preprocess(height=64, width=64, keep_aspect=False)
+    return ModelBundle("charcls", CharClassifier(len(charset), in_channels=pre.channels, **kw),
+                       FixedLengthCodec(charset, 1, label_smoothing), pre, charset, 1, kw)
+
+
+BUILDERS: dict[str, Callable[..., ModelBundle]] = {
+    "crnn": crnn, "crnn_cnn": crnn_cnn, "multihead": multihead, "charcls": charcls,
+}
+ARCHS: list[str] = list(BUILDERS)
+FIXED_LENGTH_ARCHS = ("multihead", "charcls")
+
+
+def build(arch: str, charset: Charset | str, length: int | None = None, preprocess: Preprocess | None = None,
+          **kw: Any) -> ModelBundle:
+    """Build `arch` for `charset`; `length` is the code length of fixed-length architectures."""
+    if arch not in BUILDERS:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHS}")
+    charset = get_charset(charset)
+    if arch == "multihead":
+        return multihead(charset, length or 4, preprocess, **kw)
+    if arch == "charcls" and length not in (None, 1):
+        raise ValueError("charcls reads one character; length must be 1")
+    return BUILDERS[arch](charset, preprocess, **kw)
+
+
+def from_metadata(meta: dict[str, Any]) -> ModelBundle:
+    """Rebuild the (untrained) bundle that a checkpoint's metadata describes."""
+    charset = Charset(meta["charset"], name=meta.get("charset_name", "custom"))
+    return build(meta["arch"], charset, meta.get("length"), Preprocess.from_dict(meta["preprocess"]),
+                 **meta.get("arch_kwargs", {}))

@@ -1,0 +1,262 @@
+"""One trainer for every architecture: the codec supplies the loss, the zoo the model and preprocessing.
+
+Exact resume: the epoch's sample order comes from (seed, epoch) and each sample's augmentation from
+(seed, epoch, index), so a run restarted from `last.pt` at step k replays exactly what an uninterrupted
+run would have done from step k (same batches, same augmentations, same dropout via the saved RNG).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+from tqdm import tqdm
+
+from ocrcore.checkpoint import CheckpointError, check_compatible, load_bundle, read_checkpoint, save_checkpoint
+from ocrcore.data.datasets import collate_images
+from ocrcore.evaluation import evaluate
+from ocrcore.models import ModelBundle
+from ocrcore.preprocess import Preprocess, preprocess
+from ocrcore.synth import seeded_rng
+from ocrcore.training.augment import Augment
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-2
+    schedule: str = "onecycle"  # or "cosine" (linear warm-up then cosine)
+    warmup: float = 0.1  # fraction of all steps
+    clip_grad: float = 5.0
+    augment: float = 0.5  # strength in [0, 1]; 0 turns augmentation off
+    workers: int = 2
+    device: str = "auto"
+    amp: bool = True  # bf16 autocast on CUDA
+    seed: int = 0
+    target_accuracy: float | None = None  # stop once validation sequence accuracy reaches it
+    freeze_backbone: bool = False
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: once per epoch)
+    val_batch_size: int = 256
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class TrainSamples(Dataset):
+    """(uint8 image, label) -> (augmented, preprocessed (C, H, W) array, label), reproducible per (epoch, index)."""
+
+    def __init__(self, dataset: Dataset, cfg: Preprocess, augment: Augment | None, seed: int) -> None:
+        self.dataset, self.cfg, self.augment, self.seed, self.epoch = dataset, cfg, augment, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        if hasattr(self.dataset, "set_epoch"):
+            self.dataset.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
+        image, label = self.dataset[i]
+        if self.augment is not None:
+            image = self.augment(image, seeded_rng(self.seed, "augment", self.epoch, i))
+        return preprocess(image, self.cfg), label
+
+
+class EpochSampler(Sampler[int]):
+    """A permutation fixed by (seed, epoch), starting at `start` (to resume mid-epoch)."""
+
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0) -> None:
+        self.n, self.seed, self.epoch, self.start = n, seed, epoch, start
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=g)[self.start:].tolist())
+
+    def __len__(self) -> int:
+        return self.n - self.start
+
+
+def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total, 2),
+                                                   pct_start=cfg.warmup)
+    if cfg.schedule == "cosine":
+        warm = max(1, int(cfg.warmup * total))
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_warmup_cosine, warm=warm, total=total))
+    raise ValueError(f"schedule must be 'onecycle' or 'cosine', not {cfg.schedule!r}")
+
+
+def _warmup_cosine(step: int, warm: int, total: int) -> float:
+    if step < warm:
+        return (step + 1) / warm
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+
+class Trainer:
+    """Train `bundle` on `train_set` (uint8 images + labels), validating on `val_set` after every epoch.
+
+    Writes `last.pt` (every epoch, every `checkpoint_every` steps, and on Ctrl-C) and `best.pt` to `out_dir`;
+    `fit()` resumes from `last.pt` when it exists. `on_step(trainer, step, loss)` is called after each step.
+    """
+
+    def __init__(self, bundle: ModelBundle, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig,
+                 out_dir: str | Path, on_step: Callable[[Trainer, int, float], None] | None = None) -> None:
+        self.bundle, self.cfg, self.out = bundle, cfg, Path(out_dir)
+        self.val_set, self.on_step = val_set, on_step
+        self.device = pick_device(cfg.device)
+        augment = Augment(cfg.augment) if cfg.augment > 0 else None
+        self.train_set = TrainSamples(train_set, bundle.preprocess, augment, cfg.seed)
+        self.steps_per_epoch = max(1, len(self.train_set) // cfg.batch_size)
+        self.model = bundle.model.to(self.device)
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        if cfg.freeze_backbone:
+            for p in self.model.backbone.parameters():
+                p.requires_grad_(False)
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scheduler = _schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
+        self.step, self.best, self.history = 0, -1.0, []  # history: one dict per epoch
+
+    # -- checkpoints -------------------------------------------------------------------------------------
+    def _train_state(self) -> dict[str, Any]:
+        state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                 "step": self.step, "best": self.best, "history": self.history, "config": asdict(self.cfg),
+                 "torch_rng": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def save(self, name: str = "last.pt") -> Path:
+        return save_checkpoint(self.out / name, self.bundle, self._train_state())
+
+    def _resume(self) -> None:
+        path = self.out / "last.pt"
+        if not path.is_file():
+            return
+        state = read_checkpoint(path)
+        meta = self.bundle.metadata()
+        check_compatible(state["meta"], meta["arch"], meta["charset"], meta["length"], where=str(path))
+        if "train" not in state:
+            raise CheckpointError(f"{path} has no training state to resume from")
+        self.model.load_state_dict(state["model"])
+        train = state["train"]
+        self.optimizer.load_state_dict(train["optimizer"])
+        self.scheduler.load_state_dict(train["scheduler"])
+        self.step, self.best, self.history = train["step"], train["best"], train["history"]
+        torch.set_rng_state(train["torch_rng"])
+        if "cuda_rng" in train and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(train["cuda_rng"])
+        log.info("resumed from %s at step %d (epoch %d)", path, self.step, self.step // self.steps_per_epoch)
+
+    def init_weights(self, path: str | Path) -> None:
+        """Fine-tune: start from another checkpoint's weights (same architecture and charset)."""
+        source, _ = load_bundle(path, arch=self.bundle.arch, charset=self.bundle.charset.chars)
+        self.model.load_state_dict(source.model.state_dict())
+
+    # -- loop ----------------------------------------------------------------------------------------------
+    def fit(self, resume: bool = True) -> list[dict[str, Any]]:
+        """Train to `cfg.epochs` (or the target accuracy); returns the per-epoch history."""
+        torch.manual_seed(self.cfg.seed)
+        if resume:
+            self._resume()
+        self.out.mkdir(parents=True, exist_ok=True)
+        total = self.cfg.epochs * self.steps_per_epoch
+        try:
+            while self.step < total and not self._reached_target():
+                self._epoch(self.step // self.steps_per_epoch)
+        except KeyboardInterrupt:
+            log.warning("interrupted at step %d; saved %s, rerun to resume", self.step, self.save())
+            raise
+        return self.history
+
+    def _reached_target(self) -> bool:
+        target = self.cfg.target_accuracy
+        return bool(target and self.history and self.history[-1]["val_accuracy"] >= target)
+
+    def _loader(self, epoch: int, start_step: int) -> DataLoader:
+        self.train_set.set_epoch(epoch)
+        sampler = EpochSampler(len(self.train_set), self.cfg.seed, epoch, start_step * self.cfg.batch_size)
+        # Its own generator: creating a loader must not draw from the global RNG (dropout), or a resumed run
+        # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
+        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
+                          num_workers=self.cfg.workers, collate_fn=collate_images,
+                          pin_memory=self.device.type == "cuda",
+                          generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
+
+    def _epoch(self, epoch: int) -> None:
+        start = self.step - epoch * self.steps_per_epoch
+        self.model.train()
+        if self.cfg.freeze_backbone:
+            self.model.backbone.eval()  # frozen BatchNorm statistics too
+        bar = tqdm(self._loader(epoch, start), total=self.steps_per_epoch - start, initial=0,
+                   desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False)
+        seen, t0, loss_sum = 0, time.perf_counter(), 0.0
+        for images, widths, labels in bar:
+            loss = self._train_step(images, widths, labels)
+            self.step += 1
+            seen += len(labels)
+            loss_sum += loss
+            bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}",
+                            samples_s=f"{seen / (time.perf_counter() - t0):.0f}")
+            if self.on_step:
+                self.on_step(self, self.step, loss)
+            if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:
+                self.save()
+            if self.step % self.steps_per_epoch == 0:
+                break
+        self._end_epoch(epoch, loss_sum / max(1, self.steps_per_epoch - start), seen / (time.perf_counter() - t0))
+
+    def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
+        images = images.to(self.device, non_blocking=True)
+        if self.device.type == "cuda":
+            images = images.contiguous(memory_format=torch.channels_last)
+        amp = self.cfg.amp and self.device.type == "cuda"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+            logits = self.model(images)
+        lengths_fn = getattr(self.model, "output_lengths", None)
+        lengths = lengths_fn(widths) if lengths_fn else torch.full((len(labels),), logits.shape[1])
+        loss = self.bundle.codec.loss(logits.float(), lengths, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss)
+
+    def _end_epoch(self, epoch: int, train_loss: float, samples_per_s: float) -> None:
+        record: dict[str, Any] = {"epoch": epoch + 1, "step": self.step, "train_loss": train_loss,
+                                  "samples_per_s": samples_per_s, "lr": self.scheduler.get_last_lr()[0]}
+        if self.val_set is not None:
+            report = evaluate(self.bundle, self.val_set, self.cfg.val_batch_size, self.device)
+            record.update(val_accuracy=report["sequence_accuracy"], val_char_accuracy=report["char_accuracy"])
+        self.history.append(record)
+        log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()})
+        score = record.get("val_accuracy", -train_loss)
+        improved = score > self.best
+        self.best = max(self.best, score)
+        path = self.save()
+        if improved:
+            shutil.copyfile(path, self.out / "best.pt")
