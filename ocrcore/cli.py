@@ -1,12 +1,14 @@
-"""Command line: `python -m ocrcore generate ...` (more commands join as the library grows)."""
+"""Command line: `python -m ocrcore generate|train|evaluate|predict|export ...`."""
 
 from __future__ import annotations
 
 import argparse
 import ast
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +16,10 @@ import numpy as np
 from PIL import Image
 
 from ocrcore.data import ShardDataset, write_dataset
+from ocrcore.models import ARCHS
 from ocrcore.preview import preview_grid
 from ocrcore.synth import TASKS, LabelSplit, build_generator
+from ocrcore.training.trainer import TrainConfig
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -70,11 +74,116 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a generated dataset or a folder of your own images")
+    p.add_argument("--arch", required=True, choices=ARCHS)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path, help="dataset folder written by `generate`")
+    source.add_argument("--folder", type=Path, help="your own labelled images (file names or labels.tsv)")
+    p.add_argument("--val-folder", type=Path, help="validation images for --folder (default: 10%% of it)")
+    p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
+    p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
+    p.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, history.json")
+    p.add_argument("--init-from", type=Path, help="fine-tune: start from this checkpoint's weights")
+    for f in fields(TrainConfig):
+        kind = {"int": int, "float": float, "bool": _bool, "str": str}.get(str(f.type).split(" ")[0], float)
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+    p.set_defaults(func=run_train)
+
+
+def _bool(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1", "yes")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ocrcore.training import run_training
+
+    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    result = run_training(args.arch, cfg, args.out, data=args.data, folder=args.folder, val_folder=args.val_folder,
+                          charset=args.charset, length=args.length, init_from=args.init_from)
+    print(f"run: {args.out.resolve()}  best: {result['best']}")
+    return 0
+
+
+def add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--data", type=Path)
+    source.add_argument("--folder", type=Path)
+    p.add_argument("--split", default="test")
+    p.add_argument("--out", type=Path, help="report folder (default: next to the checkpoint)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.set_defaults(func=run_evaluate)
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ocrcore.checkpoint import load_bundle
+    from ocrcore.data import FolderDataset
+    from ocrcore.evaluation import evaluate, write_report
+
+    bundle, _ = load_bundle(args.checkpoint)
+    dataset = ShardDataset(args.data, args.split) if args.data else FolderDataset(args.folder, bundle.charset)
+    report = evaluate(bundle, dataset, args.batch_size, progress=True)
+    name = f"{args.split}" if args.data else args.folder.name
+    out = args.out or args.checkpoint.parent / f"eval-{name}"
+    write_report(report, out, title=f"{bundle.arch} {name}")
+    keys = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_ms_per_image")
+    print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
+    print(f"report: {out.resolve()}")
+    return 0
+
+
+def add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="recognise images with a checkpoint or an exported .onnx file")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt) or ONNX file")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--beam-width", type=int, default=1)
+    p.add_argument("--pattern", help="regular expression the text must match (beam search), e.g. the plate format")
+    p.set_defaults(func=run_predict)
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ocrcore.decoding import Constraint
+    from ocrcore.inference import OnnxRecognizer, Recognizer
+    from ocrcore.io import ImageLoadError
+
+    options = {"beam_width": args.beam_width, "constraint": Constraint(args.pattern) if args.pattern else None}
+    rec = OnnxRecognizer(args.model, **options) if args.model.suffix == ".onnx" else \
+        Recognizer.from_checkpoint(args.model, **options)
+    for path in args.images:
+        try:
+            pred = rec(path)
+            print(f"{path}\t{pred.text}\t{pred.confidence:.4f}")
+        except ImageLoadError as exc:
+            print(f"{path}\terror: {exc}", file=sys.stderr)
+    return 0
+
+
+def add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width)")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx")
+    p.set_defaults(func=run_export)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from ocrcore.checkpoint import load_bundle
+    from ocrcore.inference import export_onnx
+
+    bundle, _ = load_bundle(args.checkpoint)
+    print(f"onnx: {export_onnx(bundle, args.out or args.checkpoint.with_suffix('.onnx')).resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ocrcore", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_generate(sub)
+    for add in (add_generate, add_train, add_evaluate, add_predict, add_export):
+        add(sub)
     return parser
 
 

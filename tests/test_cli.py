@@ -23,3 +23,35 @@ def test_bad_parameter_is_a_clear_error(tmp_path, capsys):
 def test_parse_params():
     assert parse_params(["length=(4, 6)", "difficulty=hard", "all_class=True"]) == {
         "length": (4, 6), "difficulty": "hard", "all_class": True}
+
+
+def test_train_evaluate_export_predict(captcha_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "crnn_cnn", "--data", str(captcha_dataset), "--out", str(run), "--epochs", "1",
+                 "--batch-size", "8", "--workers", "0"]) == 0
+    assert (run / "best.pt").exists() and (run / "history.json").exists()
+    assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(captcha_dataset)]) == 0
+    assert '"samples": 8' in capsys.readouterr().out
+    assert (run / "eval-test" / "report.json").exists()
+    assert main(["export", "--checkpoint", str(run / "best.pt")]) == 0
+    from PIL import Image
+
+    from ocrcore.data import ShardDataset
+
+    image = tmp_path / "a.png"
+    Image.fromarray(ShardDataset(captcha_dataset, "test").image(0)).save(image)
+    (tmp_path / "broken.png").write_bytes(b"xx")
+    capsys.readouterr()
+    assert main(["predict", "--model", str(run / "best.onnx"), str(image), str(tmp_path / "broken.png")]) == 0
+    captured = capsys.readouterr()
+    assert str(image) in captured.out and "error:" in captured.err
+
+
+def test_multihead_needs_a_fixed_length(tmp_path, capsys):
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+
+    gen = build_generator("captcha", length=(3, 4), width=80, height=30, font_sizes=(24,))
+    write_dataset(tmp_path / "d", gen, {"train": 8, "val": 2}, workers=1, progress=False)
+    assert main(["train", "--arch", "multihead", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r")]) == 2
+    assert "fixed number of characters" in capsys.readouterr().err

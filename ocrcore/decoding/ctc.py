@@ -107,11 +107,16 @@ class CTCCodec(Codec):
         return Prediction(text, math.prod(char_probs), char_probs, alts, tuple(tuple(f) for f in frames))
 
     def _beam(self, probs: torch.Tensor) -> Prediction:
-        """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint."""
+        """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint.
+
+        If no string satisfies the constraint, the greedy reading is returned with confidence 0.
+        """
         width = max(self.beam_width, 1)
         allowed = self.constraint.allows_prefix if self.constraint else (lambda _: True)
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
-        candidates = min(probs.shape[1], max(width, 8))
+        # A constraint may need characters far down a frame's ranking: consider them all for small alphabets.
+        small = self.constraint is not None and probs.shape[1] <= 128
+        candidates = probs.shape[1] if small else min(probs.shape[1], max(width, 32 if self.constraint else 8))
         for t in range(probs.shape[0]):
             p_t = probs[t]
             top = p_t.topk(candidates).indices.tolist()
@@ -131,7 +136,8 @@ class CTCCodec(Codec):
             ranked = sorted(nxt.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:width]
             total = sum(pb + pnb for _, (pb, pnb) in ranked) or 1.0
             beams = {k: (pb / total, pnb / total) for k, (pb, pnb) in ranked}  # renormalise: no underflow
-        final = [k for k in beams if not self.constraint or self.constraint.allows(self.charset.decode(i - 1 for i in k))]
+        valid = self.constraint.allows if self.constraint else (lambda _: True)
+        final = [k for k in beams if valid(self.charset.decode(i - 1 for i in k))]
         if not final:
             greedy = self._greedy(probs)
             return Prediction(greedy.text, 0.0, greedy.char_probs, greedy.alternatives, greedy.frames)

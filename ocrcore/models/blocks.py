@@ -5,7 +5,8 @@ from __future__ import annotations
 from torch import nn
 
 
-def conv_bn(c_in: int, c_out: int, kernel: int | tuple[int, int] = 3, padding: int | tuple[int, int] = 1) -> nn.Sequential:
+def conv_bn(c_in: int, c_out: int, kernel: int | tuple[int, int] = 3,
+            padding: int | tuple[int, int] = 1) -> nn.Sequential:
     """Conv -> BatchNorm -> ReLU (the conv has no bias: BatchNorm has one)."""
     return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=padding, bias=False), nn.BatchNorm2d(c_out),
                          nn.ReLU(inplace=True))

@@ -100,8 +100,9 @@ class EpochSampler(Sampler[int]):
 
 def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
     if cfg.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(total, 2),
-                                                   pct_start=cfg.warmup)
+        total = max(total, 4)  # OneCycleLR divides by the warm-up length: keep it >= 2 steps
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
+                                                   pct_start=min(0.5, max(cfg.warmup, 2 / total)))
     if cfg.schedule == "cosine":
         warm = max(1, int(cfg.warmup * total))
         return torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_warmup_cosine, warm=warm, total=total))

@@ -1,0 +1,88 @@
+import torch
+
+from ocrcore.charsets import Charset, get_charset
+from ocrcore.decoding import PLATE_PATTERN, Constraint, CTCCodec, FixedLengthCodec
+
+
+def peaked(codec: CTCCodec, text: str, blanks: int = 1, noise: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """Logits whose best path spells `text` with `blanks` blank frames between characters."""
+    frames = []
+    for c in text:
+        frames += [codec.charset.chars.index(c) + 1] * 2 + [0] * blanks
+    logits = torch.randn(1, len(frames), codec.num_classes, generator=torch.Generator().manual_seed(seed)) * noise
+    logits[0, torch.arange(len(frames)), torch.tensor(frames)] += 12.0
+    return logits
+
+
+def test_ctc_encode_targets():
+    codec = CTCCodec(Charset("abc"))
+    targets, lengths = codec.encode(["ab", "cca"])
+    assert targets.tolist() == [1, 2, 3, 3, 1] and lengths.tolist() == [2, 3]
+
+
+def test_ctc_greedy_round_trip_with_repeats_and_lengths():
+    codec = CTCCodec(get_charset("alnum_upper"))
+    for text in ["A3K9", "AABB", "Z", "0000"]:
+        pred = codec.decode(peaked(codec, text))[0]
+        assert pred.text == text and len(pred.char_probs) == len(text) and 0.99 < pred.confidence <= 1.0
+        assert all(len(alts) == 5 and alts[0][0] == c for alts, c in zip(pred.alternatives, text, strict=True))
+    batch = torch.cat([peaked(codec, "AB"), peaked(codec, "AB")])
+    assert [p.text for p in codec.decode(batch, torch.tensor([6, 3]))] == ["AB", "A"]
+
+
+def test_beam_search_agrees_with_greedy_on_peaked_outputs():
+    codec = CTCCodec(get_charset("alnum_upper"))
+    beam = codec.with_options(beam_width=8)
+    for seed, text in enumerate(["HELLO", "A1B2C3", "XX77"]):
+        logits = peaked(codec, text, noise=1.0, seed=seed)
+        greedy, searched = codec.decode(logits)[0], beam.decode(logits)[0]
+        assert searched.text == greedy.text == text
+        assert abs(searched.confidence - greedy.confidence) < 1e-3
+
+
+def test_beam_search_sums_paths_greedy_cannot():
+    # Frame probabilities where the best single path is blank-blank but "a" has more mass in total.
+    codec = CTCCodec(Charset("a"), beam_width=4)
+    probs = torch.tensor([[[0.6, 0.4], [0.6, 0.4]]])
+    assert CTCCodec(Charset("a")).decode(probs.log())[0].text == ""
+    assert codec.decode(probs.log())[0].text == "a"  # P(a) = 1 - 0.36 = 0.64 > P("") = 0.36
+
+
+def test_regex_constraint_fixes_a_plate_misread():
+    codec = CTCCodec(get_charset("plate"))
+    logits = peaked(codec, "京A12345")
+    o_like = codec.charset.chars.index("0") + 1
+    logits[0, 3, o_like] = 13.0  # the second character reads as "0": not a valid plate
+    assert codec.decode(logits)[0].text != "京A12345"
+    constrained = codec.with_options(beam_width=8, constraint=Constraint(PLATE_PATTERN)).decode(logits)[0]
+    assert constrained.text == "京A12345"
+
+
+def test_position_and_lexicon_constraints():
+    codec = CTCCodec(get_charset("alnum_upper"))
+    logits = peaked(codec, "B8")
+    assert codec.with_options(4, Constraint(positions=["AB", "89"])).decode(logits)[0].text == "B8"
+    assert codec.with_options(4, Constraint(positions=["A", "89"])).decode(logits)[0].text == "A8"
+    lexicon = codec.with_options(8, Constraint(lexicon=["B9", "C8"])).decode(logits)[0]
+    assert lexicon.text in {"B9", "C8"}
+    assert Constraint(pattern=r"\d{2}").allows("12") and not Constraint(pattern=r"\d{2}").allows_prefix("1a")
+
+
+def test_fixed_length_codec_round_trip_and_topk():
+    codec = FixedLengthCodec(get_charset("digits"), length=4)
+    targets = codec.encode(["2024"])
+    logits = torch.nn.functional.one_hot(targets, 10).float() * 10
+    pred = codec.decode(logits)[0]
+    assert pred.text == "2024" and pred.alternatives[0][0][0] == "2" and len(pred.alternatives[0]) == 5
+    loss = codec.loss(logits, torch.tensor([4]), ["2024"])
+    assert float(loss) < 0.01
+
+
+def test_fixed_length_refuses_other_lengths():
+    codec = FixedLengthCodec(get_charset("digits"), length=4)
+    try:
+        codec.encode(["123"])
+    except ValueError as exc:
+        assert "exactly 4" in str(exc)
+    else:
+        raise AssertionError("expected an error")

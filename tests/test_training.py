@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from ocrcore.data import GeneratorDataset, ShardDataset
+from ocrcore.evaluation import evaluate
+from ocrcore.models import build
+from ocrcore.training import TrainConfig, Trainer
+from tests.test_models import tiny
+
+CFG = TrainConfig(epochs=2, batch_size=8, lr=3e-3, workers=0, augment=0.5, seed=1)
+
+
+def test_resume_after_a_kill_gives_the_same_weights(captcha_dataset, tmp_path):
+    train, val = ShardDataset(captcha_dataset, "train"), ShardDataset(captcha_dataset, "val")
+    torch.manual_seed(0)
+    straight = tiny("crnn")
+    Trainer(straight, train, val, CFG, tmp_path / "straight").fit()
+
+    def kill_at_step_7(trainer, step, loss):
+        if step == 7:  # mid-way through the second epoch
+            raise KeyboardInterrupt
+
+    torch.manual_seed(0)
+    killed = tiny("crnn")
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(killed, train, val, CFG, tmp_path / "killed", on_step=kill_at_step_7).fit()
+    resumed = tiny("crnn")  # a fresh process: weights come from last.pt
+    trainer = Trainer(resumed, train, val, CFG, tmp_path / "killed")
+    trainer.fit()
+    assert trainer.step == 10
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    assert (tmp_path / "killed" / "best.pt").exists()
+
+
+def test_a_tiny_model_learns_a_trivial_task(tmp_path):
+    gen = dict(task="char", charset_name="custom:一二", size=32, degrade=0.0)
+    train = GeneratorDataset(length=160, seed=0, **gen)
+    val = GeneratorDataset(length=40, seed=1, split="test", **gen)
+    bundle = build("charcls", "custom:一二", widths=(8, 16, 16, 16))
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95)
+    history = Trainer(bundle, train, val, cfg, tmp_path).fit()
+    assert history[-1]["val_accuracy"] >= 0.95
+    assert evaluate(bundle, val)["top1"] >= 0.95
+
+
+def test_fine_tune_with_a_frozen_backbone(captcha_dataset, tmp_path):
+    train = ShardDataset(captcha_dataset, "train")
+    base = tiny("crnn")
+    Trainer(base, train, None, TrainConfig(epochs=1, batch_size=8, workers=0), tmp_path / "base").fit()
+    tuned = tiny("crnn")
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, freeze_backbone=True)
+    trainer = Trainer(tuned, train, None, cfg, tmp_path / "tuned")
+    trainer.init_weights(tmp_path / "base" / "last.pt")
+    before = {k: v.clone() for k, v in tuned.model.backbone.state_dict().items()}
+    trainer.fit()
+    after = tuned.model.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
+    assert not torch.equal(base.model.head.weight, tuned.model.head.weight)
+
+
+def test_config_is_frozen():
+    with pytest.raises(AttributeError):
+        CFG.epochs = 3  # type: ignore[misc]
+    assert np.isfinite(CFG.lr)
