@@ -86,3 +86,10 @@ def test_fixed_length_refuses_other_lengths():
         assert "exactly 4" in str(exc)
     else:
         raise AssertionError("expected an error")
+
+
+def test_beam_frames_match_greedy_frames():
+    codec = CTCCodec(get_charset("alnum_upper"))
+    logits = peaked(codec, "AAB7", blanks=2)
+    greedy, beam = codec.decode(logits)[0], codec.with_options(beam_width=4).decode(logits)[0]
+    assert beam.frames == greedy.frames == ((0, 1), (4, 5), (8, 9), (12, 13))

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import regex
 import torch
 import torch.nn.functional as F
@@ -153,26 +154,25 @@ class CTCCodec(Codec):
 
 def _align(ids: Sequence[int], probs: torch.Tensor) -> list[list[int]]:
     """Frames of each character of `ids` in the best CTC alignment (Viterbi over the blank-extended labels)."""
-    ext = [BLANK]
-    for c in ids:
-        ext += [c, BLANK]
-    T, S = probs.shape[0], len(ext)
-    logp = probs.clamp_min(1e-12).log()
-    score = torch.full((T, S), -math.inf)
-    back = torch.zeros((T, S), dtype=torch.long)
-    score[0, 0] = logp[0, ext[0]]
-    if S > 1:
-        score[0, 1] = logp[0, ext[1]]
+    ext = np.zeros(2 * len(ids) + 1, dtype=np.int64)
+    ext[1::2] = ids
+    logp = np.log(np.clip(probs.numpy()[:, ext], 1e-12, None))  # (T, S)
+    T, S = logp.shape
+    # A state may come from itself, the previous state, or (for a character differing from the one two back)
+    # skip the blank in between.
+    can_skip = np.zeros(S, dtype=bool)
+    can_skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
+    score = np.full(S, -np.inf)
+    score[: min(2, S)] = logp[0, : min(2, S)]
+    back = np.zeros((T, S), dtype=np.int64)
     for t in range(1, T):
-        for s in range(S):
-            options = [(score[t - 1, s], s)]
-            if s >= 1:
-                options.append((score[t - 1, s - 1], s - 1))
-            if s >= 2 and ext[s] != BLANK and ext[s] != ext[s - 2]:
-                options.append((score[t - 1, s - 2], s - 2))
-            best, arg = max(options, key=lambda o: float(o[0]))
-            score[t, s], back[t, s] = best + logp[t, ext[s]], arg
-    s = S - 1 if S == 1 or score[T - 1, S - 1] >= score[T - 1, S - 2] else S - 2
+        stay, step, skip = score, np.r_[-np.inf, score[:-1]], np.where(can_skip, np.r_[-np.inf, -np.inf, score[:-2]],
+                                                                        -np.inf)
+        options = np.stack([stay, step, skip])  # (3, S)
+        best = options.argmax(0)
+        back[t] = np.arange(S) - best
+        score = options[best, np.arange(S)] + logp[t]
+    s = S - 1 if S == 1 or score[S - 1] >= score[S - 2] else S - 2
     frames: list[list[int]] = [[] for _ in ids]
     for t in range(T - 1, -1, -1):
         if ext[s] != BLANK:
