@@ -7,6 +7,7 @@ can be listed in the `OCRCORE_FONT_DIRS` environment variable (separated by `os.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
@@ -59,12 +61,36 @@ def _pil_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
 
 @cache
 def codepoints(font: Font) -> frozenset[int]:
-    """The Unicode code points that `font` maps to a glyph (read from its cmap table)."""
+    """The Unicode code points that `font` maps to a glyph (read from its cmap table, cached on disk).
+
+    Parsing a large CJK font's cmap takes a few hundred ms, and every generation worker needs it; the
+    cache (under $OCRCORE_CACHE or ~/.cache/ocrcore) is keyed by path, size and modification time.
+    """
+    stat = os.stat(font.path)
+    key = hashlib.sha1(f"{font.path}|{font.index}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cached = _cache_dir() / f"cmap-{key}.npy"
+    if cached.is_file():
+        try:
+            return frozenset(np.load(cached).tolist())
+        except (OSError, ValueError):
+            pass  # a broken cache file is rebuilt below
     if font.path.endswith(".ttc"):
         face = TTCollection(font.path, lazy=True).fonts[font.index]
     else:
         face = TTFont(font.path, lazy=True, fontNumber=font.index)
-    return frozenset(face.getBestCmap() or {})
+    points = frozenset(face.getBestCmap() or {})
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, np.array(sorted(points), dtype=np.uint32))
+        os.replace(tmp, cached)
+    except OSError as exc:  # a read-only home still works, only slower
+        log.debug("font cache not written: %s", exc)
+    return points
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("OCRCORE_CACHE", "~/.cache/ocrcore")).expanduser()
 
 
 def _font_dirs() -> list[Path]:

@@ -23,3 +23,17 @@ def test_missing_cjk_font_names_the_package(monkeypatch, tmp_path):
 def test_user_font_paths_must_exist():
     with pytest.raises(fonts.FontNotFoundError, match="not found"):
         fonts.resolve_fonts(["/nope/font.ttf"], [])
+
+
+def test_codepoint_cache_round_trip_and_repair(monkeypatch, tmp_path):
+    monkeypatch.setenv("OCRCORE_CACHE", str(tmp_path))
+    font = fonts.cjk_fonts()[0]
+    fonts.codepoints.cache_clear()
+    first = fonts.codepoints(font)
+    [cached] = tmp_path.glob("cmap-*.npy")
+    fonts.codepoints.cache_clear()
+    assert fonts.codepoints(font) == first and ord("汉") in first
+    cached.write_bytes(b"broken")
+    fonts.codepoints.cache_clear()
+    assert fonts.codepoints(font) == first
+    fonts.codepoints.cache_clear()
