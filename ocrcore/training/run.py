@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,8 @@ def _holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dat
 
 def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path | None = None,
                  folder: str | Path | None = None, val_folder: str | Path | None = None,
-                 charset: str | None = None, length: int | None = None,
-                 init_from: str | Path | None = None) -> dict[str, Any]:
+                 charset: str | None = None, length: int | None = None, init_from: str | Path | None = None,
+                 on_step: Callable | None = None, on_epoch: Callable | None = None) -> dict[str, Any]:
     """Train `arch` on a generated dataset (`data`) or a user's folder; resumes if `out/last.pt` exists."""
     out = Path(out)
     if data is not None:
@@ -62,10 +63,11 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         raise ValueError(f"{arch} reads a fixed number of characters but this data has labels of several lengths; "
                          "pass length= or use a CTC architecture (crnn)")
     bundle = build(arch, cs, length if arch in FIXED_LENGTH_ARCHS else None)
-    trainer = Trainer(bundle, train_set, val_set, cfg, out)
+    trainer = Trainer(bundle, train_set, val_set, cfg, out, on_step=on_step, on_epoch=on_epoch)
     if init_from and not (out / "last.pt").exists():
         trainer.init_weights(init_from)
         log.info("fine-tuning from %s", init_from)
     history = trainer.fit()
     (out / "history.json").write_text(json.dumps(history, indent=1))
-    return {"best": trainer.best, "history": history, "checkpoint": str(out / "best.pt")}
+    return {"best": trainer.best, "history": history, "checkpoint": str(out / "best.pt"),
+            "resumed_from": trainer.resumed_from, "device": str(trainer.device)}

@@ -118,14 +118,16 @@ def _warmup_cosine(step: int, warm: int, total: int) -> float:
 class Trainer:
     """Train `bundle` on `train_set` (uint8 images + labels), validating on `val_set` after every epoch.
 
-    Writes `last.pt` (every epoch, every `checkpoint_every` steps, and on Ctrl-C) and `best.pt` to `out_dir`;
-    `fit()` resumes from `last.pt` when it exists. `on_step(trainer, step, loss)` is called after each step.
+    Writes `last.pt` (every epoch, every `checkpoint_every` steps, and when interrupted or crashing) and
+    `best.pt` to `out_dir`; `fit()` resumes from `last.pt` when it exists. Callbacks: `on_step(trainer, step,
+    loss)` after each step, `on_epoch(trainer, record)` after each epoch's validation (e.g. to log to MLflow).
     """
 
     def __init__(self, bundle: ModelBundle, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig,
-                 out_dir: str | Path, on_step: Callable[[Trainer, int, float], None] | None = None) -> None:
+                 out_dir: str | Path, on_step: Callable[[Trainer, int, float], None] | None = None,
+                 on_epoch: Callable[[Trainer, dict[str, Any]], None] | None = None) -> None:
         self.bundle, self.cfg, self.out = bundle, cfg, Path(out_dir)
-        self.val_set, self.on_step = val_set, on_step
+        self.val_set, self.on_step, self.on_epoch = val_set, on_step, on_epoch
         self.device = pick_device(cfg.device)
         augment = Augment(cfg.augment) if cfg.augment > 0 else None
         self.train_set = TrainSamples(train_set, bundle.preprocess, augment, cfg.seed)
@@ -140,6 +142,7 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = _schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
         self.step, self.best, self.history = 0, -1.0, []  # history: one dict per epoch
+        self.resumed_from: int | None = None  # the step a resumed run started at
 
     # -- checkpoints -------------------------------------------------------------------------------------
     def _train_state(self) -> dict[str, Any]:
@@ -167,6 +170,7 @@ class Trainer:
         self.optimizer.load_state_dict(train["optimizer"])
         self.scheduler.load_state_dict(train["scheduler"])
         self.step, self.best, self.history = train["step"], train["best"], train["history"]
+        self.resumed_from = self.step
         torch.set_rng_state(train["torch_rng"])
         if "cuda_rng" in train and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(train["cuda_rng"])
@@ -188,8 +192,10 @@ class Trainer:
         try:
             while self.step < total and not self._reached_target():
                 self._epoch(self.step // self.steps_per_epoch)
-        except KeyboardInterrupt:
-            log.warning("interrupted at step %d; saved %s, rerun to resume", self.step, self.save())
+        except BaseException as exc:  # Ctrl-C, a crash, a killed worker: keep every finished step
+            # The step counter only moves after an optimizer step, so the weights match it.
+            log.warning("stopped at step %d (%s); saved %s, rerun to resume", self.step, type(exc).__name__,
+                        self.save())
             raise
         return self.history
 
@@ -261,3 +267,5 @@ class Trainer:
         path = self.save()
         if improved:
             shutil.copyfile(path, self.out / "best.pt")
+        if self.on_epoch:
+            self.on_epoch(self, record)

@@ -1,0 +1,158 @@
+"""Logging models, registering versions, promoting the champion, and finding the model to serve.
+
+Registered names follow `ocr-<task>-<arch>` (e.g. `ocr-captcha-crnn`). The alias `champion` marks the
+version in service; it moves to a new version only if that version beats it on the same held-out set.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+import ocrcore
+from ocrcore.checkpoint import read_checkpoint
+
+log = logging.getLogger(__name__)
+CHAMPION, CHALLENGER = "champion", "challenger"
+PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
+
+
+def model_name(task: str, arch: str) -> str:
+    return f"ocr-{task}-{arch}"
+
+
+def _png_base64(image: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def log_model(checkpoint: str | Path, example_image: np.ndarray) -> str:
+    """Log a checkpoint as a models-from-code pyfunc in the active run; returns the model URI.
+
+    The ocrcore package travels with the model (`code_paths`), and the architecture, charset and
+    preprocessing are recorded as model metadata, so the model rebuilds anywhere from code + weights.
+    """
+    import mlflow
+    import pandas as pd
+    from mlflow.models import infer_signature
+
+    meta = read_checkpoint(checkpoint)["meta"]
+    example = pd.DataFrame({"image": [_png_base64(example_image)]})
+    output = pd.DataFrame({"text": ["A"], "confidence": [1.0], "char_probs": ["[1.0]"]})
+    info = mlflow.pyfunc.log_model(
+        name="model", python_model=str(PYFUNC_FILE), artifacts={"checkpoint": str(checkpoint)},
+        code_paths=[str(Path(ocrcore.__file__).parent)], signature=infer_signature(example, output),
+        input_example=example, metadata={"ocrcore": {k: v for k, v in meta.items() if k != "charset"},
+                                         "charset_size": len(meta["charset"])})
+    return info.model_uri
+
+
+@dataclass(frozen=True)
+class Promotion:
+    version: str
+    promoted: bool
+    reason: str
+    score: float
+    champion_score: float | None
+
+
+def compare_and_promote(name: str, model_uri: str, score: float,
+                        score_champion: Callable[[Path], float], metric: str = "sequence_accuracy",
+                        run_id: str | None = None) -> Promotion:
+    """Register `model_uri` as a new version of `name`; make it `champion` only if it beats the current one.
+
+    `score_champion(checkpoint_path)` scores the current champion on the same held-out set the new model was
+    scored on (scores stored from other test sets are not comparable). A version that does not win is
+    tagged `challenger` with the reason.
+    """
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, name).version
+    client.set_model_version_tag(name, version, metric, f"{score:.6f}")
+    if run_id:
+        client.set_model_version_tag(name, version, "run_id", run_id)
+    champion = _version_by_alias(client, name, CHAMPION)
+    champion_score = None
+    if champion is None:
+        promoted, reason = True, "first version of this model"
+    else:
+        champion_score = score_champion(_checkpoint_of(name, champion.version))
+        promoted = score > champion_score
+        verdict = "beats" if promoted else "does not beat"
+        reason = (f"{metric} {score:.4f} {verdict} champion v{champion.version} "
+                  f"({champion_score:.4f}) on the same held-out set")
+    if promoted:
+        client.set_registered_model_alias(name, CHAMPION, version)
+        client.set_model_version_tag(name, version, "status", CHAMPION)
+    else:
+        client.set_model_version_tag(name, version, "status", CHALLENGER)
+    client.set_model_version_tag(name, version, "reason", reason)
+    log.info("%s v%s: %s", name, version, reason)
+    return Promotion(str(version), promoted, reason, score, champion_score)
+
+
+def _version_by_alias(client: Any, name: str, alias: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def _checkpoint_of(name: str, version: str) -> Path:
+    import mlflow
+
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{name}/{version}"))
+    found = sorted(local.rglob("*.pt"))
+    if not found:
+        raise FileNotFoundError(f"model {name} v{version} holds no checkpoint (*.pt) in its artifacts")
+    return found[0]
+
+
+@dataclass(frozen=True)
+class ServingModel:
+    name: str
+    version: str
+    alias: str | None  # "champion", or None when falling back to the latest version
+    checkpoint: Path
+    tags: dict[str, str]
+    created: str
+
+
+def resolve_serving_model(task: str, arch: str, version: str | None = None) -> ServingModel:
+    """The model to serve: the given version, else alias `champion`, else the latest version.
+
+    Raises LookupError (with how to train one) when nothing is registered under `ocr-<task>-<arch>`.
+    """
+    from datetime import UTC, datetime
+
+    from mlflow import MlflowClient
+
+    client, name = MlflowClient(), model_name(task, arch)
+    alias = None
+    if version is not None:
+        found = client.get_model_version(name, version)
+    else:
+        found = _version_by_alias(client, name, CHAMPION)
+        alias = CHAMPION if found is not None else None
+        if found is None:
+            versions = client.search_model_versions(f"name = '{name}'")
+            if not versions:
+                raise LookupError(f"no model is registered as {name!r}; train one with "
+                                  f"`python -m flows.pipeline --task {task} --arch {arch}`")
+            found = max(versions, key=lambda v: int(v.version))
+    created = datetime.fromtimestamp(found.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
+    return ServingModel(name, str(found.version), alias, _checkpoint_of(name, str(found.version)),
+                        dict(found.tags), created)
