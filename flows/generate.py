@@ -6,7 +6,6 @@ complete dataset there is reused as it is; an interrupted one is finished.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task

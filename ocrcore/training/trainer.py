@@ -251,7 +251,7 @@ class Trainer:
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.optimizer.step()
         self.scheduler.step()
-        return float(loss)
+        return loss.detach().item()
 
     def _end_epoch(self, epoch: int, train_loss: float, samples_per_s: float) -> None:
         record: dict[str, Any] = {"epoch": epoch + 1, "step": self.step, "train_loss": train_loss,

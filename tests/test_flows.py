@@ -1,0 +1,158 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from ocrcore.tracking import compare_and_promote, configure, model_name, resolve_serving_model
+
+TINY = {"width": 80, "height": 30, "font_sizes": (24,)}
+FAST = {"epochs": 1, "batch_size": 16, "workers": 0}
+
+
+def test_generate_tasks_run_without_prefect(tmp_path):
+    from flows.generate import finish, plan_dataset, write_shard
+
+    plan = plan_dataset.fn("captcha", str(tmp_path), {"train": 6, "test": 3}, 0, TINY, 4)
+    checksums = dict(write_shard.fn(job) for job in plan.todo)
+    manifest = finish.fn(plan, checksums)
+    assert manifest["status"] == "complete" and len(checksums) == 3
+
+
+def test_generate_flow_reuses_its_dataset(prefect_harness, store):
+    from flows.generate import generate
+
+    first = generate("captcha", 24, 6, 6, params=TINY, shard_size=8)
+    shard = Path(first) / "train" / "shard-00000.npz"
+    mtime = shard.stat().st_mtime_ns
+    second = generate("captcha", 24, 6, 6, params=TINY, shard_size=8)
+    assert first == second and shard.stat().st_mtime_ns == mtime  # same inputs, same folder, nothing redone
+    assert generate("captcha", 24, 6, 6, params=TINY, seed=1, shard_size=8) != first
+
+
+def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harness, store):
+    from mlflow import MlflowClient
+
+    from flows.pipeline import pipeline
+
+    result = pipeline("captcha", "crnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST)
+    assert result["version"] == "1" and result["promoted"]
+    configure()
+    name = model_name("captcha", "crnn")
+    client = MlflowClient()
+    source = client.get_model_version(name, "1").source
+    worse = compare_and_promote(name, source, score=-1.0, score_champion=lambda _: 0.0)
+    assert not worse.promoted and "does not beat" in worse.reason
+    assert client.get_model_version(name, worse.version).tags["status"] == "challenger"
+    assert resolve_serving_model("captcha", "crnn").version == "1"
+    better = compare_and_promote(name, source, score=0.9, score_champion=lambda _: 0.5)
+    assert better.promoted and resolve_serving_model("captcha", "crnn").version == better.version
+    served = resolve_serving_model("captcha", "crnn")
+    assert served.alias == "champion" and served.checkpoint.suffix == ".pt"
+
+
+def test_training_that_crashes_resumes_on_retry(prefect_harness, store, captcha_dataset, monkeypatch):
+    from flows.train import train
+    from ocrcore.training.trainer import Trainer
+
+    real_step, calls = Trainer._train_step, {"n": 0}
+
+    def crash_once(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 4:  # the process dies during the 4th step, after 3 finished
+            raise RuntimeError("worker lost")
+        return real_step(self, *args)
+
+    monkeypatch.setattr(Trainer, "_train_step", crash_once)
+    result = train("crnn", str(captcha_dataset), config={"epochs": 2, "batch_size": 8, "workers": 0})
+    assert result["resumed_from"] == 3 and len(result["history"]) == 2
+    assert Path(result["checkpoint"]).exists()
+
+
+def test_no_registered_model_says_how_to_train_one(store):
+    configure()
+    with pytest.raises(LookupError, match="flows.pipeline"):
+        resolve_serving_model("plate", "crnn")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}", "--artifacts-destination",
+         str(tmp_path / "artifacts"), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("mlflow server exited at start")
+                time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not start in 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha_dataset, monkeypatch):
+    import mlflow
+
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.data import ShardDataset
+    from ocrcore.tracking import log_model
+    from tests.test_models import tiny
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    configure()
+    assert mlflow.get_tracking_uri() == mlflow_server
+    checkpoint = save_checkpoint(store / "m.pt", tiny("crnn"))
+    with mlflow.start_run() as run:
+        uri = log_model(checkpoint, ShardDataset(captcha_dataset, "test").image(0))
+    promotion = compare_and_promote("ocr-test-crnn", uri, 0.5, lambda _: 0.0, run_id=run.info.run_id)
+    assert promotion.promoted and promotion.version == "1"
+    model = mlflow.pyfunc.load_model("models:/ocr-test-crnn@champion")
+    import base64
+
+    import pandas as pd
+
+    png = (Path(__file__).parent / "data_probe.png")
+    from PIL import Image
+
+    Image.fromarray(ShardDataset(captcha_dataset, "test").image(0)).save(png)
+    try:
+        out = model.predict(pd.DataFrame({"image": [base64.b64encode(png.read_bytes()).decode()]}))
+    finally:
+        png.unlink()
+    assert list(out.columns) == ["text", "confidence", "char_probs"] and len(out) == 1
+
+
+def test_generate_on_a_local_dask_cluster(prefect_harness, store, monkeypatch):
+    from distributed import LocalCluster
+
+    from flows.generate import generate
+
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        folder = generate("captcha", 16, 0, 4, params=TINY, shard_size=4, dask_address=cluster.scheduler_address)
+    from ocrcore.data import read_manifest
+
+    manifest = read_manifest(folder)
+    assert manifest["status"] == "complete" and manifest["splits"]["train"]["count"] == 16
