@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean-data
+.PHONY: setup test lint demo bench clean-data mlflow-ui
 
 setup: $(STAMP)
 
@@ -17,9 +17,15 @@ test: setup
 lint: setup
 	$(PY) -m ruff check ocrcore tests bench
 
-# Main job: a small captcha dataset with a preview (replaced by the full pipeline as it lands).
+# Main job on embedded defaults (local SQLite MLflow store in data/, Prefect without a server):
+# generate -> train -> evaluate -> register a small captcha CRNN on CPU, so the web app has a model to serve.
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 demo: setup
-	$(PY) -m ocrcore generate --task captcha --out data/captcha --train 2000 --val 200 --test 200
+	$(PY) -m flows.pipeline --task captcha --arch crnn --train-size 8000 --test-size 1000 --epochs 4
+
+mlflow-ui: setup
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/mlflow.db --host 127.0.0.1 --port 5000
 
 bench: setup
 	$(PY) bench/generate_throughput.py

@@ -156,3 +156,21 @@ def test_generate_on_a_local_dask_cluster(prefect_harness, store, monkeypatch):
 
     manifest = read_manifest(folder)
     assert manifest["status"] == "complete" and manifest["splits"]["train"]["count"] == 16
+
+
+def test_prefect_yaml_deployments_point_at_real_flows():
+    import importlib
+    import inspect
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[1] / "prefect.yaml").read_text())
+    names = {d["name"] for d in spec["deployments"]}
+    assert {"captcha-crnn", "nightly"} <= names
+    assert any(s.get("cron") for d in spec["deployments"] for s in d.get("schedules", []))
+    for deployment in spec["deployments"]:
+        path, func = deployment["entrypoint"].split(":")
+        flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), func)
+        accepted = inspect.signature(flow.fn).parameters
+        assert set(deployment.get("parameters", {})) <= set(accepted), deployment["name"]
+        assert deployment["work_pool"]["name"] == "ocr-process"

@@ -64,3 +64,20 @@ def test_config_is_frozen():
     with pytest.raises(AttributeError):
         CFG.epochs = 3  # type: ignore[misc]
     assert np.isfinite(CFG.lr)
+
+
+def test_torchrun_ddp_from_the_same_entry_point(captcha_dataset, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ocrcore",
+           "train", "--arch", "crnn_cnn", "--data", str(captcha_dataset), "--out", str(out), "--epochs", "2",
+           "--batch-size", "4", "--workers", "0"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    import json
+
+    history = json.loads((out / "history.json").read_text())
+    assert [h["step"] for h in history] == [5, 10]  # 40 images / (4 per process * 2 processes) = 5 steps
+    assert (out / "best.pt").exists()

@@ -68,6 +68,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         trainer.init_weights(init_from)
         log.info("fine-tuning from %s", init_from)
     history = trainer.fit()
-    (out / "history.json").write_text(json.dumps(history, indent=1))
+    if trainer.rank == 0:
+        (out / "history.json").write_text(json.dumps(history, indent=1))
     return {"best": trainer.best, "history": history, "checkpoint": str(out / "best.pt"),
             "resumed_from": trainer.resumed_from, "device": str(trainer.device)}

@@ -28,6 +28,7 @@ from ocrcore.evaluation import evaluate
 from ocrcore.models import ModelBundle
 from ocrcore.preprocess import Preprocess, preprocess
 from ocrcore.synth import seeded_rng
+from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
 
 log = logging.getLogger(__name__)
@@ -85,17 +86,20 @@ class TrainSamples(Dataset):
 
 
 class EpochSampler(Sampler[int]):
-    """A permutation fixed by (seed, epoch), starting at `start` (to resume mid-epoch)."""
+    """A permutation fixed by (seed, epoch), from position `start` (to resume mid-epoch), dealt out to `world`
+    processes (this one is `rank`); trimmed so that every process gets the same number of samples."""
 
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0) -> None:
-        self.n, self.seed, self.epoch, self.start = n, seed, epoch, start
+    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
+        self.n, self.seed, self.epoch, self.start, self.rank, self.world = n, seed, epoch, start, rank, world
 
     def __iter__(self) -> Iterator[int]:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        return iter(torch.randperm(self.n, generator=g)[self.start:].tolist())
+        order = torch.randperm(self.n, generator=g)[self.start:]
+        order = order[: len(order) - len(order) % self.world]
+        return iter(order[self.rank::self.world].tolist())
 
     def __len__(self) -> int:
-        return self.n - self.start
+        return (self.n - self.start) // self.world
 
 
 def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
@@ -128,16 +132,26 @@ class Trainer:
                  on_epoch: Callable[[Trainer, dict[str, Any]], None] | None = None) -> None:
         self.bundle, self.cfg, self.out = bundle, cfg, Path(out_dir)
         self.val_set, self.on_step, self.on_epoch = val_set, on_step, on_epoch
+        self.rank, self.world = distributed.world()
         self.device = pick_device(cfg.device)
+        if self.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", distributed.local_rank())
         augment = Augment(cfg.augment) if cfg.augment > 0 else None
         self.train_set = TrainSamples(train_set, bundle.preprocess, augment, cfg.seed)
-        self.steps_per_epoch = max(1, len(self.train_set) // cfg.batch_size)
+        # batch_size is per process: one step consumes batch_size * world samples.
+        self.steps_per_epoch = max(1, len(self.train_set) // (cfg.batch_size * self.world))
         self.model = bundle.model.to(self.device)
         if self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
         if cfg.freeze_backbone:
             for p in self.model.backbone.parameters():
                 p.requires_grad_(False)
+        self.forward = self.model
+        if self.world > 1:  # gradients averaged across processes; self.model stays the plain module
+            if self.device.type == "cuda":  # BatchNorm statistics over the global batch
+                self.model = bundle.model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(self.model)
+            self.forward = torch.nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.scheduler = _schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
@@ -154,7 +168,11 @@ class Trainer:
         return state
 
     def save(self, name: str = "last.pt") -> Path:
-        return save_checkpoint(self.out / name, self.bundle, self._train_state())
+        """Write a checkpoint (only the first process writes under torchrun)."""
+        if self.rank == 0:
+            save_checkpoint(self.out / name, self.bundle, self._train_state())
+        distributed.barrier()
+        return self.out / name
 
     def _resume(self) -> None:
         path = self.out / "last.pt"
@@ -194,8 +212,9 @@ class Trainer:
                 self._epoch(self.step // self.steps_per_epoch)
         except BaseException as exc:  # Ctrl-C, a crash, a killed worker: keep every finished step
             # The step counter only moves after an optimizer step, so the weights match it.
-            log.warning("stopped at step %d (%s); saved %s, rerun to resume", self.step, type(exc).__name__,
-                        self.save())
+            if self.rank == 0:
+                path = save_checkpoint(self.out / "last.pt", self.bundle, self._train_state())
+                log.warning("stopped at step %d (%s); saved %s, rerun to resume", self.step, type(exc).__name__, path)
             raise
         return self.history
 
@@ -205,7 +224,8 @@ class Trainer:
 
     def _loader(self, epoch: int, start_step: int) -> DataLoader:
         self.train_set.set_epoch(epoch)
-        sampler = EpochSampler(len(self.train_set), self.cfg.seed, epoch, start_step * self.cfg.batch_size)
+        sampler = EpochSampler(len(self.train_set), self.cfg.seed, epoch,
+                               start_step * self.cfg.batch_size * self.world, self.rank, self.world)
         # Its own generator: creating a loader must not draw from the global RNG (dropout), or a resumed run
         # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
         return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
@@ -219,7 +239,7 @@ class Trainer:
         if self.cfg.freeze_backbone:
             self.model.backbone.eval()  # frozen BatchNorm statistics too
         bar = tqdm(self._loader(epoch, start), total=self.steps_per_epoch - start, initial=0,
-                   desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False)
+                   desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False, disable=self.rank > 0)
         seen, t0, loss_sum = 0, time.perf_counter(), 0.0
         for images, widths, labels in bar:
             loss = self._train_step(images, widths, labels)
@@ -228,7 +248,7 @@ class Trainer:
             loss_sum += loss
             bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}",
                             samples_s=f"{seen / (time.perf_counter() - t0):.0f}")
-            if self.on_step:
+            if self.on_step and self.rank == 0:
                 self.on_step(self, self.step, loss)
             if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:
                 self.save()
@@ -242,7 +262,7 @@ class Trainer:
             images = images.contiguous(memory_format=torch.channels_last)
         amp = self.cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = self.model(images)
+            logits = self.forward(images)
         lengths_fn = getattr(self.model, "output_lengths", None)
         lengths = lengths_fn(widths) if lengths_fn else torch.full((len(labels),), logits.shape[1])
         loss = self.bundle.codec.loss(logits.float(), lengths, labels)
@@ -265,7 +285,7 @@ class Trainer:
         improved = score > self.best
         self.best = max(self.best, score)
         path = self.save()
-        if improved:
+        if improved and self.rank == 0:
             shutil.copyfile(path, self.out / "best.pt")
-        if self.on_epoch:
+        if self.on_epoch and self.rank == 0:
             self.on_epoch(self, record)
