@@ -1,0 +1,120 @@
+"""Grad-CAM heatmaps: where the model looked for each character it read.
+
+Written with our own hooks (the `grad-cam` package cannot be imported next to torch 2.13). The target
+layer is the model's `backbone` stage, found by name. Targets per architecture:
+
+- CTC models: one map per decoded character, the target being that character's logit summed over the
+  output time steps that emitted it (`Prediction.frames`), plus a combined map;
+- fixed-length models: one map per head (the head's predicted class); the classifier's top class.
+
+Grad-CAM++ weights (Chattopadhay et al. 2018) are available with `method="gradcam++"`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from ocrcore.decoding import CTCCodec, Prediction
+from ocrcore.io import ImageSource, load_image
+from ocrcore.models import ModelBundle
+from ocrcore.preprocess import preprocess
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Heatmaps in [0, 1] at the input image's size: `per_char[i]` for output character i, and `combined`."""
+
+    prediction: Prediction
+    per_char: list[np.ndarray]
+    combined: np.ndarray
+    image: np.ndarray  # the RGB input, uint8 (H, W, 3)
+
+    def overlays(self, alpha: float = 0.45) -> list[Image.Image]:
+        """The input with each character's heatmap blended on top (combined map first)."""
+        return [overlay(self.image, m, alpha) for m in (self.combined, *self.per_char)]
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:
+    colour = cv2.applyColorMap((heatmap * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1]
+    return Image.fromarray((image * (1 - alpha) + colour * alpha).astype(np.uint8))
+
+
+class GradCAM:
+    """Grad-CAM over `bundle.model.<layer>` (default: the `backbone` stage)."""
+
+    def __init__(self, bundle: ModelBundle, layer: str = "backbone", method: str = "gradcam") -> None:
+        if method not in ("gradcam", "gradcam++"):
+            raise ValueError(f"method must be 'gradcam' or 'gradcam++', not {method!r}")
+        self.bundle, self.method = bundle, method
+        self.target = getattr(bundle.model, layer, None)
+        if self.target is None:
+            raise ValueError(f"{bundle.arch} has no stage named {layer!r}; its stages are "
+                             f"{[n for n, _ in bundle.model.named_children()]}")
+
+    def explain(self, source: ImageSource) -> Explanation:
+        image = np.asarray(load_image(source))
+        model, device = self.bundle.model, next(self.bundle.model.parameters()).device
+        x = torch.from_numpy(preprocess(image, self.bundle.preprocess))[None].to(device)  # (1, C, H, W)
+        store: dict[str, torch.Tensor] = {}
+        hook = self.target.register_forward_hook(lambda _m, _i, out: store.__setitem__("act", out))
+        was_training = model.training
+        # Eval-mode BatchNorm and dropout, but cuDNN's RNN backward needs training mode: switch only the RNNs.
+        model.eval()
+        for module in model.modules():
+            if isinstance(module, torch.nn.RNNBase):
+                module.train()
+        try:
+            logits = model(x)  # (1, T, C)
+            act = store["act"]
+            prediction = self.bundle.codec.decode(logits.detach(), self._lengths(x))[0]
+            maps = [self._cam(logits[0, frames, cls].sum(), act) for cls, frames in self._targets(prediction)]
+        finally:
+            hook.remove()
+            model.train(was_training)
+        size = (image.shape[1], image.shape[0])
+        per_char = [_resize(m, size, x.shape[-1], self._content_width(image)) for m in maps]
+        combined = _normalise(np.maximum.reduce(per_char)) if per_char else np.zeros(image.shape[:2], np.float32)
+        return Explanation(prediction, per_char, combined, image)
+
+    def _lengths(self, x: torch.Tensor) -> torch.Tensor | None:
+        fn = getattr(self.bundle.model, "output_lengths", None)
+        return fn(torch.tensor([x.shape[-1]])) if fn else None
+
+    def _targets(self, prediction: Prediction) -> list[tuple[int, list[int]]]:
+        """(class index, output rows) per decoded character."""
+        offset = 1 if isinstance(self.bundle.codec, CTCCodec) else 0  # CTC class 0 is the blank
+        chars = self.bundle.charset.chars
+        return [(chars.index(c) + offset, list(frames)) for c, frames in zip(prediction.text, prediction.frames,
+                                                                          strict=True)]
+
+    def _cam(self, score: torch.Tensor, act: torch.Tensor) -> np.ndarray:
+        (grad,) = torch.autograd.grad(score, act, retain_graph=True)  # (1, K, h, w)
+        if self.method == "gradcam++":
+            g2, g3 = grad.pow(2), grad.pow(3)
+            alpha = g2 / (2 * g2 + (act * g3).sum(dim=(2, 3), keepdim=True)).clamp_min(1e-7)
+            weights = (alpha * torch.relu(grad)).sum(dim=(2, 3), keepdim=True)
+        else:
+            weights = grad.mean(dim=(2, 3), keepdim=True)  # (1, K, 1, 1)
+        cam = torch.relu((weights * act).sum(dim=1))[0]  # (h, w)
+        return cam.detach().float().cpu().numpy()
+
+    def _content_width(self, image: np.ndarray) -> int:
+        """Columns of the model input holding the image (the rest is right padding of fixed-width inputs)."""
+        pre = self.bundle.preprocess
+        return pre.target_width(image.shape[1], image.shape[0])
+
+
+def _resize(cam: np.ndarray, size: tuple[int, int], input_width: int, content_width: int) -> np.ndarray:
+    """Crop the padding columns off, then stretch the map to the image's size."""
+    keep = max(1, round(cam.shape[1] * content_width / input_width))
+    return _normalise(cv2.resize(np.ascontiguousarray(cam[:, :keep]), size, interpolation=cv2.INTER_LINEAR))
+
+
+def _normalise(cam: np.ndarray) -> np.ndarray:
+    top = float(cam.max())
+    return (cam / top).astype(np.float32) if top > 0 else np.zeros_like(cam, dtype=np.float32)

@@ -1,0 +1,43 @@
+import numpy as np
+import pytest
+import torch
+
+from ocrcore.data import ShardDataset
+from ocrcore.explain import GradCAM
+from ocrcore.models import ARCHS
+from tests.test_models import tiny
+
+
+def _readable(arch):
+    """A tiny random model whose head is biased so that it always reads something (greedy CTC would read '')."""
+    torch.manual_seed(0)
+    bundle = tiny(arch, "gb2312_l1" if arch == "charcls" else "alnum_upper")
+    if arch.startswith("crnn"):
+        with torch.no_grad():
+            bundle.model.head.bias[0] = -5.0  # no blank: at least one character is emitted
+    return bundle
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("method", ["gradcam", "gradcam++"])
+def test_one_heatmap_per_character_at_image_size(arch, method, captcha_dataset):
+    image = ShardDataset(captcha_dataset, "test").image(0)
+    explanation = GradCAM(_readable(arch), method=method).explain(image)
+    text = explanation.prediction.text
+    assert text and len(explanation.per_char) == len(text)
+    expected = {"multihead": 4, "charcls": 1}.get(arch)
+    assert expected is None or len(text) == expected
+    for heatmap in (explanation.combined, *explanation.per_char):
+        assert heatmap.shape == image.shape[:2] and heatmap.dtype == np.float32
+        assert 0.0 <= heatmap.min() and heatmap.max() <= 1.0
+    overlays = explanation.overlays()
+    assert len(overlays) == len(text) + 1 and overlays[0].size == (image.shape[1], image.shape[0])
+
+
+def test_model_state_is_restored_and_unknown_stage_refused(captcha_dataset):
+    bundle = _readable("crnn")
+    bundle.model.train()
+    GradCAM(bundle).explain(ShardDataset(captcha_dataset, "test").image(0))
+    assert bundle.model.training and all(p.grad is None for p in bundle.model.parameters())
+    with pytest.raises(ValueError, match="no stage named 'encoder'"):
+        GradCAM(bundle, layer="encoder")
