@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test lint demo bench clean-data mlflow-ui
+.PHONY: setup test lint demo bench clean-data mlflow-ui serve
 
 setup: $(STAMP)
 
@@ -23,6 +23,10 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 demo: setup
 	$(PY) -m flows.pipeline --task captcha --arch crnn --train-size 8000 --test-size 1000 --epochs 4
+
+# The demo page on http://127.0.0.1:7860 (serves the champion registered by `make demo`).
+serve: setup
+	$(PY) -m webapp --host 127.0.0.1 --port 7860
 
 mlflow-ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/mlflow.db --host 127.0.0.1 --port 5000

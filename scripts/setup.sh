@@ -22,6 +22,12 @@ if ! ls /usr/share/fonts/truetype/wqy/wqy-microhei.ttc >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's Chromium for the browser test of the web app (Playwright drives it; never `playwright install`).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  echo "setup: installing chromium for the browser test"
+  apt_install chromium || echo "setup: chromium not installed; the browser test will be skipped" >&2
+fi
+
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip

@@ -1,0 +1,227 @@
+"""The web app against a launched server: gradio_client for the API and bad inputs, a load test, and a
+real browser (headless Chromium driven by Playwright) for the page."""
+
+import io
+import os
+import socket
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def registered(tmp_path_factory, captcha_dataset):
+    """A tiny CRNN trained here on the tiny captcha set and registered in a temporary MLflow store."""
+    import mlflow
+
+    from ocrcore.data import ShardDataset
+    from ocrcore.tracking import compare_and_promote, configure, log_model
+    from ocrcore.training import Trainer, TrainConfig
+    from tests.test_models import tiny
+
+    data = tmp_path_factory.mktemp("webapp-data")
+    os.environ["OCRCORE_DATA_DIR"] = str(data)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    bundle = tiny("crnn")
+    Trainer(bundle, ShardDataset(captcha_dataset, "train"), None,
+            TrainConfig(epochs=1, batch_size=8, workers=0), data / "run").fit()
+    configure()
+    with mlflow.start_run() as run:
+        uri = log_model(data / "run" / "last.pt", ShardDataset(captcha_dataset, "test").image(0))
+    compare_and_promote("ocr-captcha-crnn", uri, 0.5, lambda _: 0.0, run_id=run.info.run_id)
+    yield data
+    os.environ.pop("OCRCORE_DATA_DIR", None)
+
+
+@pytest.fixture(scope="module")
+def server(registered):
+    from webapp.app import build_app
+    from webapp.service import ModelService
+
+    port = _free_port()
+    demo = build_app(ModelService(max_pixels=2_000_000), refresh_seconds=2)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server, verbose=False)
+
+
+def _png(image: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sample_png(tmp_path_factory, captcha_dataset):
+    from ocrcore.data import ShardDataset
+
+    path = tmp_path_factory.mktemp("img") / "captcha.png"
+    Image.fromarray(ShardDataset(captcha_dataset, "test").image(1)).save(path)
+    return path
+
+
+def test_api_returns_text_confidence_and_probabilities(client, sample_png):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize")
+    assert set(out) >= {"text", "confidence", "char_probs", "alternatives", "model", "latency_ms"}
+    assert len(out["char_probs"]) == len(out["text"]) and 0.0 <= out["confidence"] <= 1.0
+    assert out["model"] == "ocr-captcha-crnn v1"
+
+
+def test_ui_endpoint_returns_heatmaps(client, sample_png):
+    from gradio_client import handle_file
+
+    text, confidence, bars, alternatives, gallery, note = client.predict(
+        handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize_ui")
+    assert len(gallery) == len(text) + 1  # the combined map, then one per character
+    assert "ms" in note and "char-bars" in bars
+
+
+BAD = {
+    "not-an-image.png": b"hello, I am text",
+    "truncated.png": None,
+    "empty.png": b"",
+    "huge.png": None,
+}
+
+
+def _bad_files(tmp: Path) -> list[Path]:
+    good = _png(Image.new("RGB", (160, 60), "white"))
+    files = {
+        "not-an-image.png": b"hello, I am text", "truncated.png": good[:60], "empty.png": b"",
+        "huge.png": _png(Image.new("L", (3000, 3000))),
+        "animated.gif": None, "sixteen.png": _png(Image.fromarray(np.full((40, 100), 40000, np.uint16))),
+        "palette.png": _png(Image.new("P", (100, 40), 3)), "alpha.png": _png(Image.new("RGBA", (100, 40))),
+        "very-wide.png": _png(Image.new("RGB", (2000, 20), "white")),
+    }
+    frames = [Image.new("P", (80, 30), i) for i in (1, 9)]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    files["animated.gif"] = buf.getvalue()
+    paths = []
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+        paths.append(tmp / name)
+    return paths
+
+
+def test_bad_inputs_get_a_message_and_the_server_keeps_serving(client, sample_png, tmp_path):
+    from gradio_client import handle_file
+
+    results = {}
+    for path in _bad_files(tmp_path):
+        results[path.name] = client.predict(handle_file(str(path)), "captcha", "crnn", api_name="/recognize")
+    for name in ("not-an-image.png", "truncated.png", "empty.png", "huge.png"):
+        assert "error" in results[name], name
+    assert "over the limit" in results["huge.png"]["error"]
+    for name in ("animated.gif", "sixteen.png", "palette.png", "alpha.png", "very-wide.png"):
+        assert "text" in results[name], (name, results[name])
+    assert "error" in client.predict(None, "captcha", "crnn", api_name="/recognize")
+    assert "text" in client.predict(handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize")
+
+
+def test_no_registered_model_says_how_to_train_one(client, sample_png):
+    from gradio_client import handle_file
+
+    out = client.predict(handle_file(str(sample_png)), "plate", "crnn", api_name="/recognize")
+    assert "No model is registered" in out["error"] and "flows.pipeline" in out["error"]
+
+
+def test_batch_mode_table_and_download(client, sample_png, tmp_path):
+    from gradio_client import handle_file
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"x")
+    table, csv_path = client.predict([handle_file(str(sample_png)), handle_file(str(bad))], "captcha", "crnn",
+                                     api_name="/recognize_batch")
+    rows = table["data"] if isinstance(table, dict) else table
+    assert len(rows) == 2 and rows[1][3]
+    assert Path(csv_path).read_text(encoding="utf-8").startswith("file,text,confidence,error")
+
+
+def test_registry_unreachable_keeps_serving_the_loaded_model(registered, sample_png, monkeypatch):
+    from webapp.service import ModelService
+
+    service = ModelService()
+    assert "text" in service.recognize(str(sample_png), "captcha", "crnn")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    assert "unreachable" in service.refresh()
+    assert "text" in service.recognize(str(sample_png), "captcha", "crnn")
+
+
+def test_load_200_requests_from_8_clients(server, sample_png):
+    from gradio_client import Client, handle_file
+
+    clients = [Client(server, verbose=False) for _ in range(8)]
+    latencies, errors, lock = [], [], threading.Lock()
+
+    def one(i: int) -> None:
+        start = time.perf_counter()
+        try:
+            out = clients[i % 8].predict(handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize")
+            assert "text" in out
+        except Exception as exc:  # counted, not raised: the report says how many
+            with lock:
+                errors.append(repr(exc))
+            return
+        with lock:
+            latencies.append(1000 * (time.perf_counter() - start))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(200)))
+    p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[-1]
+    report = f"200 requests, 8 clients: p50 {p50:.0f} ms, p95 {p95:.0f} ms, errors {len(errors)}"
+    (ROOT / "bench" / "results").mkdir(parents=True, exist_ok=True)
+    (ROOT / "bench" / "results" / "webapp-load.txt").write_text(report + "\n")
+    print(report)
+    assert not errors, errors[:3]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium is installed by setup")
+def test_page_in_a_real_browser(server, sample_png):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--headless", "--no-sandbox", "--disable-background-networking",
+                                          "--disable-gpu", "--disable-component-update", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(server)
+        page.locator("#input-image input[type=file]").set_input_files(str(sample_png))
+        page.locator("#recognise").click()
+        page.wait_for_function("document.querySelector('#text textarea, #text input')?.value.length > 0",
+                               timeout=60_000)
+        page.wait_for_selector("#heatmaps img", timeout=60_000)
+        text = page.locator("#text textarea, #text input").first.input_value()
+        assert text
+        assert page.locator("#heatmaps img").count() >= 2
+        shot = ROOT / "docs" / "img" / "webapp.png"
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()

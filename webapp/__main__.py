@@ -1,0 +1,29 @@
+"""python -m webapp [--host 127.0.0.1] [--port 7860] [--tracking-uri URI] [--task captcha] [--arch crnn]"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+from webapp.app import build_app
+from webapp.service import ModelService
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Serve the ocrcore demo page.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--tracking-uri", help="MLflow (default: $MLFLOW_TRACKING_URI or data/mlflow.db)")
+    parser.add_argument("--task", default="captcha")
+    parser.add_argument("--arch", default="crnn")
+    args = parser.parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    logging.basicConfig(level=logging.INFO)
+    build_app(ModelService(args.tracking_uri), args.task, args.arch).launch(server_name=args.host,
+                                                                           server_port=args.port,
+                                                                           show_error=True)
+
+
+if __name__ == "__main__":
+    main()

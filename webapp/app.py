@@ -1,0 +1,124 @@
+"""Gradio 6 Blocks UI over `ModelService`; also the HTTP API (`/recognize`, `/recognize_batch`)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ocrcore.synth import TASKS
+from webapp.service import ModelService, sample_image
+
+ARCH_CHOICES = ["crnn", "crnn_cnn", "multihead", "charcls"]
+
+
+def _bars(char_probs: list[float], text: str) -> str:
+    """Per-character confidence as small bars (HTML, escaped)."""
+    cells = "".join(
+        f'<div style="display:inline-block;text-align:center;margin:0 3px">'
+        f'<div style="height:48px;width:18px;background:#eee;position:relative">'
+        f'<div style="position:absolute;bottom:0;width:18px;height:{round(48 * p)}px;'
+        f'background:{"#2a9d8f" if p >= 0.9 else "#e9c46a" if p >= 0.5 else "#e76f51"}"></div></div>'
+        f'<div style="font-size:18px">{html.escape(c)}</div><div style="font-size:11px">{p:.2f}</div></div>'
+        for c, p in zip(text, char_probs, strict=True))
+    return f'<div id="char-bars">{cells}</div>'
+
+
+def _path(value: Any) -> str | None:
+    """The uploaded file's path: events skip Gradio's own decoding (preprocess=False) so that every image
+    goes through `load_image` (pixel cap before decoding, clear messages for broken files)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("path") if isinstance(value, dict) else None
+
+
+def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
+              refresh_seconds: float = 15.0) -> gr.Blocks:
+    def recognize_page(image: Any, task: str, arch: str) -> tuple:
+        r = service.recognize(_path(image), task, arch)
+        if "error" in r:
+            return "", None, "", [], [], f"⚠️ {r['error']}"
+        alternatives = [[f"{i + 1}: {c}", ", ".join(f"{a} {p:.3f}" for a, p in alts)]
+                        for i, (c, alts) in enumerate(zip(r["text"], r["alternatives"], strict=True))]
+        gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
+        note = f"{r['model']} · recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms"
+        return r["text"], round(r["confidence"], 4), _bars(r["char_probs"], r["text"]), alternatives, gallery, note
+
+    def api(image: Any, task: str, arch: str) -> dict[str, Any]:
+        r = service.recognize(_path(image), task, arch, heatmaps=False)
+        return {k: v for k, v in r.items() if k not in ("overlays", "heatmap_captions")}
+
+    def batch(files: list[str] | None, task: str, arch: str) -> tuple[list[list[Any]], str | None]:
+        rows = []
+        for path in files or []:
+            r = service.recognize(path, task, arch, heatmaps=False)
+            rows.append([Path(path).name, r.get("text", ""), round(r.get("confidence", 0.0), 4), r.get("error", "")])
+        out = Path(tempfile.mkdtemp()) / "recognitions.csv"
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["file", "text", "confidence", "error"], *rows])
+        return rows, str(out) if rows else None
+
+    def generate(task: str) -> str:
+        path = Path(tempfile.mkdtemp()) / f"{task}.png"
+        sample_image(task).save(path)
+        return str(path)
+
+    def card(task: str, arch: str) -> str:
+        return service.model_card(task, arch)
+
+    def tick(task: str, arch: str) -> tuple[str, str]:
+        return card(task, arch), service.refresh()
+
+    with gr.Blocks(title="ocrcore") as demo:
+        gr.Markdown("# ocrcore — constrained text recognition\nCaptchas, Chinese plates and printed Chinese, "
+                    "recognised by models trained on synthetic data, with Grad-CAM heatmaps of where they looked.")
+        with gr.Row():
+            task_box = gr.Dropdown(list(TASKS), value=task, label="task")
+            arch_box = gr.Dropdown(ARCH_CHOICES, value=arch, label="model family")
+            refresh = gr.Button("Refresh models", size="sm")
+        model_info = gr.Markdown(elem_id="model-info")
+        status = gr.Markdown(elem_id="status")
+        with gr.Tab("Recognise"):
+            with gr.Row():
+                with gr.Column():
+                    image = gr.Image(sources=["upload", "clipboard", "webcam"], type="filepath", label="image",
+                                     elem_id="input-image", height=220)
+                    with gr.Row():
+                        run = gr.Button("Recognise", variant="primary", elem_id="recognise")
+                        sample = gr.Button("Generate a sample", elem_id="generate")
+                with gr.Column():
+                    text = gr.Textbox(label="text", elem_id="text", interactive=False)
+                    confidence = gr.Number(label="confidence", elem_id="confidence", interactive=False)
+                    bars = gr.HTML(label="per-character confidence")
+                    alternatives = gr.Dataframe(headers=["position", "top-5 alternatives"], label="alternatives",
+                                                interactive=False)
+            heatmaps = gr.Gallery(label="Grad-CAM: where the model looked (all, then per character)",
+                                  columns=4, height=260, object_fit="contain", elem_id="heatmaps")
+            note = gr.Markdown(elem_id="note")
+        with gr.Tab("Batch"):
+            files = gr.File(file_count="multiple", label="images", type="filepath")
+            run_batch = gr.Button("Recognise all", variant="primary")
+            table = gr.Dataframe(headers=["file", "text", "confidence", "error"], interactive=False)
+            download = gr.File(label="results (CSV)")
+
+        outputs = [text, confidence, bars, alternatives, heatmaps, note]
+        run.click(recognize_page, [image, task_box, arch_box], outputs, api_name="recognize_ui", preprocess=False)
+        image.upload(recognize_page, [image, task_box, arch_box], outputs, api_visibility="private",
+                     preprocess=False)
+        sample.click(generate, [task_box], [image], api_name="generate_sample").then(
+            recognize_page, [image, task_box, arch_box], outputs, api_visibility="private", preprocess=False)
+        run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
+        for trigger in (refresh.click, task_box.change, arch_box.change, demo.load):
+            trigger(tick, [task_box, arch_box], [model_info, status], api_visibility="private")
+        gr.Timer(refresh_seconds).tick(tick, [task_box, arch_box], [model_info, status], api_visibility="private")
+        # The API: JSON with text, confidence and per-character probabilities (gradio_client: api_name="/recognize").
+        with gr.Accordion("API (JSON)", open=False):
+            gr.Markdown("`gradio_client.Client(url).predict(handle_file(path), task, arch, api_name='/recognize')`")
+            json_button = gr.Button("Show as JSON", size="sm")
+            api_json = gr.JSON(label="response")
+        json_button.click(api, [image, task_box, arch_box], api_json, api_name="recognize", preprocess=False)
+    return demo
