@@ -32,7 +32,7 @@ def registered(tmp_path_factory, captcha_dataset):
 
     from ocrcore.data import ShardDataset
     from ocrcore.tracking import compare_and_promote, configure, log_model
-    from ocrcore.training import Trainer, TrainConfig
+    from ocrcore.training import TrainConfig, Trainer
     from tests.test_models import tiny
 
     data = tmp_path_factory.mktemp("webapp-data")
@@ -99,14 +99,6 @@ def test_ui_endpoint_returns_heatmaps(client, sample_png):
         handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize_ui")
     assert len(gallery) == len(text) + 1  # the combined map, then one per character
     assert "ms" in note and "char-bars" in bars
-
-
-BAD = {
-    "not-an-image.png": b"hello, I am text",
-    "truncated.png": None,
-    "empty.png": b"",
-    "huge.png": None,
-}
 
 
 def _bad_files(tmp: Path) -> list[Path]:
