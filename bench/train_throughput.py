@@ -20,7 +20,7 @@ import torch
 
 from ocrcore.data import GeneratorDataset
 from ocrcore.models import ARCHS, build
-from ocrcore.training import Trainer, TrainConfig
+from ocrcore.training import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parent / "results"
 TASK = {"crnn": ("captcha", {}), "crnn_cnn": ("captcha", {}), "multihead": ("captcha", {}),
