@@ -96,7 +96,7 @@ def test_ui_endpoint_returns_heatmaps(client, sample_png):
     from gradio_client import handle_file
 
     text, confidence, bars, alternatives, gallery, note = client.predict(
-        handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize_ui")
+        handle_file(str(sample_png)), "captcha", "crnn", "champion", api_name="/recognize_ui")
     assert len(gallery) == len(text) + 1  # the combined map, then one per character
     assert "ms" in note and "char-bars" in bars
 
@@ -210,6 +210,8 @@ def test_page_in_a_real_browser(server, sample_png):
         page.wait_for_function("document.querySelector('#text textarea, #text input')?.value.length > 0",
                                timeout=60_000)
         page.wait_for_selector("#heatmaps img", timeout=60_000)
+        page.wait_for_function("document.querySelector('#model-info')?.innerText.includes('ocr-captcha-crnn')",
+                               timeout=30_000)
         text = page.locator("#text textarea, #text input").first.input_value()
         assert text
         assert page.locator("#heatmaps img").count() >= 2
@@ -217,3 +219,11 @@ def test_page_in_a_real_browser(server, sample_png):
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
+
+
+def test_versions_are_listed_with_aliases_and_metrics(registered):
+    from webapp.service import ModelService
+
+    rows = ModelService().versions("captcha", "crnn")
+    assert rows[0][0] == "1" and "champion" in rows[0][1] and rows[0][3] == "0.500000"
+    assert ModelService().versions("plate", "crnn") == []

@@ -14,6 +14,22 @@ from ocrcore.synth import TASKS
 from webapp.service import ModelService, sample_image
 
 ARCH_CHOICES = ["crnn", "crnn_cnn", "multihead", "charcls"]
+CHAMPION = "champion"
+
+
+def _version(choice: str | None) -> str | None:
+    return None if choice in (None, "", CHAMPION) else choice
+
+
+def _examples(task: str, count: int = 4) -> list[str]:
+    """Example images from the project's own generator, written once per start."""
+    folder = Path(tempfile.mkdtemp(prefix="ocrcore-examples-"))
+    paths = []
+    for i in range(count):
+        path = folder / f"{task}-{i}.png"
+        sample_image(task, seed=1000 + i).save(path)
+        paths.append(str(path))
+    return paths
 
 
 def _bars(char_probs: list[float], text: str) -> str:
@@ -38,8 +54,8 @@ def _path(value: Any) -> str | None:
 
 def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
               refresh_seconds: float = 15.0) -> gr.Blocks:
-    def recognize_page(image: Any, task: str, arch: str) -> tuple:
-        r = service.recognize(_path(image), task, arch)
+    def recognize_page(image: Any, task: str, arch: str, version: str | None = None) -> tuple:
+        r = service.recognize(_path(image), task, arch, _version(version))
         if "error" in r:
             return "", None, "", [], [], f"⚠️ {r['error']}"
         alternatives = [[f"{i + 1}: {c}", ", ".join(f"{a} {p:.3f}" for a, p in alts)]
@@ -67,11 +83,13 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         sample_image(task).save(path)
         return str(path)
 
-    def card(task: str, arch: str) -> str:
-        return service.model_card(task, arch)
-
-    def tick(task: str, arch: str) -> tuple[str, str]:
-        return card(task, arch), service.refresh()
+    def tick(task: str, arch: str, version: str | None) -> tuple[str, str, Any, list[list[str]]]:
+        status = service.refresh()
+        rows = service.versions(task, arch)
+        choices = [CHAMPION] + [r[0] for r in rows]
+        chosen = version if version in choices else CHAMPION
+        return (service.model_card(task, arch, _version(chosen)), status,
+                gr.update(choices=choices, value=chosen), rows)
 
     with gr.Blocks(title="ocrcore") as demo:
         gr.Markdown("# ocrcore — constrained text recognition\nCaptchas, Chinese plates and printed Chinese, "
@@ -79,8 +97,12 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         with gr.Row():
             task_box = gr.Dropdown(list(TASKS), value=task, label="task")
             arch_box = gr.Dropdown(ARCH_CHOICES, value=arch, label="model family")
+            version_box = gr.Dropdown([CHAMPION], value=CHAMPION, label="version", allow_custom_value=True)
             refresh = gr.Button("Refresh models", size="sm")
         model_info = gr.Markdown(elem_id="model-info")
+        with gr.Accordion("Registered versions", open=False):
+            versions = gr.Dataframe(headers=["version", "aliases", "status", "sequence accuracy", "registered",
+                                             "reason"], interactive=False, elem_id="versions")
         status = gr.Markdown(elem_id="status")
         with gr.Tab("Recognise"):
             with gr.Row():
@@ -90,6 +112,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     with gr.Row():
                         run = gr.Button("Recognise", variant="primary", elem_id="recognise")
                         sample = gr.Button("Generate a sample", elem_id="generate")
+                    gr.Examples(_examples(task), inputs=[image], label="examples")
                 with gr.Column():
                     text = gr.Textbox(label="text", elem_id="text", interactive=False)
                     confidence = gr.Number(label="confidence", elem_id="confidence", interactive=False)
@@ -106,15 +129,17 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             download = gr.File(label="results (CSV)")
 
         outputs = [text, confidence, bars, alternatives, heatmaps, note]
-        run.click(recognize_page, [image, task_box, arch_box], outputs, api_name="recognize_ui", preprocess=False)
-        image.upload(recognize_page, [image, task_box, arch_box], outputs, api_visibility="private",
-                     preprocess=False)
+        page_inputs = [image, task_box, arch_box, version_box]
+        run.click(recognize_page, page_inputs, outputs, api_name="recognize_ui", preprocess=False)
+        image.upload(recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         sample.click(generate, [task_box], [image], api_name="generate_sample").then(
-            recognize_page, [image, task_box, arch_box], outputs, api_visibility="private", preprocess=False)
+            recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
-        for trigger in (refresh.click, task_box.change, arch_box.change, demo.load):
-            trigger(tick, [task_box, arch_box], [model_info, status], api_visibility="private")
-        gr.Timer(refresh_seconds).tick(tick, [task_box, arch_box], [model_info, status], api_visibility="private")
+        registry_view = [model_info, status, version_box, versions]
+        for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):
+            trigger(tick, [task_box, arch_box, version_box], registry_view, api_visibility="private")
+        gr.Timer(refresh_seconds).tick(tick, [task_box, arch_box, version_box], registry_view,
+                                       api_visibility="private")
         # The API: JSON with text, confidence and per-character probabilities (gradio_client: api_name="/recognize").
         with gr.Accordion("API (JSON)", open=False):
             gr.Markdown("`gradio_client.Client(url).predict(handle_file(path), task, arch, api_name='/recognize')`")

@@ -56,17 +56,28 @@ class ModelService:
             return [f"{t}/{a}" for t, a in self.loaded]
         return sorted(n.removeprefix("ocr-").replace("-", "/", 1) for n in names if n.startswith("ocr-"))
 
-    def versions(self, task: str, arch: str) -> list[dict[str, Any]]:
+    def versions(self, task: str, arch: str) -> list[list[str]]:
+        """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""
+        from datetime import UTC, datetime
+
         from mlflow import MlflowClient
 
         try:
             configure(self.tracking_uri)
-            found = MlflowClient().search_model_versions(f"name = '{model_name(task, arch)}'")
+            client, name = MlflowClient(), model_name(task, arch)
+            found = client.search_model_versions(f"name = '{name}'")
+            aliases: dict[str, list[str]] = {}
+            if found:  # version searches carry no aliases; the registered model has them
+                for alias, version in (client.get_registered_model(name).aliases or {}).items():
+                    aliases.setdefault(str(version), []).append(alias)
         except Exception:
             return []
-        return [{"version": v.version, "status": v.tags.get("status", ""), **{
-            k: v.tags[k] for k in ("sequence_accuracy",) if k in v.tags}} for v in
-            sorted(found, key=lambda v: -int(v.version))]
+        rows = []
+        for v in sorted(found, key=lambda v: -int(v.version)):
+            when = datetime.fromtimestamp(v.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
+            rows.append([str(v.version), ", ".join(aliases.get(str(v.version), [])), v.tags.get("status", ""),
+                         v.tags.get("sequence_accuracy", ""), when, v.tags.get("reason", "")])
+        return rows
 
     def get(self, task: str, arch: str, version: str | None = None) -> Loaded | str:
         """The loaded model for task/arch (champion unless `version`), or a message saying why there is none."""
@@ -138,8 +149,8 @@ class ModelService:
             result["heatmap_captions"] = ["all characters"] + [f"{i + 1}: {c}" for i, c in enumerate(pred.text)]
         return result
 
-    def model_card(self, task: str, arch: str) -> str:
-        model = self.get(task, arch)
+    def model_card(self, task: str, arch: str, version: str | None = None) -> str:
+        model = self.get(task, arch, version)
         if isinstance(model, str):
             return model
         s = model.serving
