@@ -174,3 +174,12 @@ def test_prefect_yaml_deployments_point_at_real_flows():
         accepted = inspect.signature(flow.fn).parameters
         assert set(deployment.get("parameters", {})) <= set(accepted), deployment["name"]
         assert deployment["work_pool"]["name"] == "ocr-process"
+
+
+def test_dataloader_workers_inside_a_flow_exit_cleanly(prefect_harness, store, captcha_dataset, capfd):
+    # Prefect runs tasks in threads; DataLoader workers forked from them used to exit with code 1.
+    from flows.train import train
+
+    result = train("crnn_cnn", str(captcha_dataset), config={"epochs": 2, "batch_size": 8, "workers": 2})
+    assert len(result["history"]) == 2
+    assert "exited unexpectedly" not in capfd.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -83,6 +84,16 @@ class TrainSamples(Dataset):
         if self.augment is not None:
             image = self.augment(image, seeded_rng(self.seed, "augment", self.epoch, i))
         return preprocess(image, self.cfg), label
+
+
+def _worker_init(worker_id: int) -> None:
+    """Let DataLoader workers exit cleanly when forked from a non-main thread (Prefect runs tasks in threads).
+
+    In such a child, CPython 3.11's `threading._shutdown()` fails an internal assertion after the worker's
+    work is done and the process exits with code 1, which the DataLoader reports as a crashed worker. The
+    workers start no threads of their own, so there is nothing for that shutdown to wait for.
+    """
+    threading._shutdown = lambda: None  # type: ignore[attr-defined]
 
 
 class EpochSampler(Sampler[int]):
@@ -230,7 +241,7 @@ class Trainer:
         # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
         return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
                           num_workers=self.cfg.workers, collate_fn=collate_images,
-                          pin_memory=self.device.type == "cuda",
+                          pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
 
     def _epoch(self, epoch: int) -> None:
