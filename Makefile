@@ -21,8 +21,9 @@ lint: setup
 # generate -> train -> evaluate -> register a small captcha CRNN on CPU, so the web app has a model to serve.
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+DEMO_EPOCHS ?= 4
 demo: setup
-	$(PY) -m flows.pipeline --task captcha --arch crnn --train-size 8000 --test-size 1000 --epochs 4
+	$(PY) -m flows.pipeline --task captcha --arch crnn --train-size 8000 --test-size 1000 --epochs $(DEMO_EPOCHS)
 
 # The demo page on http://127.0.0.1:7860 (serves the champion registered by `make demo`).
 serve: setup
