@@ -5,7 +5,7 @@ The run folder is keyed by the inputs, so a retry after a crash resumes from its
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from typing import Any
 
 import mlflow
@@ -47,5 +47,3 @@ def train(arch: str = "crnn", dataset: str | None = None, folder: str | None = N
     result = train_model(arch, dataset, folder, cfg, out, run_id, tracking_uri)
     return {**result, "run_id": run_id}
 
-
-TRAIN_FIELDS = [f.name for f in fields(TrainConfig)]

@@ -8,29 +8,25 @@ run would have done from step k (same batches, same augmentations, same dropout 
 from __future__ import annotations
 
 import logging
-import math
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ocrcore.checkpoint import CheckpointError, check_compatible, load_bundle, read_checkpoint, save_checkpoint
 from ocrcore.data.datasets import collate_images
 from ocrcore.evaluation import evaluate
 from ocrcore.models import ModelBundle
-from ocrcore.preprocess import Preprocess, preprocess
-from ocrcore.synth import seeded_rng
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
+from ocrcore.training.sampling import EpochSampler, TrainSamples, worker_init
+from ocrcore.training.schedule import make_schedule
 
 log = logging.getLogger(__name__)
 
@@ -63,71 +59,6 @@ def pick_device(name: str = "auto") -> torch.device:
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-
-
-class TrainSamples(Dataset):
-    """(uint8 image, label) -> (augmented, preprocessed (C, H, W) array, label), reproducible per (epoch, index)."""
-
-    def __init__(self, dataset: Dataset, cfg: Preprocess, augment: Augment | None, seed: int) -> None:
-        self.dataset, self.cfg, self.augment, self.seed, self.epoch = dataset, cfg, augment, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-        if hasattr(self.dataset, "set_epoch"):
-            self.dataset.set_epoch(epoch)
-
-    def __len__(self) -> int:
-        return len(self.dataset)  # type: ignore[arg-type]
-
-    def __getitem__(self, i: int) -> tuple[np.ndarray, str]:
-        image, label = self.dataset[i]
-        if self.augment is not None:
-            image = self.augment(image, seeded_rng(self.seed, "augment", self.epoch, i))
-        return preprocess(image, self.cfg), label
-
-
-def _worker_init(worker_id: int) -> None:
-    """Let DataLoader workers exit cleanly when forked from a non-main thread (Prefect runs tasks in threads).
-
-    In such a child, CPython 3.11's `threading._shutdown()` fails an internal assertion after the worker's
-    work is done and the process exits with code 1, which the DataLoader reports as a crashed worker. The
-    workers start no threads of their own, so there is nothing for that shutdown to wait for.
-    """
-    threading._shutdown = lambda: None  # type: ignore[attr-defined]
-
-
-class EpochSampler(Sampler[int]):
-    """A permutation fixed by (seed, epoch), from position `start` (to resume mid-epoch), dealt out to `world`
-    processes (this one is `rank`); trimmed so that every process gets the same number of samples."""
-
-    def __init__(self, n: int, seed: int, epoch: int, start: int = 0, rank: int = 0, world: int = 1) -> None:
-        self.n, self.seed, self.epoch, self.start, self.rank, self.world = n, seed, epoch, start, rank, world
-
-    def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        order = torch.randperm(self.n, generator=g)[self.start:]
-        order = order[: len(order) - len(order) % self.world]
-        return iter(order[self.rank::self.world].tolist())
-
-    def __len__(self) -> int:
-        return (self.n - self.start) // self.world
-
-
-def _schedule(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total: int) -> torch.optim.lr_scheduler.LRScheduler:
-    if cfg.schedule == "onecycle":
-        total = max(total, 4)  # OneCycleLR divides by the warm-up length: keep it >= 2 steps
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=total,
-                                                   pct_start=min(0.5, max(cfg.warmup, 2 / total)))
-    if cfg.schedule == "cosine":
-        warm = max(1, int(cfg.warmup * total))
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, partial(_warmup_cosine, warm=warm, total=total))
-    raise ValueError(f"schedule must be 'onecycle' or 'cosine', not {cfg.schedule!r}")
-
-
-def _warmup_cosine(step: int, warm: int, total: int) -> float:
-    if step < warm:
-        return (step + 1) / warm
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
 
 
 class Trainer:
@@ -165,7 +96,7 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = _schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
+        self.scheduler = make_schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
         self.step, self.best, self.history = 0, -1.0, []  # history: one dict per epoch
         self.resumed_from: int | None = None  # the step a resumed run started at
 
@@ -241,7 +172,7 @@ class Trainer:
         # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
         return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
                           num_workers=self.cfg.workers, collate_fn=collate_images,
-                          pin_memory=self.device.type == "cuda", worker_init_fn=_worker_init,
+                          pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
 
     def _epoch(self, epoch: int) -> None:
