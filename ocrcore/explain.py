@@ -63,11 +63,14 @@ class GradCAM:
         store: dict[str, torch.Tensor] = {}
         hook = self.target.register_forward_hook(lambda _m, _i, out: store.__setitem__("act", out))
         was_training = model.training
-        # Eval-mode BatchNorm and dropout, but cuDNN's RNN backward needs training mode: switch only the RNNs.
         model.eval()
-        for module in model.modules():
-            if isinstance(module, torch.nn.RNNBase):
-                module.train()
+        # cuDNN's RNN backward needs training mode: switch only the RNNs, with their dropout off, so the
+        # explained reading is the one the model gives in eval mode.
+        rnns = [m for m in model.modules() if isinstance(m, torch.nn.RNNBase)] if device.type == "cuda" else []
+        dropouts = [m.dropout for m in rnns]
+        for m in rnns:
+            m.dropout = 0.0
+            m.train()
         try:
             logits = model(x)  # (1, T, C)
             act = store["act"]
@@ -75,6 +78,8 @@ class GradCAM:
             maps = [self._cam(logits[0, frames, cls].sum(), act) for cls, frames in self._targets(prediction)]
         finally:
             hook.remove()
+            for m, p in zip(rnns, dropouts, strict=True):
+                m.dropout = p
             model.train(was_training)
         size = (image.shape[1], image.shape[0])
         per_char = [_resize(m, size, x.shape[-1], self._content_width(image)) for m in maps]

@@ -41,3 +41,12 @@ def test_model_state_is_restored_and_unknown_stage_refused(captcha_dataset):
     assert bundle.model.training and all(p.grad is None for p in bundle.model.parameters())
     with pytest.raises(ValueError, match="no stage named 'encoder'"):
         GradCAM(bundle, layer="encoder")
+
+
+def test_explained_reading_is_the_recognised_one(captcha_dataset):
+    from ocrcore.inference import Recognizer
+
+    bundle = _readable("crnn")
+    image = ShardDataset(captcha_dataset, "test").image(2)
+    for _ in range(3):  # no dropout or training-mode difference between the two passes
+        assert GradCAM(bundle).explain(image).prediction.text == Recognizer(bundle)(image).text

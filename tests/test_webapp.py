@@ -55,7 +55,7 @@ def server(registered):
     from webapp.service import ModelService
 
     port = _free_port()
-    demo = build_app(ModelService(max_pixels=2_000_000), refresh_seconds=2)
+    demo = build_app(ModelService(max_pixels=2_000_000), refresh_seconds=5)
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
@@ -98,6 +98,11 @@ def test_ui_endpoint_returns_heatmaps(client, sample_png):
     text, confidence, bars, alternatives, gallery, note = client.predict(
         handle_file(str(sample_png)), "captcha", "crnn", "champion", api_name="/recognize_ui")
     assert len(gallery) == len(text) + 1  # the combined map, then one per character
+    source = Image.open(sample_png)
+    for item in gallery:  # (image, caption) pairs; the image as a path or a FileData dict
+        image = item["image"] if isinstance(item, dict) else item[0]
+        path = image.get("path") if isinstance(image, dict) else image
+        assert Image.open(path).size == source.size  # heatmap overlays at the input's size
     assert "ms" in note and "char-bars" in bars
 
 

@@ -84,7 +84,9 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         return str(path)
 
     def tick(task: str, arch: str, version: str | None) -> tuple[str, str, Any, list[list[str]]]:
-        status = service.refresh()
+        registered = service.registered()
+        status = "Registered models: " + (", ".join(f"`{r}`" for r in registered) or "none yet") + \
+            (f" — {service.refresh()}" if service.loaded else "")
         rows = service.versions(task, arch)
         choices = [CHAMPION] + [r[0] for r in rows]
         chosen = version if version in choices else CHAMPION
@@ -136,10 +138,11 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
         registry_view = [model_info, status, version_box, versions]
+        # Registry polling stays out of the queue, so it never delays a recognition.
         for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):
-            trigger(tick, [task_box, arch_box, version_box], registry_view, api_visibility="private")
+            trigger(tick, [task_box, arch_box, version_box], registry_view, api_visibility="private", queue=False)
         gr.Timer(refresh_seconds).tick(tick, [task_box, arch_box, version_box], registry_view,
-                                       api_visibility="private")
+                                       api_visibility="private", queue=False, trigger_mode="always_last")
         # The API: JSON with text, confidence and per-character probabilities (gradio_client: api_name="/recognize").
         with gr.Accordion("API (JSON)", open=False):
             gr.Markdown("`gradio_client.Client(url).predict(handle_file(path), task, arch, api_name='/recognize')`")

@@ -146,7 +146,8 @@ class ModelService:
         }
         if explanation is not None:
             result["overlays"] = explanation.overlays()
-            result["heatmap_captions"] = ["all characters"] + [f"{i + 1}: {c}" for i, c in enumerate(pred.text)]
+            read = explanation.prediction.text  # the reading the maps explain (the same model, in eval mode)
+            result["heatmap_captions"] = ["all characters"] + [f"{i + 1}: {c}" for i, c in enumerate(read)]
         return result
 
     def model_card(self, task: str, arch: str, version: str | None = None) -> str:
