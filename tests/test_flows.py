@@ -183,3 +183,16 @@ def test_dataloader_workers_inside_a_flow_exit_cleanly(prefect_harness, store, c
     result = train("crnn_cnn", str(captcha_dataset), config={"epochs": 2, "batch_size": 8, "workers": 2})
     assert len(result["history"]) == 2
     assert "exited unexpectedly" not in capfd.readouterr().err
+
+
+def test_retrain_all_reports_a_failing_family_and_goes_on(prefect_harness, store, monkeypatch):
+    import flows.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "FAMILIES", [
+        ("captcha", "multihead", {**TINY, "length": (3, 4)}),  # fails: multihead needs one code length
+        ("captcha", "crnn_cnn", TINY),
+    ])
+    results = pipeline_module.retrain_all(train_size=16, val_size=4, test_size=4, epochs=1)
+    failed, done = results
+    assert failed["state"] == "FAILED" and "fixed number of characters" in failed["error"]
+    assert done["state"] == "COMPLETED" and done["promoted"]

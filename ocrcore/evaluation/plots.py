@@ -16,11 +16,20 @@ def _use_cjk_font() -> None:
     try:
         from ocrcore.fonts import cjk_fonts
 
-        font = cjk_fonts()[0]
+        fonts = cjk_fonts()
+        font = next((f for f in fonts if "hei" in f.name.lower()), fonts[0])
         font_manager.fontManager.addfont(font.path)
         plt.rcParams["font.family"] = font_manager.FontProperties(fname=font.path).get_name()
     except Exception:  # plots still work with Latin labels
         pass
+
+
+LOOKALIKES = set("0OoQDIl1|5S8B2Z")
+
+
+def _char(c: str) -> str:
+    """A character as a plot label; look-alikes get their code point (0 and O are the same glyph in many fonts)."""
+    return f"{c} U+{ord(c):04X}" if c in LOOKALIKES else c
 
 
 def plot_report(report: dict[str, Any], out: Path, title: str = "") -> list[Path]:
@@ -29,14 +38,17 @@ def plot_report(report: dict[str, Any], out: Path, title: str = "") -> list[Path
     confusions = report.get("top_confusions", [])[:15]
     if confusions:
         fig, ax = plt.subplots(figsize=(6, 0.3 * len(confusions) + 1))
-        ax.barh([f"{c['true']} → {c['pred']}" for c in confusions][::-1], [c["count"] for c in confusions][::-1])
+        labels = [f"{_char(c['true'])} → {_char(c['pred'])}" for c in confusions]
+        ax.barh(range(len(confusions)), [c["count"] for c in confusions][::-1])
+        ax.set_yticks(range(len(confusions)), labels[::-1])
         ax.set_xlabel("count")
         ax.set_title(f"{title} most confused characters (true → predicted)".strip())
         paths.append(_save(fig, out / "confusions.png"))
     by_length = report.get("accuracy_by_length", {})
     if by_length:
         fig, ax = plt.subplots(figsize=(6, 3))
-        ax.bar([str(k) for k in by_length], [v["accuracy"] for v in by_length.values()])
+        ax.bar(range(len(by_length)), [v["accuracy"] for v in by_length.values()])
+        ax.set_xticks(range(len(by_length)), [str(k) for k in by_length])
         ax.set_xlabel("label length")
         ax.set_ylabel("sequence accuracy")
         ax.set_ylim(max(0.0, min(v["accuracy"] for v in by_length.values()) - 0.05), 1.0)
