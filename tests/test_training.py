@@ -81,3 +81,10 @@ def test_torchrun_ddp_from_the_same_entry_point(captcha_dataset, tmp_path):
     history = json.loads((out / "history.json").read_text())
     assert [h["step"] for h in history] == [5, 10]  # 40 images / (4 per process * 2 processes) = 5 steps
     assert (out / "best.pt").exists()
+
+
+def test_a_dataset_smaller_than_a_batch_still_trains(captcha_dataset, tmp_path):
+    train = ShardDataset(captcha_dataset, "val")  # 8 images
+    trainer = Trainer(tiny("crnn"), train, None, TrainConfig(epochs=2, batch_size=64, workers=0), tmp_path)
+    history = trainer.fit()
+    assert trainer.batch_size == 8 and [h["step"] for h in history] == [1, 2]

@@ -80,8 +80,13 @@ class Trainer:
             self.device = torch.device("cuda", distributed.local_rank())
         augment = Augment(cfg.augment) if cfg.augment > 0 else None
         self.train_set = TrainSamples(train_set, bundle.preprocess, augment, cfg.seed)
-        # batch_size is per process: one step consumes batch_size * world samples.
-        self.steps_per_epoch = max(1, len(self.train_set) // (cfg.batch_size * self.world))
+        # batch_size is per process: one step consumes batch_size * world samples. A dataset smaller than one
+        # batch trains with smaller batches rather than with none (the last partial batch is always dropped).
+        self.batch_size = min(cfg.batch_size, max(1, len(self.train_set) // self.world))
+        if self.batch_size < cfg.batch_size:
+            log.warning("only %d training samples: batch size %d instead of %d", len(self.train_set),
+                        self.batch_size, cfg.batch_size)
+        self.steps_per_epoch = max(1, len(self.train_set) // (self.batch_size * self.world))
         self.model = bundle.model.to(self.device)
         if self.device.type == "cuda":
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -167,10 +172,10 @@ class Trainer:
     def _loader(self, epoch: int, start_step: int) -> DataLoader:
         self.train_set.set_epoch(epoch)
         sampler = EpochSampler(len(self.train_set), self.cfg.seed, epoch,
-                               start_step * self.cfg.batch_size * self.world, self.rank, self.world)
+                               start_step * self.batch_size * self.world, self.rank, self.world)
         # Its own generator: creating a loader must not draw from the global RNG (dropout), or a resumed run
         # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
-        return DataLoader(self.train_set, batch_size=self.cfg.batch_size, sampler=sampler, drop_last=True,
+        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=True,
                           num_workers=self.cfg.workers, collate_fn=collate_images,
                           pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
@@ -196,6 +201,9 @@ class Trainer:
                 self.save()
             if self.step % self.steps_per_epoch == 0:
                 break
+        if seen == 0:  # never loop without progress
+            raise RuntimeError(f"epoch {epoch + 1} made no training step ({len(self.train_set)} samples, batch "
+                               f"{self.batch_size} x {self.world} processes)")
         self._end_epoch(epoch, loss_sum / max(1, self.steps_per_epoch - start), seen / (time.perf_counter() - t0))
 
     def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
