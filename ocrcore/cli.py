@@ -74,12 +74,17 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on a generated dataset or a folder of your own images")
-    p.add_argument("--arch", required=True, choices=ARCHS)
+def _add_source(p: argparse.ArgumentParser) -> None:
+    """--data (a generated dataset) or --folder (the user's own labelled images), exactly one."""
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="dataset folder written by `generate`")
     source.add_argument("--folder", type=Path, help="your own labelled images (file names or labels.tsv)")
+
+
+def add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a generated dataset or a folder of your own images")
+    p.add_argument("--arch", required=True, choices=ARCHS)
+    _add_source(p)
     p.add_argument("--val-folder", type=Path, help="validation images for --folder (default: 10%% of it)")
     p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
@@ -110,9 +115,7 @@ def run_train(args: argparse.Namespace) -> int:
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
     p.add_argument("--checkpoint", type=Path, required=True)
-    source = p.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", type=Path)
-    source.add_argument("--folder", type=Path)
+    _add_source(p)
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: next to the checkpoint)")
     p.add_argument("--batch-size", type=int, default=256)
