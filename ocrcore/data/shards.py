@@ -149,9 +149,10 @@ def write_dataset(root: str | Path, gen: Generator, counts: dict[str, int], seed
     plan = begin_dataset(root, gen, counts, seed, shard_size, label_split)
     if plan.manifest is not None:
         return plan.manifest
+    workers = workers or os.cpu_count() or 1
     start = time.perf_counter()
-    checksums = dict(_run_jobs(plan.todo, workers or os.cpu_count() or 1, progress))
-    return finish_dataset(plan, checksums, time.perf_counter() - start, workers or os.cpu_count() or 1)
+    checksums = dict(_run_jobs(plan.todo, workers, progress))
+    return finish_dataset(plan, checksums, time.perf_counter() - start, workers)
 
 
 @dataclass(frozen=True)

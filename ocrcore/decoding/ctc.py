@@ -113,14 +113,15 @@ class CTCCodec(Codec):
         If no string satisfies the constraint, the greedy reading is returned with confidence 0.
         """
         width = max(self.beam_width, 1)
-        allowed = self.constraint.allows_prefix if self.constraint else (lambda _: True)
+        allowed = self.constraint.allows_prefix if self.constraint else None
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
         # A constraint may need characters far down a frame's ranking: consider them all for small alphabets.
         small = self.constraint is not None and probs.shape[1] <= 128
         candidates = probs.shape[1] if small else min(probs.shape[1], max(width, 32 if self.constraint else 8))
-        for t in range(probs.shape[0]):
-            p_t = probs[t]
-            top = p_t.topk(candidates).indices.tolist()
+        frames = probs.numpy()  # plain floats in the inner loop: indexing a tensor per element is slow
+        tops = probs.topk(candidates, dim=-1).indices.tolist()
+        for t, top in enumerate(tops):
+            p_t = frames[t]
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
             for prefix, (pb, pnb) in beams.items():
                 nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
@@ -130,7 +131,7 @@ class CTCCodec(Codec):
                     if c == BLANK:
                         continue
                     new = prefix + (c,)
-                    if not allowed(self.charset.decode(i - 1 for i in new)):
+                    if self.constraint is not None and not allowed(self.charset.decode(i - 1 for i in new)):
                         continue
                     pc = float(p_t[c])
                     nxt[new][1] += pc * (pb if prefix and c == prefix[-1] else pb + pnb)
