@@ -4,7 +4,8 @@ import torch
 from ocrcore.charsets import get_charset
 from ocrcore.models import ARCHS, build
 
-TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn": dict(widths=(8, 16, 16, 16)),
+TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_small": dict(widths=(8, 16, 16, 16), hidden=16),
+        "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16))}
 
 
@@ -18,7 +19,7 @@ def test_forward_shape(arch):
     pre = bundle.preprocess
     width = pre.width or 100
     logits = bundle.model.eval()(torch.zeros(2, pre.channels, pre.height, width))
-    steps = {"crnn": width // 4, "crnn_cnn": width // 4, "multihead": 4, "charcls": 1}[arch]
+    steps = {"crnn": width // 4, "crnn_small": width // 4, "crnn_cnn": width // 4, "multihead": 4, "charcls": 1}[arch]
     assert logits.shape == (2, steps, bundle.codec.num_classes)
 
 

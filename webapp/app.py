@@ -10,10 +10,11 @@ from typing import Any
 
 import gradio as gr
 
+from ocrcore.models import ARCHS
 from ocrcore.synth import TASKS
 from webapp.service import ModelService, sample_image
 
-ARCH_CHOICES = ["crnn", "crnn_cnn", "multihead", "charcls"]
+ARCH_CHOICES = ARCHS
 CHAMPION = "champion"
 
 

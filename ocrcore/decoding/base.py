@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from ocrcore.charsets import Charset
@@ -55,7 +56,10 @@ class Codec(ABC):
         return {"type": type(self).__name__, "charset": self.charset.chars}
 
 
-def topk_alternatives(probs: torch.Tensor, charset: Charset, k: int, offset: int = 0) -> tuple:
+def topk_alternatives(probs: torch.Tensor | np.ndarray, charset: Charset, k: int, offset: int = 0) -> tuple:
     """Top-k (char, prob) for one distribution over classes; `offset` skips leading special classes."""
-    values, idx = probs[offset:].topk(min(k, probs.numel() - offset))
-    return tuple((charset.chars[i], round(float(v), 6)) for v, i in zip(values, idx.tolist(), strict=True))
+    p = np.asarray(probs)[offset:]
+    k = min(k, p.size)
+    idx = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
+    idx = idx[np.argsort(-p[idx], kind="stable")]
+    return tuple((charset.chars[i], round(float(p[i]), 6)) for i in idx.tolist())

@@ -89,9 +89,8 @@ class CTCCodec(Codec):
         return [(self._beam if search else self._greedy)(probs[b, : int(lengths[b])]) for b in range(len(probs))]
 
     def _greedy(self, probs: torch.Tensor) -> Prediction:
-        best = probs.argmax(-1).tolist()
         path, prev = [], BLANK
-        for t, c in enumerate(best):
+        for t, c in enumerate(probs.argmax(-1).tolist()):
             if c != BLANK and c != prev:
                 path.append((c, [t]))
             elif c != BLANK:
@@ -101,9 +100,10 @@ class CTCCodec(Codec):
 
     def _prediction(self, ids: list[int], frames: list[list[int]], probs: torch.Tensor) -> Prediction:
         """Character probability = its best frame's probability; confidence = their product."""
-        char_probs = tuple(round(float(probs[fr, c].max()), 6) for c, fr in zip(ids, frames, strict=True))
-        peaks = [fr[int(probs[fr, c].argmax())] for c, fr in zip(ids, frames, strict=True)]
-        alts = tuple(topk_alternatives(probs[t], self.charset, self.topk, offset=1) for t in peaks)
+        p = probs.numpy()  # (T, C); numpy indexing per element is far cheaper than a tensor's
+        peaks = [fr[int(np.argmax(p[fr, c]))] for c, fr in zip(ids, frames, strict=True)]
+        char_probs = tuple(round(float(p[t, c]), 6) for c, t in zip(ids, peaks, strict=True))
+        alts = tuple(topk_alternatives(p[t], self.charset, self.topk, offset=1) for t in peaks)
         text = self.charset.decode(c - 1 for c in ids)
         return Prediction(text, math.prod(char_probs), char_probs, alts, tuple(tuple(f) for f in frames))
 

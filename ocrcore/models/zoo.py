@@ -48,6 +48,14 @@ def crnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> M
                        charset, arch_kwargs=kw)
 
 
+def crnn_small(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """`crnn` at about a third of its CPU latency (0.6M parameters): for serving on one CPU thread."""
+    kw = {"widths": (24, 48, 96, 128), "hidden": 64, **kw}
+    pre = preprocess or Preprocess(height=32)
+    return ModelBundle("crnn_small", CRNN(len(charset) + 1, in_channels=pre.channels, **kw), CTCCodec(charset), pre,
+                       charset, arch_kwargs=kw)
+
+
 def crnn_cnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
     pre = preprocess or Preprocess(height=32)
     return ModelBundle("crnn_cnn", CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=False, **kw),
@@ -70,7 +78,7 @@ def charcls(charset: Charset, preprocess: Preprocess | None = None, label_smooth
 
 
 BUILDERS: dict[str, Callable[..., ModelBundle]] = {
-    "crnn": crnn, "crnn_cnn": crnn_cnn, "multihead": multihead, "charcls": charcls,
+    "crnn": crnn, "crnn_small": crnn_small, "crnn_cnn": crnn_cnn, "multihead": multihead, "charcls": charcls,
 }
 ARCHS: list[str] = list(BUILDERS)
 FIXED_LENGTH_ARCHS = ("multihead", "charcls")
