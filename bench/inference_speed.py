@@ -3,7 +3,8 @@
 Latency: batch 1 on one thread (median over images). Throughput: batch 64 on every core.
 Accuracy: ddddocr on the same test images (case-insensitive, as it reads lowercase); ours from the report
 of `python -m ocrcore evaluate`. Writes bench/results/inference-<name>.json and .md.
-Usage: python bench/inference_speed.py --checkpoint runs/bench-captcha-crnn/best.pt --data data/bench-captcha
+Usage: python bench/inference_speed.py --data data/bench-captcha \
+    --checkpoint runs/bench-captcha-crnn/best.pt runs/bench-captcha-crnn_small/best.pt
 """
 
 from __future__ import annotations
@@ -58,9 +59,43 @@ def one_thread_ddddocr():  # noqa: ANN201 - a ddddocr.DdddOcr
         loader.onnxruntime.InferenceSession = real
 
 
+def measure_ours(checkpoint: Path, images: list, test: ShardDataset, latency_images: int) -> dict[str, dict]:
+    """PyTorch and onnxruntime readings of one checkpoint: latency (1 thread), throughput (every core), accuracy."""
+    rec = Recognizer.from_checkpoint(checkpoint)
+    arch = rec.bundle.arch
+    onnx_path = export_onnx(Recognizer.from_checkpoint(checkpoint).bundle, checkpoint.with_suffix(".onnx"))
+    cores = os.cpu_count() or 1
+    runtimes = {f"ocrcore {arch} PyTorch": (rec, rec), f"ocrcore {arch} onnxruntime":
+                (OnnxRecognizer(onnx_path, threads=1), OnnxRecognizer(onnx_path, threads=cores))}
+    accuracy = evaluate_accuracy(rec, test)
+    results = {}
+    for name, (single, multi) in runtimes.items():
+        torch.set_num_threads(1)
+        latency = statistics.median(median_ms(lambda im=im: single(im), 1)  # noqa: B023
+                                    for im in images[:latency_images])
+        torch.set_num_threads(cores)
+        results[name] = {"latency_ms_b1_1thread": latency, "sequence_accuracy": accuracy, "samples": len(test),
+                         "throughput_img_s_b64": 64 / (median_ms(lambda m=multi: m.predict(images[:64]), 10) / 1000),
+                         "parameters": sum(p.numel() for p in rec.model.parameters())}
+    return results
+
+
+def measure_ddddocr(images: list, labels: list[str], latency_images: int) -> dict[str, float]:
+    dddd = one_thread_ddddocr()
+    encoded = []
+    for im in images:
+        buf = io.BytesIO()
+        Image.fromarray(im).save(buf, format="PNG")
+        encoded.append(buf.getvalue())
+    latencies = [median_ms(lambda b=b: dddd.classification(b), 1) for b in encoded[:latency_images]]
+    correct = sum(dddd.classification(b).upper() == labels[i] for i, b in enumerate(encoded))
+    return {"latency_ms_b1_1thread": statistics.median(latencies), "sequence_accuracy": correct / len(encoded),
+            "samples": len(encoded)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, nargs="+", required=True, help="one or more of our checkpoints")
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--latency-images", type=int, default=300)
     parser.add_argument("--ddddocr-images", type=int, default=10_000)
@@ -69,46 +104,23 @@ def main() -> None:
 
     test = ShardDataset(args.data, "test")
     images = [test.image(i) for i in range(len(test))]
-    onnx_path = export_onnx(Recognizer.from_checkpoint(args.checkpoint).bundle, args.checkpoint.with_suffix(".onnx"))
-    torch.set_num_threads(1)
-    rec = Recognizer.from_checkpoint(args.checkpoint)
-    onnx_1 = OnnxRecognizer(onnx_path, threads=1)
-    sample = images[: args.latency_images]
-    results: dict[str, dict[str, float]] = {}
-    for name, model in (("ocrcore PyTorch", rec), ("ocrcore onnxruntime", onnx_1)):
-        results[name] = {"latency_ms_b1_1thread": statistics.median(
-            median_ms(lambda im=im: model(im), 1) for im in sample)}  # noqa: B023
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(cores)
-    onnx_n = OnnxRecognizer(onnx_path, threads=cores)
-    batch = images[:64]
-    for name, model in (("ocrcore PyTorch", rec), ("ocrcore onnxruntime", onnx_n)):
-        results[name]["throughput_img_s_b64"] = 64 / (median_ms(lambda m=model: m.predict(batch), 10) / 1000)
-
-    dddd = one_thread_ddddocr()
-    encoded = []
-    for im in images[: args.ddddocr_images]:
-        buf = io.BytesIO()
-        Image.fromarray(im).save(buf, format="PNG")
-        encoded.append(buf.getvalue())
-    latencies = [median_ms(lambda b=b: dddd.classification(b), 1) for b in encoded[: args.latency_images]]
-    correct = sum(dddd.classification(b).upper() == test.labels[i] for i, b in enumerate(encoded))
-    results["ddddocr 1.6.1"] = {"latency_ms_b1_1thread": statistics.median(latencies),
-                                "sequence_accuracy": correct / len(encoded), "samples": len(encoded)}
-    ours = evaluate_accuracy(rec, test)
-    for name in ("ocrcore PyTorch", "ocrcore onnxruntime"):
-        results[name].update(sequence_accuracy=ours, samples=len(test))
-    out = {"machine": f"{platform.machine()}, {cores} cores", "torch": torch.__version__,
-           "onnxruntime": ort.__version__, "checkpoint": str(args.checkpoint), "data": str(args.data),
-           "results": results}
+    results: dict[str, dict] = {}
+    for checkpoint in args.checkpoint:
+        results.update(measure_ours(checkpoint, images, test, args.latency_images))
+    dddd = measure_ddddocr(images[: args.ddddocr_images], test.labels, args.latency_images)
+    results["ddddocr 1.6.1"] = dddd
+    out = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "torch": torch.__version__,
+           "onnxruntime": ort.__version__, "checkpoints": [str(c) for c in args.checkpoint],
+           "data": str(args.data), "results": results}
     ROOT.mkdir(exist_ok=True)
     (ROOT / f"inference-{args.name}.json").write_text(json.dumps(out, indent=1))
-    lines = ["| model | sequence accuracy | latency, batch 1, 1 thread (ms) | throughput, batch 64 (img/s) |",
-             "|---|---|---|---|"]
+    lines = ["| model | sequence accuracy | latency, batch 1, 1 thread (ms) | ddddocr latency / ours | "
+             "throughput, batch 64 (img/s) |", "|---|---|---|---|---|"]
     for name, r in results.items():
         tput = f"{r['throughput_img_s_b64']:.0f}" if "throughput_img_s_b64" in r else "-"
+        ratio = dddd["latency_ms_b1_1thread"] / r["latency_ms_b1_1thread"]
         lines.append(f"| {name} | {100 * r['sequence_accuracy']:.2f}% ({r['samples']}) | "
-                     f"{r['latency_ms_b1_1thread']:.2f} | {tput} |")
+                     f"{r['latency_ms_b1_1thread']:.2f} | {ratio:.1f}x | {tput} |")
     (ROOT / f"inference-{args.name}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from ocrcore.data import ShardDataset, write_dataset
+from ocrcore.decoding import constraint_for
 from ocrcore.models import ARCHS
 from ocrcore.preview import preview_grid
 from ocrcore.synth import TASKS, LabelSplit, build_generator
@@ -119,7 +120,13 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: next to the checkpoint)")
     p.add_argument("--batch-size", type=int, default=256)
+    _add_decoding(p)
     p.set_defaults(func=run_evaluate)
+
+
+def _add_decoding(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--beam-width", type=int, default=1, help="CTC beam search width (1: greedy)")
+    p.add_argument("--pattern", help="what the text must match (beam search): 'plate' or a regular expression")
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -129,7 +136,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     bundle, _ = load_bundle(args.checkpoint)
     dataset = ShardDataset(args.data, args.split) if args.data else FolderDataset(args.folder, bundle.charset)
-    report = evaluate(bundle, dataset, args.batch_size, progress=True)
+    codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern))
+    report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec)
+    report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern}
     name = f"{args.split}" if args.data else args.folder.name
     out = args.out or args.checkpoint.parent / f"eval-{name}"
     write_report(report, out, title=f"{bundle.arch} {name}")
@@ -143,17 +152,15 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise images with a checkpoint or an exported .onnx file")
     p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt) or ONNX file")
     p.add_argument("images", nargs="+", type=Path)
-    p.add_argument("--beam-width", type=int, default=1)
-    p.add_argument("--pattern", help="regular expression the text must match (beam search), e.g. the plate format")
+    _add_decoding(p)
     p.set_defaults(func=run_predict)
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ocrcore.decoding import Constraint
     from ocrcore.inference import OnnxRecognizer, Recognizer
     from ocrcore.io import ImageLoadError
 
-    options = {"beam_width": args.beam_width, "constraint": Constraint(args.pattern) if args.pattern else None}
+    options = {"beam_width": args.beam_width, "constraint": constraint_for(args.pattern)}
     rec = OnnxRecognizer(args.model, **options) if args.model.suffix == ".onnx" else \
         Recognizer.from_checkpoint(args.model, **options)
     for path in args.images:

@@ -33,6 +33,9 @@ def test_train_evaluate_export_predict(captcha_dataset, tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(captcha_dataset)]) == 0
     assert '"samples": 8' in capsys.readouterr().out
     assert (run / "eval-test" / "report.json").exists()
+    assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(captcha_dataset),
+                 "--beam-width", "4", "--pattern", r"[0-9A-Z]{4}", "--out", str(tmp_path / "beam")]) == 0
+    assert json.loads((tmp_path / "beam" / "report.json").read_text())["decoding"]["beam_width"] == 4
     assert main(["export", "--checkpoint", str(run / "best.pt")]) == 0
     from PIL import Image
 

@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from ocrcore.charsets import Charset, get_charset
@@ -93,3 +94,13 @@ def test_beam_frames_match_greedy_frames():
     logits = peaked(codec, "AAB7", blanks=2)
     greedy, beam = codec.decode(logits)[0], codec.with_options(beam_width=4).decode(logits)[0]
     assert beam.frames == greedy.frames == ((0, 1), (4, 5), (8, 9), (12, 13))
+
+
+def test_constraint_for_names_and_regexes():
+    from ocrcore.decoding import constraint_for
+
+    assert constraint_for(None) is None
+    assert constraint_for("plate").allows("京A12345") and not constraint_for("plate").allows("京I12345")
+    assert constraint_for(r"[A-Z]\d").allows("A1")
+    with pytest.raises(ValueError, match="neither one of"):
+        constraint_for("([")

@@ -1,7 +1,8 @@
 """Codecs: labels <-> training targets, and model logits -> `Prediction`s (one codec per decoding scheme)."""
 
 from ocrcore.decoding.base import Codec, Prediction
-from ocrcore.decoding.ctc import PLATE_PATTERN, Constraint, CTCCodec
+from ocrcore.decoding.ctc import PATTERNS, PLATE_PATTERN, Constraint, CTCCodec, constraint_for
 from ocrcore.decoding.fixed import FixedLengthCodec
 
-__all__ = ["PLATE_PATTERN", "CTCCodec", "Codec", "Constraint", "FixedLengthCodec", "Prediction"]
+__all__ = ["PATTERNS", "PLATE_PATTERN", "CTCCodec", "Codec", "Constraint", "FixedLengthCodec", "Prediction",
+           "constraint_for"]

@@ -52,6 +52,22 @@ class Constraint:
 # Chinese plates: province, letter, then 5 alphanumerics (the last may be a suffix), or 6 on green plates.
 PLATE_PATTERN = (r"[京津沪渝冀晋蒙辽吉黑苏浙皖闽赣鲁豫鄂湘粤桂琼川贵云藏陕甘青宁新][A-HJ-NP-Z]"
                  r"(?:[A-HJ-NP-Z0-9]{4}[A-HJ-NP-Z0-9挂学警港澳领使]|[A-HJ-NP-Z0-9]{6})")
+PATTERNS = {"plate": PLATE_PATTERN}  # names the CLI and apps accept in place of a regular expression
+
+
+def constraint_for(pattern: str | None) -> Constraint | None:
+    """A `Constraint` from a pattern name in `PATTERNS` (e.g. "plate") or a regular expression; None for none.
+
+    >>> constraint_for("plate").allows("京A12345"), constraint_for(r"\\d{4}").allows("12a4")
+    (True, False)
+    """
+    if not pattern:
+        return None
+    try:
+        return Constraint(PATTERNS.get(pattern, pattern))
+    except regex.error as exc:
+        raise ValueError(f"--pattern {pattern!r} is neither one of {sorted(PATTERNS)} nor a valid regular "
+                         f"expression: {exc}") from exc
 
 
 class CTCCodec(Codec):

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ocrcore.data.datasets import collate_images
+from ocrcore.decoding.base import Codec
 from ocrcore.evaluation.metrics import Tally
 from ocrcore.models import ModelBundle
 from ocrcore.preprocess import preprocess
@@ -34,8 +35,10 @@ class _Preprocessed(Dataset):
 
 @torch.no_grad()
 def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, device: str | torch.device = "cpu",
-             workers: int = 0, progress: bool = False) -> dict[str, Any]:
+             workers: int = 0, progress: bool = False, codec: Codec | None = None) -> dict[str, Any]:
     """Decode every sample of `dataset` (uint8 images + labels) once and report the metrics.
+
+    `codec` overrides the bundle's, e.g. `bundle.codec.with_options(beam_width=8, constraint=...)`.
 
     Returns sequence and character accuracy, accuracy by length and position, top-1/top-5 (single
     characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).
@@ -50,7 +53,7 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
         model_seconds += time.perf_counter() - start
-        tally.add(bundle.codec.decode(logits, _output_lengths(bundle, widths, logits)), labels)
+        tally.add((codec or bundle.codec).decode(logits, _output_lengths(bundle, widths, logits)), labels)
     report = tally.summary()
     report["model_ms_per_image"] = 1000 * model_seconds / max(tally.n, 1)
     report["batch_size"] = batch_size
