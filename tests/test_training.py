@@ -34,12 +34,14 @@ def test_resume_after_a_kill_gives_the_same_weights(captcha_dataset, tmp_path):
     assert (tmp_path / "killed" / "best.pt").exists()
 
 
-def test_a_tiny_model_learns_a_trivial_task(tmp_path):
+@pytest.mark.parametrize("clip_grad", [5.0, 0.0])  # 0 turns clipping off (it once zeroed every gradient)
+def test_a_tiny_model_learns_a_trivial_task(tmp_path, clip_grad):
     gen = dict(task="char", charset_name="custom:一二", size=32, degrade=0.0)
     train = GeneratorDataset(length=160, seed=0, **gen)
     val = GeneratorDataset(length=40, seed=1, split="test", **gen)
     bundle = build("charcls", "custom:一二", widths=(8, 16, 16, 16))
-    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95)
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95,
+                      clip_grad=clip_grad)
     history = Trainer(bundle, train, val, cfg, tmp_path).fit()
     assert history[-1]["val_accuracy"] >= 0.95
     assert evaluate(bundle, val)["top1"] >= 0.95

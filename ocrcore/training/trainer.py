@@ -39,7 +39,7 @@ class TrainConfig:
     weight_decay: float = 1e-2
     schedule: str = "onecycle"  # or "cosine" (linear warm-up then cosine)
     warmup: float = 0.1  # fraction of all steps
-    clip_grad: float = 5.0
+    clip_grad: float = 5.0  # max global gradient norm; 0 turns clipping off
     augment: float = 0.5  # strength in [0, 1]; 0 turns augmentation off
     workers: int = 2
     device: str = "auto"
@@ -218,7 +218,8 @@ class Trainer:
         loss = self.bundle.codec.loss(logits.float(), lengths, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        if self.cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.optimizer.step()
         self.scheduler.step()
         return loss.detach().item()
