@@ -22,12 +22,14 @@ lint: setup
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 120
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 DEMO_EPOCHS ?= 4
+# crnn_cnn: CNN + CTC learns in the first hundred steps, the BiLSTM crnn only after about 1,000 (bench/results/ctc-start.md)
+DEMO_ARCH ?= crnn_cnn
 demo: setup
-	$(PY) -m flows.pipeline --task captcha --arch crnn --train-size 8000 --test-size 1000 --epochs $(DEMO_EPOCHS)
+	$(PY) -m flows.pipeline --task captcha --arch $(DEMO_ARCH) --train-size 8000 --test-size 1000 --epochs $(DEMO_EPOCHS)
 
 # The demo page on http://127.0.0.1:7860 (serves the champion registered by `make demo`).
 serve: setup
-	$(PY) -m webapp --host 127.0.0.1 --port 7860
+	$(PY) -m webapp --host 127.0.0.1 --port 7860 --task captcha --arch $(DEMO_ARCH)
 
 mlflow-ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/mlflow.db --host 127.0.0.1 --port 5000
