@@ -131,26 +131,33 @@ class CTCCodec(Codec):
         width = max(self.beam_width, 1)
         allowed = self.constraint.allows_prefix if self.constraint else None
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
+        ok: dict[tuple[int, ...], bool] = {}  # the constraint's verdict per prefix: beams meet the same ones each frame
+        texts: dict[tuple[int, ...], str] = {(): ""}
         # A constraint may need characters far down a frame's ranking: consider them all for small alphabets.
         small = self.constraint is not None and probs.shape[1] <= 128
         candidates = probs.shape[1] if small else min(probs.shape[1], max(width, 32 if self.constraint else 8))
         frames = probs.numpy()  # plain floats in the inner loop: indexing a tensor per element is slow
-        tops = probs.topk(candidates, dim=-1).indices.tolist()
+        tops = probs.topk(candidates, dim=-1).indices.numpy()
         for t, top in enumerate(tops):
-            p_t = frames[t]
+            p_t, p_top = frames[t], frames[t][top]
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
             for prefix, (pb, pnb) in beams.items():
                 nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
                 if prefix:  # repeat of the last char without a blank collapses into the same prefix
                     nxt[prefix][1] += pnb * float(p_t[prefix[-1]])
-                for c in top:
-                    if c == BLANK:
+                # Beams sum to 1 each frame: extensions under 1e-8 are pruned (like ctcdecode's cutoff).
+                for c in top[p_top * (pb + pnb) >= 1e-8].tolist():
+                    mass = float(p_t[c]) * (pb if prefix and c == prefix[-1] else pb + pnb)
+                    if c == BLANK or mass < 1e-8:
                         continue
                     new = prefix + (c,)
-                    if self.constraint is not None and not allowed(self.charset.decode(i - 1 for i in new)):
-                        continue
-                    pc = float(p_t[c])
-                    nxt[new][1] += pc * (pb if prefix and c == prefix[-1] else pb + pnb)
+                    if allowed is not None:
+                        if new not in ok:
+                            texts[new] = texts[prefix] + self.charset.chars[c - 1]
+                            ok[new] = allowed(texts[new])
+                        if not ok[new]:
+                            continue
+                    nxt[new][1] += mass
             ranked = sorted(nxt.items(), key=lambda kv: -(kv[1][0] + kv[1][1]))[:width]
             total = sum(pb + pnb for _, (pb, pnb) in ranked) or 1.0
             beams = {k: (pb / total, pnb / total) for k, (pb, pnb) in ranked}  # renormalise: no underflow
