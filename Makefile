@@ -29,7 +29,7 @@ demo: setup
 
 # The demo page on http://127.0.0.1:7860 (serves the champion registered by `make demo`).
 serve: setup
-	$(PY) -m webapp --host 127.0.0.1 --port 7860 --task captcha --arch $(DEMO_ARCH)
+	$(PY) -m webapp --host 127.0.0.1 --port 7860
 
 mlflow-ui: setup
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///data/mlflow.db --host 127.0.0.1 --port 5000
