@@ -84,5 +84,6 @@ def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """
     widths = np.array([a.shape[-1] for a in arrays], dtype=np.int64)
     top = int(widths.max())
-    batch = np.stack([np.pad(a, ((0, 0), (0, 0), (0, top - a.shape[-1])), mode="edge") for a in arrays])
+    batch = np.stack([a if a.shape[-1] == top else np.pad(a, ((0, 0), (0, 0), (0, top - a.shape[-1])), mode="edge")
+                      for a in arrays])
     return batch, widths

@@ -60,6 +60,9 @@ def topk_alternatives(probs: torch.Tensor | np.ndarray, charset: Charset, k: int
     """Top-k (char, prob) for one distribution over classes; `offset` skips leading special classes."""
     p = np.asarray(probs)[offset:]
     k = min(k, p.size)
-    idx = np.argpartition(-p, k - 1)[:k] if k < p.size else np.arange(p.size)
-    idx = idx[np.argsort(-p[idx], kind="stable")]
+    if p.size > 256:  # thousands of classes: partition first, then sort only the k best
+        idx = np.argpartition(-p, k - 1)[:k]
+        idx = idx[np.argsort(-p[idx], kind="stable")]
+    else:
+        idx = np.argsort(-p, kind="stable")[:k]
     return tuple((charset.chars[i], round(float(p[i]), 6)) for i in idx.tolist())
