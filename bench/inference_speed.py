@@ -4,7 +4,7 @@ Latency: batch 1 on one thread (median over images). Throughput: batch 64 on eve
 Accuracy: ddddocr on the same test images (case-insensitive, as it reads lowercase); ours from the report
 of `python -m ocrcore evaluate`. Writes bench/results/inference-<name>.json and .md.
 Usage: python bench/inference_speed.py --data data/bench-captcha \
-    --checkpoint runs/bench-captcha-crnn/best.pt runs/bench-captcha-crnn_small/best.pt
+    --checkpoint runs/bench-captcha-crnn/best.pt runs/bench-captcha-crnn_cnn_small/best.pt
 """
 
 from __future__ import annotations
