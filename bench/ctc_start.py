@@ -10,7 +10,6 @@ Usage: python bench/ctc_start.py --data data/bench-captcha --variants crnn crnn_
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import platform
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Subset
 
+from ocrcore.cli import parse_params
 from ocrcore.data import ShardDataset
 from ocrcore.models import build
 from ocrcore.training import TrainConfig, Trainer
@@ -30,7 +30,7 @@ TRAIN_KEYS = {f.name for f in fields(TrainConfig)}
 
 def parse_variant(text: str) -> tuple[str, dict, dict]:
     arch, _, rest = text.partition(":")
-    options = {k: ast.literal_eval(v) for k, v in (kv.split("=", 1) for kv in rest.split(",") if kv)}
+    options = parse_params([kv for kv in rest.split(",") if kv])
     train = {k: v for k, v in options.items() if k in TRAIN_KEYS}
     return arch, train, {k: v for k, v in options.items() if k not in TRAIN_KEYS}
 

@@ -63,7 +63,7 @@ def measure_ours(checkpoint: Path, images: list, test: ShardDataset, latency_ima
     """PyTorch and onnxruntime readings of one checkpoint: latency (1 thread), throughput (every core), accuracy."""
     rec = Recognizer.from_checkpoint(checkpoint)
     arch = rec.bundle.arch
-    onnx_path = export_onnx(Recognizer.from_checkpoint(checkpoint).bundle, checkpoint.with_suffix(".onnx"))
+    onnx_path = export_onnx(rec.bundle, checkpoint.with_suffix(".onnx"))
     cores = os.cpu_count() or 1
     runtimes = {f"ocrcore {arch} PyTorch": (rec, rec), f"ocrcore {arch} onnxruntime":
                 (OnnxRecognizer(onnx_path, threads=1), OnnxRecognizer(onnx_path, threads=cores))}

@@ -14,7 +14,6 @@ from ocrcore.models import ARCHS
 from ocrcore.synth import TASKS
 from webapp.service import ModelService, sample_image
 
-ARCH_CHOICES = ARCHS
 CHAMPION = "champion"
 
 
@@ -99,7 +98,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     "recognised by models trained on synthetic data, with Grad-CAM heatmaps of where they looked.")
         with gr.Row():
             task_box = gr.Dropdown(list(TASKS), value=task, label="task")
-            arch_box = gr.Dropdown(ARCH_CHOICES, value=arch, label="model family")
+            arch_box = gr.Dropdown(ARCHS, value=arch, label="model family")
             version_box = gr.Dropdown([CHAMPION], value=CHAMPION, label="version", allow_custom_value=True)
             refresh = gr.Button("Refresh models", size="sm")
         model_info = gr.Markdown(elem_id="model-info")
