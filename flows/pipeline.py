@@ -15,7 +15,9 @@ from prefect import flow, get_run_logger
 from flows.evaluate import evaluate_model
 from flows.generate import generate
 from flows.register import register
+from flows.seed import seed_registry
 from flows.train import train
+from ocrcore.tracking import configure, resolve_serving_model
 
 # (task, arch, generator params): CRNN for every task, the multi-head CNN where codes have a fixed length.
 FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
@@ -28,11 +30,17 @@ FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
 def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, Any] | None = None,
              train_size: int = 8000, val_size: int = 500, test_size: int = 1000, seed: int = 0,
              config: dict[str, Any] | None = None, extra_eval_folders: list[str] | None = None,
-             tracking_uri: str | None = None, dask_address: str | None = None) -> dict[str, Any]:
-    """Generate a dataset, train `arch` on it, evaluate on its test split, register and maybe promote."""
+             tracking_uri: str | None = None, dask_address: str | None = None,
+             init_from: str | None = None) -> dict[str, Any]:
+    """Generate a dataset, train `arch` on it, evaluate on its test split, register and maybe promote.
+
+    `init_from` fine-tunes instead of training from random weights: "champion" (the registered champion of
+    `ocr-<task>-<arch>`), a shipped model's name, or a checkpoint path.
+    """
     config = {"epochs": 4, "batch_size": 64, **(config or {})}
     dataset = generate(task_name, train_size, val_size, test_size, seed, params or {}, dask_address=dask_address)
-    trained = train(arch, dataset, config=config, tracking_uri=tracking_uri)
+    start = champion_checkpoint(task_name, arch, tracking_uri) if init_from == "champion" else init_from
+    trained = train(arch, dataset, config=config, tracking_uri=tracking_uri, init_from=start)
     reports = evaluate_model(trained["checkpoint"], dataset, extra_folders=extra_eval_folders,
                              run_id=trained["run_id"], tracking_uri=tracking_uri, dask_address=dask_address)
     score = reports["test"]["sequence_accuracy"]
@@ -40,6 +48,18 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
                          tracking_uri=tracking_uri)
     get_run_logger().info("%s %s: test accuracy %.4f; %s", task_name, arch, score, promotion["reason"])
     return {"dataset": dataset, "run_id": trained["run_id"], "test": reports["test"], **promotion}
+
+
+def champion_checkpoint(task_name: str, arch: str, tracking_uri: str | None) -> str | None:
+    """The served version's checkpoint; None (random weights) while nothing is registered under the name."""
+    configure(tracking_uri)
+    try:
+        serving = resolve_serving_model(task_name, arch)
+    except LookupError as exc:
+        get_run_logger().warning("no champion to fine-tune from, training from random weights: %s", exc)
+        return None
+    get_run_logger().info("fine-tuning from %s v%s (%s)", serving.name, serving.version, serving.alias or "latest")
+    return str(serving.checkpoint)
 
 
 @flow(name="retrain-all")
@@ -64,9 +84,16 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--tracking-uri", help="MLflow server (default: $MLFLOW_TRACKING_URI or data/mlflow.db)")
     parser.add_argument("--dask-address", help="run generation and evaluation on this Dask scheduler")
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: the trainer's)")
+    parser.add_argument("--seed-pretrained", action="store_true",
+                        help="first register the shipped models (pretrained/) as the first champions")
+    parser.add_argument("--init-from", help="fine-tune from 'champion', a shipped model's name, or a checkpoint")
     args = parser.parse_args()
-    result = pipeline(args.task, args.arch, train_size=args.train_size, test_size=args.test_size,
-                      config={"epochs": args.epochs}, tracking_uri=args.tracking_uri, dask_address=args.dask_address)
+    if args.seed_pretrained:
+        seed_registry(args.tracking_uri)
+    config = {"epochs": args.epochs, **({"lr": args.lr} if args.lr else {})}
+    result = pipeline(args.task, args.arch, train_size=args.train_size, test_size=args.test_size, config=config,
+                      tracking_uri=args.tracking_uri, dask_address=args.dask_address, init_from=args.init_from)
     print(json.dumps({k: result[k] for k in ("dataset", "version", "promoted", "reason")}, indent=1))
     print(f"test sequence accuracy: {result['test']['sequence_accuracy']:.4f}")
 

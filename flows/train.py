@@ -20,12 +20,12 @@ from ocrcore.training import TrainConfig, run_training
 
 @task(retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2))
 def train_model(arch: str, dataset: str | None, folder: str | None, config: dict[str, Any], out: str,
-                run_id: str, tracking_uri: str | None) -> dict[str, Any]:
+                run_id: str, tracking_uri: str | None, init_from: str | None = None) -> dict[str, Any]:
     configure(tracking_uri)
     on_step, on_epoch = mlflow_callbacks()
     with mlflow.start_run(run_id=run_id):
         result = run_training(arch, TrainConfig(**config), out, data=dataset, folder=folder, on_step=on_step,
-                              on_epoch=on_epoch)
+                              on_epoch=on_epoch, init_from=init_from)
         mlflow.log_artifact(result["checkpoint"], artifact_path="checkpoint")
         log_sample_predictions(result["checkpoint"], dataset, folder)
         mlflow.set_tag("device", result["device"])
@@ -35,15 +35,18 @@ def train_model(arch: str, dataset: str | None, folder: str | None, config: dict
 @flow(name="train")
 def train(arch: str = "crnn", dataset: str | None = None, folder: str | None = None,
           config: dict[str, Any] | None = None, run_id: str | None = None, tracking_uri: str | None = None,
-          out: str | None = None) -> dict[str, Any]:
-    """Train and return {checkpoint, best, history, run_id}; starts an MLflow run unless given one."""
+          out: str | None = None, init_from: str | None = None) -> dict[str, Any]:
+    """Train and return {checkpoint, best, history, run_id}; starts an MLflow run unless given one.
+
+    `init_from`: a checkpoint or shipped model to fine-tune from (same architecture; see `run_training`).
+    """
     cfg = asdict(TrainConfig(**(config or {})))
     configure(tracking_uri)
     if run_id is None:
         with mlflow.start_run(run_name=f"train-{arch}") as run:
-            mlflow.log_params({"arch": arch, "dataset": dataset or folder, **cfg})
+            mlflow.log_params({"arch": arch, "dataset": dataset or folder, "init_from": init_from, **cfg})
             run_id = run.info.run_id
-    out = out or str(data_dir() / "runs" / f"{arch}-{digest(arch, dataset, folder, cfg)}")
-    result = train_model(arch, dataset, folder, cfg, out, run_id, tracking_uri)
+    out = out or str(data_dir() / "runs" / f"{arch}-{digest(arch, dataset, folder, cfg, init_from)}")
+    result = train_model(arch, dataset, folder, cfg, out, run_id, tracking_uri, init_from)
     return {**result, "run_id": run_id}
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m ocrcore generate|train|evaluate|predict|export ...`."""
+"""Command line: `python -m ocrcore generate|train|evaluate|predict|export|pretrained|ship ...`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from PIL import Image
 from ocrcore.data import ShardDataset, write_dataset
 from ocrcore.decoding import constraint_for
 from ocrcore.models import ARCHS
+from ocrcore.pretrained import resolve
+from ocrcore.pretrained.cli import add_pretrained, add_ship
 from ocrcore.preview import preview_grid
 from ocrcore.synth import TASKS, LabelSplit, build_generator
 from ocrcore.training.trainer import TrainConfig
@@ -90,7 +92,8 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
     p.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, history.json")
-    p.add_argument("--init-from", type=Path, help="fine-tune: start from this checkpoint's weights")
+    p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or shipped model")
+    p.add_argument("--height", type=int, help="input height, a multiple of 16 (default: the architecture's)")
     for f in fields(TrainConfig):
         kind = {"int": int, "float": float, "bool": _bool, "str": str}.get(str(f.type).split(" ")[0], float)
         p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
@@ -108,14 +111,15 @@ def run_train(args: argparse.Namespace) -> int:
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     result = run_training(args.arch, cfg, args.out, data=args.data, folder=args.folder, val_folder=args.val_folder,
-                          charset=args.charset, length=args.length, init_from=args.init_from)
+                          charset=args.charset, length=args.length, init_from=args.init_from,
+                          height=args.height)
     print(f"run: {args.out.resolve()}  best: {result['best']}")
     return 0
 
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
-    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (.pt) or a shipped model's name")
     _add_source(p)
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: next to the checkpoint)")
@@ -134,13 +138,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ocrcore.data import FolderDataset
     from ocrcore.evaluation import evaluate, write_report
 
-    bundle, _ = load_bundle(args.checkpoint)
+    checkpoint = resolve(args.checkpoint)
+    bundle, _ = load_bundle(checkpoint)
     dataset = ShardDataset(args.data, args.split) if args.data else FolderDataset(args.folder, bundle.charset)
     codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern))
     report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec)
     report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern}
     name = f"{args.split}" if args.data else args.folder.name
-    out = args.out or args.checkpoint.parent / f"eval-{name}"
+    out = args.out or (checkpoint.parent if checkpoint == args.checkpoint else Path("runs") / str(args.checkpoint)) \
+        / f"eval-{name}"
     write_report(report, out, title=f"{bundle.arch} {name}")
     keys = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_ms_per_image")
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
@@ -150,7 +156,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise images with a checkpoint or an exported .onnx file")
-    p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt) or ONNX file")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt), ONNX file, or a shipped model's name")
     p.add_argument("images", nargs="+", type=Path)
     _add_decoding(p)
     p.set_defaults(func=run_predict)
@@ -162,7 +168,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     options = {"beam_width": args.beam_width, "constraint": constraint_for(args.pattern)}
     rec = OnnxRecognizer(args.model, **options) if args.model.suffix == ".onnx" else \
-        Recognizer.from_checkpoint(args.model, **options)
+        Recognizer.from_checkpoint(resolve(args.model), **options)
     for path in args.images:
         try:
             pred = rec(path)
@@ -174,8 +180,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width)")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx")
+    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (.pt) or a shipped model's name")
+    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (a shipped model: ./NAME.onnx)")
     p.set_defaults(func=run_export)
 
 
@@ -183,8 +189,10 @@ def run_export(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
     from ocrcore.inference import export_onnx
 
-    bundle, _ = load_bundle(args.checkpoint)
-    print(f"onnx: {export_onnx(bundle, args.out or args.checkpoint.with_suffix('.onnx')).resolve()}")
+    checkpoint = resolve(args.checkpoint)
+    bundle, _ = load_bundle(checkpoint)
+    default = checkpoint.with_suffix(".onnx") if checkpoint == args.checkpoint else Path(f"{args.checkpoint}.onnx")
+    print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
     return 0
 
 
@@ -192,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ocrcore", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (add_generate, add_train, add_evaluate, add_predict, add_export):
+    for add in (add_generate, add_train, add_evaluate, add_predict, add_export, add_pretrained, add_ship):
         add(sub)
     return parser
 

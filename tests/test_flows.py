@@ -196,3 +196,32 @@ def test_retrain_all_reports_a_failing_family_and_goes_on(prefect_harness, store
     failed, done = results
     assert failed["state"] == "FAILED" and "fixed number of characters" in failed["error"]
     assert done["state"] == "COMPLETED" and done["promoted"]
+
+
+def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_harness, store, captcha_dataset,
+                                                                        tmp_path, monkeypatch):
+    from mlflow import MlflowClient
+
+    from flows.pipeline import pipeline
+    from flows.seed import seed_registry
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.pretrained.ship import ship
+    from tests.test_models import tiny
+
+    monkeypatch.setenv("OCRCORE_PRETRAINED", str(tmp_path / "zoo"))
+    ship(save_checkpoint(tmp_path / "m.pt", tiny("crnn_cnn")), "captcha-crnn_cnn", captcha_dataset, "cmd",
+         latency_images=2)
+    first, again = seed_registry(), seed_registry()
+    assert first[0]["added"] and first[0]["champion"] and "first version" in first[0]["reason"]
+    assert not again[0]["added"] and again[0]["version"] == first[0]["version"]
+    configure()
+    name = model_name("captcha", "crnn_cnn")
+    assert len(MlflowClient().search_model_versions(f"name = '{name}'")) == 1
+    served = resolve_serving_model("captcha", "crnn_cnn")
+    assert served.alias == "champion" and served.tags["source"] == "pretrained"
+
+    result = pipeline("captcha", "crnn_cnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST,
+                      init_from="champion")
+    assert result["version"] == "2" and "champion v1" in result["reason"]  # the gate re-scored the seeded model
+    run = MlflowClient().get_run(result["run_id"])
+    assert run.data.params["init_from"].endswith("model.pt")

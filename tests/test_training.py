@@ -90,3 +90,44 @@ def test_a_dataset_smaller_than_a_batch_still_trains(captcha_dataset, tmp_path):
     trainer = Trainer(tiny("crnn"), train, None, TrainConfig(epochs=2, batch_size=64, workers=0), tmp_path)
     history = trainer.fit()
     assert trainer.batch_size == 8 and [h["step"] for h in history] == [1, 2]
+
+
+@pytest.mark.parametrize("arch", ["crnn_cnn_small", "multihead"])
+def test_weights_transfer_onto_another_charset_by_character(arch):
+    from ocrcore.training.transfer import transfer_weights
+
+    source, target = tiny(arch), tiny(arch, charset="custom:ab0123")
+    transfer = transfer_weights(source, target)
+    shared = "0123" if arch == "multihead" else ["", *"0123"]  # CTC: the blank row is carried too
+    assert transfer.carried_rows == len(shared) and transfer.new_chars == "ab" and not transfer.skipped
+    src_rows, dst_rows = source.codec.class_labels, target.codec.class_labels
+    head = (lambda b: b.model.head[0]) if arch == "multihead" else (lambda b: b.model.head)
+    for label in shared:
+        assert torch.equal(head(target).weight[dst_rows.index(label)], head(source).weight[src_rows.index(label)])
+    for (name, a), b in zip(source.model.backbone.state_dict().items(), target.model.backbone.state_dict().values(),
+                            strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_a_charset_of_the_same_size_is_still_matched_by_character():
+    from ocrcore.training.transfer import transfer_weights
+
+    source, target = tiny("crnn", charset="custom:ab"), tiny("crnn", charset="custom:ba")
+    transfer_weights(source, target)
+    assert torch.equal(target.model.head.weight[1], source.model.head.weight[2])  # 'b' row
+
+
+def test_fine_tune_from_another_charset_and_architecture_size(captcha_dataset, tmp_path, caplog):
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.training import run_training
+
+    start = save_checkpoint(tmp_path / "start.pt", tiny("crnn_cnn_small", charset="custom:0123456789"))
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0)
+    with caplog.at_level("INFO", logger="ocrcore.training.trainer"):
+        result = run_training("crnn_cnn_small", cfg, tmp_path / "run", data=captcha_dataset, init_from=start)
+    assert "output rows carried for 11 shared classes, 26 new characters" in caplog.text
+    from ocrcore.checkpoint import read_checkpoint
+
+    meta = read_checkpoint(result["checkpoint"])["meta"]
+    assert meta["arch_kwargs"]["widths"] == [8, 16, 16, 16] or meta["arch_kwargs"]["widths"] == (8, 16, 16, 16)
+    assert len(meta["charset"]) == 36

@@ -48,6 +48,11 @@ class Codec(ABC):
     def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
         """Predictions for a batch of logits (B, T, C)."""
 
+    @property
+    def class_labels(self) -> list[str]:
+        """What each output row stands for: a character, or "" for a special class (the CTC blank)."""
+        return list(self.charset.chars)
+
     def with_options(self, beam_width: int = 1, constraint: object = None) -> Codec:
         """The same codec with other decoding options; schemes without a search ignore them."""
         return self

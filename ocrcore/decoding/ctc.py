@@ -87,6 +87,10 @@ class CTCCodec(Codec):
     def num_classes(self) -> int:
         return len(self.charset) + 1
 
+    @property
+    def class_labels(self) -> list[str]:
+        return ["", *self.charset.chars]
+
     def encode(self, labels: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Concatenated targets (sum of lengths,) and target lengths (B,), as `F.ctc_loss` takes them."""
         ids = [[i + 1 for i in self.charset.encode(s)] for s in labels]

@@ -74,6 +74,17 @@ class Recognizer(_Recognizer):
         bundle, _ = load_bundle(path, arch=arch, charset=charset)
         return cls(bundle, device, **kw)
 
+    @classmethod
+    def from_pretrained(cls, name: str, device: str | torch.device = "cpu", **kw: object) -> Recognizer:
+        """A shipped model by name (`pretrained/<name>/`), checked against its card before loading.
+
+        >>> Recognizer.from_pretrained("captcha-crnn_cnn_small")("captcha.png").text  # doctest: +SKIP
+        'A3K9'
+        """
+        from ocrcore.pretrained import load_pretrained
+
+        return cls(load_pretrained(name)[0], device, **kw)
+
     @torch.no_grad()
     def logits(self, batch: np.ndarray) -> torch.Tensor:
         return self.model(torch.from_numpy(batch).to(self.device)).float().cpu()

@@ -22,11 +22,13 @@ from tqdm import tqdm
 from ocrcore.checkpoint import CheckpointError, check_compatible, load_bundle, read_checkpoint, save_checkpoint
 from ocrcore.data.datasets import collate_images
 from ocrcore.evaluation import evaluate
+from ocrcore.hardware import describe
 from ocrcore.models import ModelBundle
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
 from ocrcore.training.sampling import EpochSampler, TrainSamples, worker_init
 from ocrcore.training.schedule import make_schedule
+from ocrcore.training.transfer import Transfer, transfer_weights
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +111,7 @@ class Trainer:
     def _train_state(self) -> dict[str, Any]:
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "step": self.step, "best": self.best, "history": self.history, "config": asdict(self.cfg),
-                 "torch_rng": torch.get_rng_state()}
+                 "torch_rng": torch.get_rng_state(), "hardware": describe(self.device)}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
@@ -141,10 +143,13 @@ class Trainer:
             torch.cuda.set_rng_state_all(train["cuda_rng"])
         log.info("resumed from %s at step %d (epoch %d)", path, self.step, self.step // self.steps_per_epoch)
 
-    def init_weights(self, path: str | Path) -> None:
-        """Fine-tune: start from another checkpoint's weights (same architecture and charset)."""
-        source, _ = load_bundle(path, arch=self.bundle.arch, charset=self.bundle.charset.chars)
-        self.model.load_state_dict(source.model.state_dict())
+    def init_weights(self, path: str | Path) -> Transfer:
+        """Fine-tune: start from another checkpoint's weights (same architecture; on another charset, the output
+        rows of shared characters are carried over and new ones start fresh; the log says which)."""
+        source, _ = load_bundle(path, arch=self.bundle.arch)
+        transfer = transfer_weights(source, self.bundle)
+        log.info("fine-tuning from %s: %s", path, transfer)
+        return transfer
 
     # -- loop ----------------------------------------------------------------------------------------------
     def fit(self, resume: bool = True) -> list[dict[str, Any]]:
@@ -204,7 +209,7 @@ class Trainer:
         if seen == 0:  # never loop without progress
             raise RuntimeError(f"epoch {epoch + 1} made no training step ({len(self.train_set)} samples, batch "
                                f"{self.batch_size} x {self.world} processes)")
-        self._end_epoch(epoch, loss_sum / max(1, self.steps_per_epoch - start), seen / (time.perf_counter() - t0))
+        self._end_epoch(epoch, loss_sum / max(1, self.steps_per_epoch - start), seen / (time.perf_counter() - t0), t0)
 
     def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
         images = images.to(self.device, non_blocking=True)
@@ -224,12 +229,13 @@ class Trainer:
         self.scheduler.step()
         return loss.detach().item()
 
-    def _end_epoch(self, epoch: int, train_loss: float, samples_per_s: float) -> None:
+    def _end_epoch(self, epoch: int, train_loss: float, samples_per_s: float, t0: float) -> None:
         record: dict[str, Any] = {"epoch": epoch + 1, "step": self.step, "train_loss": train_loss,
                                   "samples_per_s": samples_per_s, "lr": self.scheduler.get_last_lr()[0]}
         if self.val_set is not None:
             report = evaluate(self.bundle, self.val_set, self.cfg.val_batch_size, self.device)
             record.update(val_accuracy=report["sequence_accuracy"], val_char_accuracy=report["char_accuracy"])
+        record["seconds"] = time.perf_counter() - t0  # this epoch's wall time, validation included (model cards)
         self.history.append(record)
         log.info("epoch %d: %s", epoch + 1, {k: round(v, 4) if isinstance(v, float) else v for k, v in record.items()})
         score = record.get("val_accuracy", -train_loss)

@@ -1,0 +1,51 @@
+"""`python -m ocrcore pretrained` (list the shipped models) and `python -m ocrcore ship` (add or replace one)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_pretrained(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrained", help="list the shipped models (pretrained/) with their cards' figures")
+    p.add_argument("--check", action="store_true", help="also verify each model's weights against its card")
+    p.set_defaults(func=run_pretrained)
+
+
+def run_pretrained(args: argparse.Namespace) -> int:
+    from ocrcore.pretrained import available, read_card, weights_file, zoo_root
+
+    names = available()
+    if not names:
+        print(f"no shipped models in {zoo_root()}")
+    for name in names:
+        card = read_card(name)
+        if args.check:
+            weights_file(name)
+        t = card["test"]
+        print(f"{name:28s} {100 * t['sequence_accuracy']:6.2f}% of {t['images']:,} test images  "
+              f"{card['latency']['ms_batch1_1thread']:.2f} ms  {card['weights']['bytes'] >> 10} KiB")
+    return 0
+
+
+def add_ship(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ship", help="put a trained checkpoint into the pretrained zoo with its model card")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--name", required=True, help="<task>-<arch>, e.g. captcha-crnn_cnn_small")
+    p.add_argument("--data", type=Path, required=True, help="the generated dataset it was trained on (test split)")
+    p.add_argument("--command", required=True, help="the exact training command, for the card")
+    p.add_argument("--hardware", help="what it trained on (default: recorded in the checkpoint, else this machine)")
+    p.add_argument("--force", action="store_true", help="replace a shipped model even if it is not better")
+    p.set_defaults(func=run_ship)
+
+
+def run_ship(args: argparse.Namespace) -> int:
+    from ocrcore.pretrained.ship import ship
+
+    card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force)
+    print(json.dumps({k: card[k] for k in ("name", "test", "latency", "weights")}, ensure_ascii=False, indent=1))
+    print(f"shipped: pretrained/{args.name}  (from: {shlex.join(sys.argv)})")
+    return 0

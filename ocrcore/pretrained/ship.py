@@ -1,0 +1,170 @@
+"""Shipping a trained checkpoint into the zoo: fp16 weights, measured on exactly those weights, with a card.
+
+`ship` evaluates the weights as they will be shipped (rounded to fp16) on a generated dataset's test split,
+times them (onnxruntime, batch 1, one thread), and writes `model.pt`, `card.json` and `README.md`. A model
+already shipped under the name is replaced only by one that reads the same test set better.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import ocrcore
+from ocrcore.checkpoint import FORMAT, load_bundle, read_checkpoint
+from ocrcore.data import GeneratorDataset, ShardDataset, read_manifest
+from ocrcore.data.shards import file_sha256
+from ocrcore.evaluation import evaluate
+from ocrcore.hardware import cpu_name, describe
+from ocrcore.models import ModelBundle
+from ocrcore.pretrained.zoo import CARD, CARD_MD, WEIGHTS, PretrainedError, read_card, zoo_root
+
+MAX_BYTES = 8 * 1024 * 1024  # one shipped model; the whole folder stays under 30 MiB
+
+
+def to_fp16(bundle: ModelBundle) -> dict[str, torch.Tensor]:
+    """The state dict with floating-point tensors in fp16 (half the bytes); loads back into fp32 modules."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in bundle.model.state_dict().items()}
+
+
+def onnx_latency_ms(bundle: ModelBundle, images: list, repeats: int = 1) -> dict[str, Any]:
+    """Median milliseconds to read one image (batch 1, one thread, onnxruntime), preprocessing and decoding included."""
+    import onnxruntime as ort
+
+    from ocrcore.inference import OnnxRecognizer, export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = OnnxRecognizer(export_onnx(bundle, Path(tmp) / "model.onnx"), threads=1)
+        rec(images[0])  # warm-up
+        times = []
+        for im in images:
+            for _ in range(repeats):
+                start = time.perf_counter()
+                rec(im)
+                times.append(1000 * (time.perf_counter() - start))
+    return {"ms_batch1_1thread": round(statistics.median(times), 3), "runtime": f"onnxruntime {ort.__version__}",
+            "images": len(images), "cpu": cpu_name()}
+
+
+def test_fingerprint(data: str | Path, split: str) -> str:
+    """Identifies a test set by its shards' checksums: two cards are comparable only if these agree."""
+    shards = read_manifest(data)["splits"][split]["shards"]
+    return hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
+
+
+def _training(state: dict[str, Any], command: str, hardware: str | None) -> dict[str, Any]:
+    train = state.get("train", {})
+    config, history = train.get("config", {}), train.get("history", [])
+    seconds = [h["seconds"] for h in history if "seconds" in h]
+    return {"command": command, "seed": config.get("seed"), "config": config, "steps": train.get("step", 0),
+            "samples_seen": train.get("step", 0) * config.get("batch_size", 0),
+            "wall_time_s": round(sum(seconds)) if len(seconds) == len(history) and seconds else None,
+            "hardware": hardware or train.get("hardware") or describe("cpu"),
+            "val_accuracy_by_epoch": [round(h.get("val_accuracy", float("nan")), 5) for h in history]}
+
+
+def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str | Path, split: str,
+               report: dict[str, Any], latency: dict[str, Any], command: str, hardware: str | None) -> dict[str, Any]:
+    manifest = read_manifest(data)
+    plan = manifest["plan"]
+    meta = bundle.metadata()
+    return {
+        "name": name, "task": plan["task"], "arch": bundle.arch, "arch_kwargs": meta["arch_kwargs"],
+        "parameters": sum(p.numel() for p in bundle.model.parameters()),
+        "charset_name": bundle.charset.name, "charset": bundle.charset.chars, "length": bundle.length,
+        "preprocess": meta["preprocess"],
+        "data": {"generator": plan["generator"], "seed": plan["seed"], "counts": plan["counts"],
+                 "label_split": plan["label_split"], "overlap": manifest.get("overlap", {})},
+        "training": _training(state, command, hardware),
+        "test": {"split": split, "images": report["samples"], "fingerprint": test_fingerprint(data, split),
+                 "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
+                 "top_confusions": report["top_confusions"][:10], "decoding": "greedy"},
+        "latency": latency,
+        "shipped": datetime.date.today().isoformat(), "ocrcore": ocrcore.__version__, "torch": torch.__version__,
+    }
+
+
+def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool) -> None:
+    if not (root / name / CARD).is_file() or force:
+        return
+    old = read_card(name, root)["test"]
+    new = card["test"]
+    if old.get("fingerprint") != new["fingerprint"]:
+        raise PretrainedError(f"{name} is already shipped, measured on another test set ({old.get('fingerprint')}); "
+                              "evaluate both on one test set, and pass force=True (--force) to replace it")
+    if new["sequence_accuracy"] <= old["sequence_accuracy"]:
+        raise PretrainedError(f"not shipped: {name} reads {100 * new['sequence_accuracy']:.2f}% of the test set, the "
+                              f"shipped one {100 * old['sequence_accuracy']:.2f}%; only a better model replaces it")
+
+
+def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
+         root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
+         force: bool = False) -> dict[str, Any]:
+    """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written."""
+    bundle, state = load_bundle(checkpoint)
+    weights = to_fp16(bundle)
+    bundle.model.load_state_dict(weights)  # every figure below is measured on the weights as shipped
+    test = ShardDataset(data, split)
+    report = evaluate(bundle, test, batch_size=256, progress=True)
+    latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
+    card = build_card(name, bundle, state, data, split, report, latency, command, hardware)
+    root = zoo_root(root)
+    _check_replacement(name, card, root, force)
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{WEIGHTS}.tmp"
+    torch.save({"format": FORMAT, "meta": bundle.metadata(), "model": weights}, tmp)
+    if tmp.stat().st_size > MAX_BYTES:
+        tmp.unlink()
+        raise PretrainedError(f"{name}: the weights take more than {MAX_BYTES >> 20} MiB; ship a smaller model")
+    os.replace(tmp, folder / WEIGHTS)
+    card["weights"] = {"file": WEIGHTS, "sha256": file_sha256(folder / WEIGHTS),
+                       "bytes": (folder / WEIGHTS).stat().st_size, "dtype": "float16"}
+    (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+    read_checkpoint(folder / WEIGHTS)  # what was written reads back
+    return card
+
+
+def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300, seed: int = 9001) -> float:
+    """Sequence accuracy on `images` new samples of the card's generator: a seed its data never used, and
+    labels from the held-out (test) part of the label space, so none was seen in training."""
+    data = card["data"]
+    if seed == data["seed"]:
+        raise ValueError(f"seed {seed} made this model's training data; choose another")
+    fresh = GeneratorDataset(card["task"], images, seed=seed, split="test", **data["generator"])
+    return evaluate(bundle, fresh, batch_size=100)["sequence_accuracy"]
+
+
+def card_markdown(card: dict[str, Any]) -> str:
+    t, tr, lat = card["test"], card["training"], card["latency"]
+    gen = ", ".join(f"{k}={v}" for k, v in card["data"]["generator"].items())
+    wall = f"{tr['wall_time_s'] / 60:.0f} min" if tr.get("wall_time_s") else "not recorded"
+    conf = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in t["top_confusions"][:5]) or "none"
+    return "\n".join([
+        f"# {card['name']}", "",
+        f"`{card['arch']}` for the `{card['task']}` task, {card['parameters'] / 1e6:.2f}M parameters, charset "
+        f"`{card['charset_name']}` ({len(card['charset'])} characters), "
+        f"fp16 weights ({card['weights']['bytes'] >> 10} KiB).",
+        "", "| | |", "|---|---|",
+        f"| test sequence accuracy | **{100 * t['sequence_accuracy']:.2f} %** ({t['images']:,} fresh images, "
+        f"labels disjoint from training, {t['decoding']} decoding) |",
+        f"| test character accuracy | {100 * t['char_accuracy']:.2f} % |",
+        f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
+        f"({lat['cpu']}) |",
+        f"| training | {tr['samples_seen']:,} samples seen ({tr['steps']:,} steps), seed {tr['seed']}, {wall} on "
+        f"{tr['hardware']} |",
+        f"| data | `{card['task']}` generator ({gen}), seed {card['data']['seed']}, splits {card['data']['counts']} |",
+        f"| most frequent confusions | {conf} |", "",
+        "Trained with:", "", "```bash", tr["command"], "```", "",
+        f"Load it by name: `Recognizer.from_pretrained(\"{card['name']}\")` or "
+        f"`python -m ocrcore predict --model {card['name']} image.png`.", ""])

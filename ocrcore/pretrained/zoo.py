@@ -1,0 +1,95 @@
+"""Finding, checking and loading the shipped models of `pretrained/<task>-<arch>/` by name.
+
+A shipped model's folder holds `model.pt` (an ocrcore checkpoint with fp16 weights and no training
+state, read with `weights_only=True` like any checkpoint), `card.json` (the model card; its
+`weights.sha256` fixes which file belongs to it) and `README.md` (the card for people). Names follow
+the registry's `ocr-<task>-<arch>` without the prefix: `captcha-crnn_cnn_small`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ocrcore.checkpoint import CheckpointError, check_compatible, load_bundle, read_checkpoint
+from ocrcore.data.shards import file_sha256
+from ocrcore.models import ModelBundle
+
+WEIGHTS, CARD, CARD_MD = "model.pt", "card.json", "README.md"
+ROOT_ENV = "OCRCORE_PRETRAINED"  # another zoo folder (tests, a deployment's own copy)
+
+
+class PretrainedError(CheckpointError):
+    """A shipped model that is unknown, missing, damaged or does not match its card."""
+
+
+def zoo_root(root: str | Path | None = None) -> Path:
+    """`root`, else $OCRCORE_PRETRAINED, else the repository's `pretrained/` folder."""
+    if root is not None:
+        return Path(root)
+    env = os.environ.get(ROOT_ENV)
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "pretrained"
+
+
+def available(root: str | Path | None = None) -> list[str]:
+    """Names of the shipped models (folders with a card)."""
+    folder = zoo_root(root)
+    return sorted(p.parent.name for p in folder.glob(f"*/{CARD}")) if folder.is_dir() else []
+
+
+def _restore_hint(name: str) -> str:
+    return (f"restore it with `git checkout -- pretrained/{name}` (shipped models are tracked in the repository), "
+            "or ship a model under this name again with `python -m ocrcore ship`")
+
+
+def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
+    folder = zoo_root(root) / name
+    path = folder / CARD
+    if not path.is_file():
+        if folder.is_dir():
+            raise PretrainedError(f"{path} is missing, so the shipped model {name!r} cannot be checked; "
+                                  + _restore_hint(name))
+        raise PretrainedError(f"no shipped model named {name!r} in {zoo_root(root)}; shipped: "
+                              f"{', '.join(available(root)) or 'none'}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise PretrainedError(f"{path} is damaged (not JSON: {exc}); " + _restore_hint(name)) from exc
+
+
+def weights_file(name: str, root: str | Path | None = None) -> Path:
+    """The verified weights of a shipped model: present, byte-identical to its card's, and of its architecture."""
+    card = read_card(name, root)
+    path = zoo_root(root) / name / WEIGHTS
+    if not path.is_file():
+        raise PretrainedError(f"{path} is missing: the weights of the shipped model {name!r}; " + _restore_hint(name))
+    digest, expected = file_sha256(path), card["weights"]["sha256"]
+    if digest != expected:
+        raise PretrainedError(f"{path} does not match its card (sha256 {digest[:16]}..., the card says "
+                              f"{expected[:16]}...): damaged or replaced; " + _restore_hint(name))
+    meta = read_checkpoint(path)["meta"]
+    try:
+        check_compatible(meta, card["arch"], card["charset"], card.get("length"), where=str(path))
+    except CheckpointError as exc:
+        raise PretrainedError(f"{exc} (its card describes another model); " + _restore_hint(name)) from exc
+    return path
+
+
+def resolve(model: str | Path, root: str | Path | None = None) -> Path:
+    """A checkpoint path for `model`: an existing file as it is, else the verified weights of a shipped model."""
+    path = Path(model)
+    if path.exists():
+        return path
+    if len(path.parts) == 1 and (zoo_root(root) / str(model)).is_dir():
+        return weights_file(str(model), root)
+    raise PretrainedError(f"{model}: no such file, and no shipped model of that name; shipped models: "
+                          f"{', '.join(available(root)) or 'none'} (`python -m ocrcore pretrained` lists them)")
+
+
+def load_pretrained(name: str, root: str | Path | None = None) -> tuple[ModelBundle, dict[str, Any]]:
+    """(bundle, card) of a shipped model, loaded safely after every check of `weights_file`."""
+    card = read_card(name, root)
+    bundle, _ = load_bundle(weights_file(name, root), arch=card["arch"], charset=card["charset"])
+    return bundle, card

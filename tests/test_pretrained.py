@@ -1,0 +1,113 @@
+"""The pretrained zoo: shipping, loading by name, refusals, and the shipped models' own accuracy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from ocrcore.checkpoint import save_checkpoint
+from ocrcore.cli import main
+from ocrcore.inference import Recognizer
+from ocrcore.models import build
+from ocrcore.pretrained import PretrainedError, available, load_pretrained, read_card, resolve, weights_file
+from ocrcore.pretrained.ship import fresh_accuracy, ship
+
+NAME = "captcha-crnn_cnn_small"
+
+
+@pytest.fixture
+def zoo(captcha_dataset, tmp_path, monkeypatch) -> Path:
+    """A zoo folder (in tmp_path, named by $OCRCORE_PRETRAINED) with one untrained tiny model shipped into it."""
+    torch.manual_seed(0)
+    bundle = build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16))
+    checkpoint = save_checkpoint(tmp_path / "run" / "best.pt", bundle)
+    root = tmp_path / "pretrained"
+    monkeypatch.setenv("OCRCORE_PRETRAINED", str(root))
+    ship(checkpoint, NAME, captcha_dataset, "python -m ocrcore train ...", latency_images=3)
+    return root
+
+
+def test_ship_writes_fp16_weights_and_a_full_card(zoo):
+    assert available() == [NAME]
+    card = read_card(NAME)
+    for key in ("task", "arch", "charset", "data", "training", "test", "latency", "weights"):
+        assert key in card
+    assert card["data"]["seed"] == 3 and card["data"]["generator"]["width"] == 96
+    assert card["test"]["images"] == 8 and card["training"]["command"].startswith("python -m ocrcore train")
+    state = torch.load(zoo / NAME / "model.pt", weights_only=True)
+    assert "train" not in state and {v.dtype for v in state["model"].values() if v.is_floating_point()} == {
+        torch.float16}
+    assert (zoo / NAME / "README.md").read_text().startswith(f"# {NAME}")
+
+
+def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
+    bundle, card = load_pretrained(NAME)
+    assert bundle.arch == card["arch"] == "crnn_cnn_small"
+    assert next(bundle.model.parameters()).dtype == torch.float32
+    from ocrcore.data import ShardDataset
+
+    image = ShardDataset(captcha_dataset, "test").image(0)
+    assert isinstance(Recognizer.from_pretrained(NAME)(image).text, str)
+    assert resolve(NAME) == zoo / NAME / "model.pt"
+    from PIL import Image
+
+    Image.fromarray(image).save(tmp_path / "a.png")
+    assert main(["predict", "--model", NAME, str(tmp_path / "a.png")]) == 0
+    assert main(["evaluate", "--checkpoint", NAME, "--data", str(captcha_dataset), "--out", str(tmp_path / "e")]) == 0
+    assert main(["export", "--checkpoint", NAME, "--out", str(tmp_path / "m.onnx")]) == 0
+    assert (tmp_path / "m.onnx").stat().st_size > 0
+    assert main(["pretrained", "--check"]) == 0 and NAME in capsys.readouterr().out
+
+
+def test_missing_weights_name_the_file_and_how_to_restore(zoo):
+    (zoo / NAME / "model.pt").unlink()
+    with pytest.raises(PretrainedError, match=r"model\.pt is missing.*git checkout -- pretrained/" + NAME):
+        Recognizer.from_pretrained(NAME)
+
+
+def test_damaged_weights_are_refused(zoo):
+    with open(zoo / NAME / "model.pt", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(PretrainedError, match="does not match its card"):
+        weights_file(NAME)
+
+
+def test_weights_that_do_not_fit_their_card_are_refused(zoo):
+    card_path = zoo / NAME / "card.json"
+    card = json.loads(card_path.read_text())
+    card["arch"] = "crnn"
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(PretrainedError, match="describes another model"):
+        load_pretrained(NAME)
+    card_path.write_text("{not json")
+    with pytest.raises(PretrainedError, match="damaged"):
+        load_pretrained(NAME)
+
+
+def test_unknown_names_list_the_shipped_models(zoo, capsys):
+    with pytest.raises(PretrainedError, match=f"no such file, and no shipped model.*{NAME}"):
+        resolve("captcha-nonesuch")
+    assert main(["predict", "--model", "captcha-nonesuch", "x.png"]) == 2
+    assert "no shipped model" in capsys.readouterr().err
+
+
+def test_a_model_is_replaced_only_by_a_better_one(zoo, captcha_dataset, tmp_path):
+    before = read_card(NAME)["weights"]["sha256"]
+    other = save_checkpoint(tmp_path / "other.pt", build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16)))
+    with pytest.raises(PretrainedError, match="only a better model replaces it"):
+        ship(other, NAME, captcha_dataset, "cmd", latency_images=2)
+    assert read_card(NAME)["weights"]["sha256"] == before
+    ship(other, NAME, captcha_dataset, "cmd", latency_images=2, force=True)
+    weights_file(NAME)
+
+
+@pytest.mark.parametrize("name", available(Path(__file__).resolve().parents[1] / "pretrained") or
+                         [pytest.param("none", marks=pytest.mark.skip(reason="no model shipped yet"))])
+def test_every_shipped_model_reads_fresh_images_as_its_card_says(name, monkeypatch):
+    monkeypatch.delenv("OCRCORE_PRETRAINED", raising=False)
+    bundle, card = load_pretrained(name)
+    accuracy = fresh_accuracy(bundle, card, images=300)
+    assert accuracy >= card["test"]["sequence_accuracy"] - 0.01, (name, accuracy)
