@@ -122,7 +122,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     alternatives = gr.Dataframe(headers=["position", "top-5 alternatives"], label="alternatives",
                                                 interactive=False)
             heatmaps = gr.Gallery(label="Grad-CAM: where the model looked (all, then per character)",
-                                  columns=4, height=260, object_fit="contain", elem_id="heatmaps")
+                                  columns=5, height="auto", object_fit="contain", elem_id="heatmaps")
             note = gr.Markdown(elem_id="note")
         with gr.Tab("Batch"):
             files = gr.File(file_count="multiple", label="images", type="filepath")

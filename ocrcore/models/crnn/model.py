@@ -50,10 +50,13 @@ class CRNN(nn.Module):
     stride = 4  # input columns per output time step
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
-                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1) -> None:
+                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1, seq_norm: bool = False) -> None:
         super().__init__()
         self.backbone = vgg_backbone(in_channels, widths)
         channels = widths[3]
+        # The backbone ends in ReLU: all-positive features with a large common component. LayerNorm centres
+        # them per time step before the sequence stage (bench/ctc_start.py measures what it does to the LSTM).
+        self.norm = nn.LayerNorm(channels) if seq_norm else nn.Identity()
         self.sequence = BiLSTM(channels, hidden, dropout=dropout) if recurrent else ConvSequence(channels)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.sequence.out_features, num_classes)
@@ -62,7 +65,7 @@ class CRNN(nn.Module):
         f = self.backbone(x)          # (B, C, H/16, W/4)
         f = f.mean(dim=2)             # (B, C, W/4): any height that is a multiple of 16 collapses to 1
         f = f.transpose(1, 2)         # (B, C, T) -> (B, T, C)
-        f = self.sequence(f)          # (B, T, C')
+        f = self.sequence(self.norm(f))  # (B, T, C')
         return self.head(self.dropout(f))  # (B, T, num_classes)
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:

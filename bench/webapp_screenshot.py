@@ -1,0 +1,96 @@
+"""The README's screenshot: the demo page serving a shipped model, reading a fresh sample, heatmaps in view.
+
+Seeds a temporary registry with the shipped model (as `make demo` does), launches the app, uploads a
+freshly generated image (a seed no training set used) that the model reads correctly, and saves the page
+with headless Debian Chromium. Writes docs/img/webapp.png.
+
+Usage: python bench/webapp_screenshot.py [--model captcha-crnn_cnn_small]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, str]:
+    """The first fresh sample (held-out labels, an unused seed) that the shipped model reads correctly."""
+    from ocrcore.data import GeneratorDataset
+    from ocrcore.inference import Recognizer
+    from ocrcore.pretrained import read_card
+
+    card, rec = read_card(name), Recognizer.from_pretrained(name)
+    fresh = GeneratorDataset(card["task"], 50, seed=seed, split="test", **card["data"]["generator"])
+    for i in range(len(fresh)):
+        image, label = fresh[i]
+        if rec(image).text == label:
+            Image.fromarray(np.asarray(image)).save(out)
+            return out, label
+    raise RuntimeError(f"{name} read none of 50 fresh samples")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="captcha-crnn_cnn_small")
+    args = parser.parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    tmp = Path(tempfile.mkdtemp())
+    os.environ["OCRCORE_DATA_DIR"] = str(tmp / "data")
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+    from playwright.sync_api import sync_playwright
+
+    from ocrcore.pretrained import read_card
+    from ocrcore.tracking import configure
+    from ocrcore.tracking.pretrained import register_pretrained
+    from webapp.app import build_app
+    from webapp.service import ModelService
+
+    configure()
+    register_pretrained(args.model)
+    card = read_card(args.model)
+    sample, label = readable_sample(args.model, tmp / "sample.png")
+    port = free_port()
+    demo = build_app(ModelService(), card["task"], card["arch"])
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.locator("#input-image input[type=file]").set_input_files(str(sample))
+            page.locator("#recognise").click()
+            page.wait_for_function("document.querySelector('#text textarea, #text input')?.value.length > 0",
+                                   timeout=60_000)
+            page.wait_for_selector("#heatmaps img", timeout=60_000)
+            page.wait_for_function(f"document.querySelector('#model-info')?.innerText.includes('{card['arch']}')",
+                                   timeout=30_000)
+            read = page.locator("#text textarea, #text input").first.input_value()
+            if read != label:
+                raise RuntimeError(f"the page read {read!r}, the label is {label!r}")
+            page.wait_for_timeout(1000)  # let the gallery lay its images out
+            shot = ROOT / "docs" / "img" / "webapp.png"
+            page.screenshot(path=str(shot), full_page=True)
+            browser.close()
+        print(f"{shot}: the page reads {read!r} with {args.model}")
+    finally:
+        demo.close()
+
+
+if __name__ == "__main__":
+    main()
