@@ -122,7 +122,7 @@ def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (.pt) or a shipped model's name")
     _add_source(p)
     p.add_argument("--split", default="test")
-    p.add_argument("--out", type=Path, help="report folder (default: next to the checkpoint)")
+    p.add_argument("--out", type=Path, help="report folder (default: beside the checkpoint, or runs/NAME/)")
     p.add_argument("--batch-size", type=int, default=256)
     _add_decoding(p)
     p.set_defaults(func=run_evaluate)
@@ -145,8 +145,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec)
     report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern}
     name = f"{args.split}" if args.data else args.folder.name
-    out = args.out or (checkpoint.parent if checkpoint == args.checkpoint else Path("runs") / str(args.checkpoint)) \
-        / f"eval-{name}"
+    beside = checkpoint.parent if checkpoint == args.checkpoint else Path("runs") / str(args.checkpoint)  # a name
+    out = args.out or beside / f"eval-{name}"
     write_report(report, out, title=f"{bundle.arch} {name}")
     keys = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_ms_per_image")
     print(json.dumps({k: report[k] for k in keys if k in report}, indent=1))
