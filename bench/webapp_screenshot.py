@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+import sys
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `webapp` is the repository's app, not an installed package
 
 
 def free_port() -> int:
@@ -32,9 +34,10 @@ def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, s
     from ocrcore.data import GeneratorDataset
     from ocrcore.inference import Recognizer
     from ocrcore.pretrained import read_card
+    from ocrcore.synth import build_generator
 
     card, rec = read_card(name), Recognizer.from_pretrained(name)
-    fresh = GeneratorDataset(card["task"], 50, seed=seed, split="test", **card["data"]["generator"])
+    fresh = GeneratorDataset(build_generator(card["task"], **card["data"]["generator"]), 50, seed=seed, split="test")
     for i in range(len(fresh)):
         image, label = fresh[i]
         if rec(image).text == label:

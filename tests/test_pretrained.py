@@ -41,6 +41,9 @@ def test_ship_writes_fp16_weights_and_a_full_card(zoo):
     assert "train" not in state and {v.dtype for v in state["model"].values() if v.is_floating_point()} == {
         torch.float16}
     assert (zoo / NAME / "README.md").read_text().startswith(f"# {NAME}")
+    assert 0.0 <= fresh_accuracy(load_pretrained(NAME)[0], card, images=10) <= 1.0
+    with pytest.raises(ValueError, match="made this model's training data"):
+        fresh_accuracy(load_pretrained(NAME)[0], card, images=10, seed=3)
 
 
 def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):

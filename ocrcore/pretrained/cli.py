@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
-import sys
 from pathlib import Path
 
 
@@ -43,9 +41,10 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
 
 
 def run_ship(args: argparse.Namespace) -> int:
+    from ocrcore.pretrained import zoo_root
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force)
     print(json.dumps({k: card[k] for k in ("name", "test", "latency", "weights")}, ensure_ascii=False, indent=1))
-    print(f"shipped: pretrained/{args.name}  (from: {shlex.join(sys.argv)})")
+    print(f"shipped: {zoo_root() / args.name}")
     return 0

@@ -27,6 +27,7 @@ from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.zoo import CARD, CARD_MD, WEIGHTS, PretrainedError, read_card, zoo_root
+from ocrcore.synth import build_generator
 
 MAX_BYTES = 8 * 1024 * 1024  # one shipped model; the whole folder stays under 30 MiB
 
@@ -141,7 +142,7 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300,
     data = card["data"]
     if seed == data["seed"]:
         raise ValueError(f"seed {seed} made this model's training data; choose another")
-    fresh = GeneratorDataset(card["task"], images, seed=seed, split="test", **data["generator"])
+    fresh = GeneratorDataset(build_generator(card["task"], **data["generator"]), images, seed=seed, split="test")
     return evaluate(bundle, fresh, batch_size=100)["sequence_accuracy"]
 
 
