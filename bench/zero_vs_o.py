@@ -55,7 +55,7 @@ def as_seen(mask: Image.Image, scale: float) -> np.ndarray:
     return np.asarray(canvas, np.float32) / 255
 
 
-def classifier_accuracy(x: np.ndarray, y: np.ndarray, n_train: int, n_test: int, steps: int = 1500) -> float:
+def classifier_accuracy(x: np.ndarray, y: np.ndarray, n_train: int, n_test: int, steps: int = 600) -> float:
     torch.manual_seed(0)
     net = nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
@@ -94,10 +94,10 @@ def main() -> None:
     order = np.random.default_rng(1).permutation(2 * args.glyphs)
     y = np.r_[np.zeros(args.glyphs), np.ones(args.glyphs)].astype(np.int64)[order]
     cnn = {}
-    for height in (60, 48, 32):
+    most = 2 * args.glyphs - args.test
+    for height, sizes in ((60, [most]), (48, [most]), (32, sorted({min(2000, most), most}))):
         x = np.stack([as_seen(m, height / 60) for c in "0O" for m in masks[c]])[order]
-        most = 2 * args.glyphs - args.test
-        for n_train in sorted({min(2000, most), most}):
+        for n_train in sizes:
             cnn[f"{height}px, {n_train} training glyphs"] = classifier_accuracy(x, y, n_train, args.test)
             print(height, n_train, cnn[f"{height}px, {n_train} training glyphs"], flush=True)
     out = {"glyphs_per_char": args.glyphs, "held_out": args.test, "shape_features": shapes, "cnn_accuracy": cnn,
