@@ -1,10 +1,11 @@
 """What a shipped model is worth on someone else's captchas: fine-tune from it vs. train from random weights.
 
 The data come from another captcha library on PyPI, `multicolorcaptcha` (its own Google fonts, colours,
-lines and circles; 256x64), in its hexadecimal mode: 4 characters of 0-9A-F, a charset the shipped model
-was not trained on (today's 16 characters against its 36; shared rows are carried over, see
+lines and circles; 256x64), in its hexadecimal mode: 4 characters of 0-9A-F, a 16-character charset
+where the shipped model has 36 (the rows of the 16 shared characters and of the blank are carried over, see
 `ocrcore.training.transfer`). Both runs see the same images for the same number of steps; the report gives
-validation accuracy after every epoch and test accuracy at the end. Writes bench/results/finetune-charset.*.
+validation accuracy and training loss after every epoch and test accuracy at the end (a rerun reuses finished
+runs). Writes bench/results/finetune-charset.*.
 
 Usage: python bench/finetune_charset.py --start captcha-crnn_cnn_small [--train 4000 --test 1000 --epochs 8]
 """
@@ -64,6 +65,7 @@ def main() -> None:
         bundle, _ = load_bundle(run["checkpoint"])
         report = evaluate(bundle, test, batch_size=256)
         results[name] = {"val_accuracy_by_epoch": [round(h["val_accuracy"], 4) for h in run["history"]],
+                         "train_loss_by_epoch": [round(h["train_loss"], 3) for h in run["history"]],
                          "test_sequence_accuracy": report["sequence_accuracy"],
                          "test_char_accuracy": report["char_accuracy"], "steps": run["history"][-1]["step"]}
     out = {"data": "multicolorcaptcha 1.2.0, hex mode, difficulty 1-3, no margin (256x64)", "train_images": args.train,
@@ -72,10 +74,12 @@ def main() -> None:
            "machine": describe("cpu"), "results": results}
     ROOT.mkdir(exist_ok=True)
     (ROOT / "finetune-charset.json").write_text(json.dumps(out, indent=1))
-    lines = ["| start | val accuracy by epoch | test sequence accuracy | test char accuracy |", "|---|---|---|---|"]
+    lines = ["| start | val accuracy by epoch (%) | training loss by epoch | test sequence accuracy | "
+             "test char accuracy |", "|---|---|---|---|---|"]
     for name, r in results.items():
         curve = " / ".join(f"{100 * a:.1f}" for a in r["val_accuracy_by_epoch"])
-        lines.append(f"| {name} | {curve} | {100 * r['test_sequence_accuracy']:.2f}% | "
+        losses = " / ".join(f"{x:.2f}" for x in r["train_loss_by_epoch"])
+        lines.append(f"| {name} | {curve} | {losses} | {100 * r['test_sequence_accuracy']:.2f}% | "
                      f"{100 * r['test_char_accuracy']:.2f}% |")
     (ROOT / "finetune-charset.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
