@@ -97,6 +97,17 @@ def test_unknown_names_list_the_shipped_models(zoo, capsys):
     assert "no shipped model" in capsys.readouterr().err
 
 
+def test_a_fine_tuned_model_counts_its_earlier_stages(zoo, captcha_dataset, tmp_path):
+    from ocrcore.training import TrainConfig, run_training
+
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0)
+    first = run_training("crnn_cnn_small", cfg, tmp_path / "a", data=captcha_dataset)["checkpoint"]
+    second = run_training("crnn_cnn_small", cfg, tmp_path / "b", data=captcha_dataset, init_from=first)["checkpoint"]
+    card = ship(second, "captcha-two-stages", captcha_dataset, "cmd", latency_images=2, earlier=(first,))
+    assert [st["samples_seen"] for st in card["training"]["stages"]] == [40, 40]
+    assert card["training"]["samples_seen"] == 80
+
+
 def test_a_model_is_replaced_only_by_a_better_one(zoo, captcha_dataset, tmp_path):
     before = read_card(NAME)["weights"]["sha256"]
     other = save_checkpoint(tmp_path / "other.pt", build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16)))

@@ -36,6 +36,8 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, required=True, help="the generated dataset it was trained on (test split)")
     p.add_argument("--command", required=True, help="the exact training command, for the card")
     p.add_argument("--hardware", help="what it trained on (default: recorded in the checkpoint, else this machine)")
+    p.add_argument("--earlier", type=Path, nargs="*", default=[],
+                   help="checkpoints it was fine-tuned from, oldest first (the card adds their samples and time)")
     p.add_argument("--force", action="store_true", help="replace a shipped model even if it is not better")
     p.set_defaults(func=run_ship)
 
@@ -44,7 +46,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained import zoo_root
     from ocrcore.pretrained.ship import ship
 
-    card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force)
+    card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
+                earlier=tuple(args.earlier))
     print(json.dumps({k: card[k] for k in ("name", "test", "latency", "weights")}, ensure_ascii=False, indent=1))
     print(f"shipped: {zoo_root() / args.name}")
     return 0

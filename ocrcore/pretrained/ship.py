@@ -62,19 +62,31 @@ def test_fingerprint(data: str | Path, split: str) -> str:
     return hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
 
 
-def _training(state: dict[str, Any], command: str, hardware: str | None) -> dict[str, Any]:
-    train = state.get("train", {})
+def _stage(train: dict[str, Any]) -> dict[str, Any]:
+    """What one training run did: steps, samples, wall time (None unless every epoch recorded it)."""
     config, history = train.get("config", {}), train.get("history", [])
     seconds = [h["seconds"] for h in history if "seconds" in h]
-    return {"command": command, "seed": config.get("seed"), "config": config, "steps": train.get("step", 0),
-            "samples_seen": train.get("step", 0) * config.get("batch_size", 0),
-            "wall_time_s": round(sum(seconds)) if len(seconds) == len(history) and seconds else None,
+    return {"steps": train.get("step", 0), "samples_seen": train.get("step", 0) * config.get("batch_size", 0),
+            "wall_time_s": round(sum(seconds)) if len(seconds) == len(history) and seconds else None}
+
+
+def _training(state: dict[str, Any], command: str, hardware: str | None,
+              earlier: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+    """The card's training record; `earlier` are the checkpoints this run was fine-tuned from, oldest first."""
+    train = state.get("train", {})
+    config, history = train.get("config", {}), train.get("history", [])
+    stages = [_stage(read_checkpoint(path).get("train", {})) for path in earlier] + [_stage(train)]
+    times = [st["wall_time_s"] for st in stages]
+    return {"command": command, "seed": config.get("seed"), "config": config,
+            "steps": sum(st["steps"] for st in stages), "samples_seen": sum(st["samples_seen"] for st in stages),
+            "wall_time_s": sum(times) if None not in times else None, "stages": stages,
             "hardware": hardware or train.get("hardware") or describe("cpu"),
             "val_accuracy_by_epoch": [round(h.get("val_accuracy", float("nan")), 5) for h in history]}
 
 
 def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str | Path, split: str,
-               report: dict[str, Any], latency: dict[str, Any], command: str, hardware: str | None) -> dict[str, Any]:
+               report: dict[str, Any], latency: dict[str, Any], command: str, hardware: str | None,
+               earlier: tuple[str | Path, ...] = ()) -> dict[str, Any]:
     manifest = read_manifest(data)
     plan = manifest["plan"]
     meta = bundle.metadata()
@@ -85,7 +97,7 @@ def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str 
         "preprocess": meta["preprocess"],
         "data": {"generator": plan["generator"], "seed": plan["seed"], "counts": plan["counts"],
                  "label_split": plan["label_split"], "overlap": manifest.get("overlap", {})},
-        "training": _training(state, command, hardware),
+        "training": _training(state, command, hardware, earlier),
         "test": {"split": split, "images": report["samples"], "fingerprint": test_fingerprint(data, split),
                  "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
                  "top_confusions": report["top_confusions"][:10], "decoding": "greedy"},
@@ -109,15 +121,18 @@ def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool)
 
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
-         force: bool = False) -> dict[str, Any]:
-    """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written."""
+         force: bool = False, earlier: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+    """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
+
+    `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
+    """
     bundle, state = load_bundle(checkpoint)
     weights = to_fp16(bundle)
     bundle.model.load_state_dict(weights)  # every figure below is measured on the weights as shipped
     test = ShardDataset(data, split)
     report = evaluate(bundle, test, batch_size=256, progress=True)
     latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
-    card = build_card(name, bundle, state, data, split, report, latency, command, hardware)
+    card = build_card(name, bundle, state, data, split, report, latency, command, hardware, earlier)
     root = zoo_root(root)
     _check_replacement(name, card, root, force)
     folder = root / name
