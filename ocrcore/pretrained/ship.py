@@ -37,7 +37,7 @@ def to_fp16(bundle: ModelBundle) -> dict[str, torch.Tensor]:
     return {k: v.half() if v.is_floating_point() else v for k, v in bundle.model.state_dict().items()}
 
 
-def onnx_latency_ms(bundle: ModelBundle, images: list, repeats: int = 1) -> dict[str, Any]:
+def onnx_latency_ms(bundle: ModelBundle, images: list) -> dict[str, Any]:
     """Median milliseconds to read one image (batch 1, one thread, onnxruntime), preprocessing and decoding included."""
     import onnxruntime as ort
 
@@ -48,15 +48,14 @@ def onnx_latency_ms(bundle: ModelBundle, images: list, repeats: int = 1) -> dict
         rec(images[0])  # warm-up
         times = []
         for im in images:
-            for _ in range(repeats):
-                start = time.perf_counter()
-                rec(im)
-                times.append(1000 * (time.perf_counter() - start))
+            start = time.perf_counter()
+            rec(im)
+            times.append(1000 * (time.perf_counter() - start))
     return {"ms_batch1_1thread": round(statistics.median(times), 3), "runtime": f"onnxruntime {ort.__version__}",
             "images": len(images), "cpu": cpu_name()}
 
 
-def test_fingerprint(data: str | Path, split: str) -> str:
+def split_fingerprint(data: str | Path, split: str) -> str:
     """Identifies a test set by its shards' checksums: two cards are comparable only if these agree."""
     shards = read_manifest(data)["splits"][split]["shards"]
     return hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
@@ -98,7 +97,7 @@ def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str 
         "data": {"generator": plan["generator"], "seed": plan["seed"], "counts": plan["counts"],
                  "label_split": plan["label_split"], "overlap": manifest.get("overlap", {})},
         "training": _training(state, command, hardware, earlier),
-        "test": {"split": split, "images": report["samples"], "fingerprint": test_fingerprint(data, split),
+        "test": {"split": split, "images": report["samples"], "fingerprint": split_fingerprint(data, split),
                  "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
                  "top_confusions": report["top_confusions"][:10], "decoding": "greedy"},
         "latency": latency,

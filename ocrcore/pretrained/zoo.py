@@ -90,6 +90,5 @@ def resolve(model: str | Path, root: str | Path | None = None) -> Path:
 
 def load_pretrained(name: str, root: str | Path | None = None) -> tuple[ModelBundle, dict[str, Any]]:
     """(bundle, card) of a shipped model, loaded safely after every check of `weights_file`."""
-    card = read_card(name, root)
-    bundle, _ = load_bundle(weights_file(name, root), arch=card["arch"], charset=card["charset"])
-    return bundle, card
+    bundle, _ = load_bundle(weights_file(name, root))  # weights_file has checked them against the card
+    return bundle, read_card(name, root)
