@@ -1,0 +1,157 @@
+"""Scheduling for real: a Prefect server on a loopback port, the repository's deployments, the scheduler
+service creating runs, and a worker running one. Everything lives under tmp_path (PREFECT_HOME, the
+server's database, copies of prefect.yaml and flows/)."""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+TINY_FLOW = '''
+from pathlib import Path
+from prefect import flow
+
+@flow(name="tick")
+def tick(out: str) -> str:
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "ran").write_text("ok")
+    return "ok"
+'''
+
+# Runs in the project's environment against the test server: a 2-second interval deployment of `tick`.
+DEPLOY_TICK = '''
+import sys
+from datetime import timedelta
+from prefect import flow
+deployment = flow.from_source(source=sys.argv[1], entrypoint="tick.py:tick")
+deployment.deploy(name="every-2s", work_pool_name="ocr-process", interval=timedelta(seconds=2),
+                  parameters={"out": sys.argv[2]}, print_next_steps=False)
+'''
+
+# Counts flow runs per deployment (and their states) on the test server; prints JSON.
+COUNT_RUNS = '''
+import asyncio, json
+from prefect.client.orchestration import get_client
+
+async def main():
+    async with get_client() as client:
+        names = {d.id: d.name for d in await client.read_deployments()}
+        runs = await client.read_flow_runs(limit=200)
+        out = {}
+        for r in runs:
+            key = names.get(r.deployment_id, "none")
+            out.setdefault(key, []).append(r.state.type.value if r.state else "NONE")
+        print(json.dumps(out))
+
+asyncio.run(main())
+'''
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+@pytest.fixture
+def prefect_server(tmp_path):
+    """A real `prefect server start` on a free loopback port with its own home and database; yields env."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_UI_ENABLED": "false",
+        "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "2",
+        "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
+        "PREFECT_API_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{tmp_path / 'prefect.db'}",
+    })
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def healthy() -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as r:
+                return r.status == 200
+        except OSError:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            return False
+
+    try:
+        _wait(healthy, 180, "the Prefect server to answer /api/health")
+        yield env
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log.close()
+        errors = [line for line in (tmp_path / "server.log").read_text().splitlines() if "Traceback" in line]
+        assert not errors, f"the server logged {len(errors)} tracebacks; see {tmp_path / 'server.log'}"
+
+
+def _cli(env, *args, cwd=None, timeout=180):
+    done = subprocess.run([PREFECT, "--no-prompt", *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+def _runs(env) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", COUNT_RUNS], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_scheduler_creates_runs_and_a_worker_runs_one(prefect_server, tmp_path):
+    env = prefect_server
+    _cli(env, "work-pool", "create", "ocr-process", "--type", "process")
+    # The repository's own deployments, as an operator registers them (from a copy: deploying writes nothing here).
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "flows", project / "flows", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "prefect.yaml", project / "prefect.yaml")
+    _cli(env | {"PYTHONPATH": str(project)}, "deploy", "--all", cwd=project, timeout=300)
+    # And a flow due every 2 seconds, for a worker to pick up.
+    source = tmp_path / "tick"
+    source.mkdir()
+    (source / "tick.py").write_text(TINY_FLOW)
+    out = tmp_path / "tick-out"
+    done = subprocess.run([sys.executable, "-c", DEPLOY_TICK, str(source), str(out)], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    # The scheduler service creates runs for the interval deployment and for the nightly cron.
+    runs = _wait(lambda: (r := _runs(env)) and len(r.get("every-2s", [])) >= 2 and r.get("nightly") and r, 90,
+                 "the scheduler to create runs")
+    assert set(runs["nightly"]) == {"SCHEDULED"}
+
+    # A worker picks a due run up and runs it to completion.
+    worker = subprocess.run([PREFECT, "worker", "start", "--pool", "ocr-process", "--run-once"], env=env,
+                            capture_output=True, text=True, timeout=240)
+    assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
+    assert (out / "ran").read_text() == "ok"
+    assert "COMPLETED" in _runs(env)["every-2s"]
