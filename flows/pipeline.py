@@ -1,5 +1,6 @@
 """Flows `pipeline` (generate -> train -> evaluate -> register for one task and architecture) and
-`retrain_all` (both model families across the tasks). Runs with or without a Prefect server:
+`retrain_all` (fine-tunes every family the registry serves, i.e. has a champion, from that champion). Runs
+with or without a Prefect server:
 
     python -m flows.pipeline --task captcha --arch crnn
 """
@@ -17,13 +18,10 @@ from flows.generate import generate
 from flows.register import register
 from flows.seed import seed_registry
 from flows.train import train
-from ocrcore.tracking import configure, resolve_serving_model
+from ocrcore.tracking import configure, resolve_serving_model, served_families
 
-# (task, arch, generator params): CRNN for every task, the multi-head CNN where codes have a fixed length.
-FAMILIES: list[tuple[str, str, dict[str, Any]]] = [
-    ("captcha", "crnn", {}), ("captcha", "multihead", {}), ("plate", "crnn", {"all_class": True}),
-    ("text", "crnn", {}), ("char", "charcls", {}),
-]
+# Generator parameters of each task's retraining data (the task's default generator otherwise).
+TASK_PARAMS: dict[str, dict[str, Any]] = {"plate": {"all_class": True}}
 
 
 @flow(name="pipeline")
@@ -31,11 +29,12 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
              train_size: int = 8000, val_size: int = 500, test_size: int = 1000, seed: int = 0,
              config: dict[str, Any] | None = None, extra_eval_folders: list[str] | None = None,
              tracking_uri: str | None = None, dask_address: str | None = None,
-             init_from: str | None = None) -> dict[str, Any]:
+             init_from: str | None = None, min_accuracy: float | None = None) -> dict[str, Any]:
     """Generate a dataset, train `arch` on it, evaluate on its test split, register and maybe promote.
 
     `init_from` fine-tunes instead of training from random weights: "champion" (the registered champion of
-    `ocr-<task>-<arch>`), a shipped model's name, or a checkpoint path.
+    `ocr-<task>-<arch>`), a shipped model's name, or a checkpoint path. `min_accuracy` is the champion gate's
+    floor (default: `ocrcore.tracking.MIN_ACCURACY[task]`): below it a version is never promoted.
     """
     config = {"epochs": 4, "batch_size": 64, **(config or {})}
     dataset = generate(task_name, train_size, val_size, test_size, seed, params or {}, dask_address=dask_address)
@@ -45,7 +44,7 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
                              run_id=trained["run_id"], tracking_uri=tracking_uri, dask_address=dask_address)
     score = reports["test"]["sequence_accuracy"]
     promotion = register(task_name, arch, trained["checkpoint"], dataset, score, trained["run_id"],
-                         tracking_uri=tracking_uri)
+                         tracking_uri=tracking_uri, min_accuracy=min_accuracy)
     get_run_logger().info("%s %s: test accuracy %.4f; %s", task_name, arch, score, promotion["reason"])
     return {"dataset": dataset, "run_id": trained["run_id"], "test": reports["test"], **promotion}
 
@@ -63,13 +62,21 @@ def champion_checkpoint(task_name: str, arch: str, tracking_uri: str | None) -> 
 
 
 @flow(name="retrain-all")
-def retrain_all(train_size: int = 20000, val_size: int = 1000, test_size: int = 2000, epochs: int = 10,
-                tracking_uri: str | None = None, dask_address: str | None = None) -> list[dict[str, Any]]:
-    """Retrain every family; one failing family does not stop the others (its state says why)."""
+def retrain_all(train_size: int = 20000, val_size: int = 1000, test_size: int = 2000, epochs: int = 2,
+                lr: float = 5e-4, tracking_uri: str | None = None, dask_address: str | None = None,
+                min_accuracy: float | None = None) -> list[dict[str, Any]]:
+    """Fine-tune every served family (a registered `ocr-<task>-<arch>` with a champion) from its champion on
+    fresh data; the gate decides. One failing family does not stop the others (its state says why)."""
+    configure(tracking_uri)
+    families = served_families()
+    if not families:
+        get_run_logger().warning("nothing is served (no registered champion): seed the registry with "
+                                 "`python -m flows.seed` or run a pipeline first")
     results = []
-    for task_name, arch, params in FAMILIES:
-        state = pipeline(task_name, arch, params, train_size, val_size, test_size, config={"epochs": epochs},
-                         tracking_uri=tracking_uri, dask_address=dask_address, return_state=True)
+    for task_name, arch in families:
+        state = pipeline(task_name, arch, TASK_PARAMS.get(task_name, {}), train_size, val_size, test_size,
+                         config={"epochs": epochs, "lr": lr}, tracking_uri=tracking_uri, dask_address=dask_address,
+                         init_from="champion", min_accuracy=min_accuracy, return_state=True)
         results.append({"task": task_name, "arch": arch, "state": state.type.value,
                         **(state.result() if state.is_completed() else {"error": str(state.message)})})
     return results
@@ -88,12 +95,15 @@ def main() -> None:
     parser.add_argument("--seed-pretrained", action="store_true",
                         help="first register the shipped models (pretrained/) as the first champions")
     parser.add_argument("--init-from", help="fine-tune from 'champion', a shipped model's name, or a checkpoint")
+    parser.add_argument("--min-accuracy", type=float,
+                        help="the champion gate's floor (default: ocrcore.tracking.MIN_ACCURACY of the task)")
     args = parser.parse_args()
     if args.seed_pretrained:
         seed_registry(args.tracking_uri)
     config = {"epochs": args.epochs, **({"lr": args.lr} if args.lr else {})}
     result = pipeline(args.task, args.arch, train_size=args.train_size, test_size=args.test_size, config=config,
-                      tracking_uri=args.tracking_uri, dask_address=args.dask_address, init_from=args.init_from)
+                      tracking_uri=args.tracking_uri, dask_address=args.dask_address, init_from=args.init_from,
+                      min_accuracy=args.min_accuracy)
     print(json.dumps({k: result[k] for k in ("dataset", "version", "promoted", "reason")}, indent=1))
     print(f"test sequence accuracy: {result['test']['sequence_accuracy']:.4f}")
 

@@ -1,5 +1,6 @@
 """Flow `register`: log the model (rebuilt from ocrcore code + weights), register a version, and move
-the alias `champion` to it only if it beats the current champion on the same held-out set."""
+the alias `champion` to it only if it reaches the task's accuracy floor and beats the current champion on
+the same held-out set."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from prefect.tasks import exponential_backoff
 from ocrcore.checkpoint import load_bundle
 from ocrcore.data import ShardDataset
 from ocrcore.evaluation import evaluate
-from ocrcore.tracking import compare_and_promote, log_model, model_name
+from ocrcore.tracking import MIN_ACCURACY, compare_and_promote, log_model, model_name
 from ocrcore.tracking.store import configure
 
 
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2))
 def register_model(task_name: str, arch: str, checkpoint: str, dataset: str, split: str, score: float,
-                   run_id: str, tracking_uri: str | None) -> dict[str, Any]:
+                   run_id: str, tracking_uri: str | None, min_accuracy: float | None = None) -> dict[str, Any]:
     configure(tracking_uri)
     held_out = ShardDataset(dataset, split)
     with mlflow.start_run(run_id=run_id):
@@ -29,11 +30,14 @@ def register_model(task_name: str, arch: str, checkpoint: str, dataset: str, spl
     def score_champion(path: Path) -> float:
         return evaluate(load_bundle(path)[0], held_out)["sequence_accuracy"]
 
-    promotion = compare_and_promote(model_name(task_name, arch), uri, score, score_champion, run_id=run_id)
+    floor = MIN_ACCURACY.get(task_name, 0.0) if min_accuracy is None else min_accuracy
+    promotion = compare_and_promote(model_name(task_name, arch), uri, score, score_champion, run_id=run_id,
+                                    floor=floor)
     return asdict(promotion)
 
 
 @flow(name="register")
 def register(task_name: str, arch: str, checkpoint: str, dataset: str, score: float, run_id: str,
-             split: str = "test", tracking_uri: str | None = None) -> dict[str, Any]:
-    return register_model(task_name, arch, checkpoint, dataset, split, score, run_id, tracking_uri)
+             split: str = "test", tracking_uri: str | None = None, min_accuracy: float | None = None) -> dict[str, Any]:
+    """`min_accuracy`: the gate's floor (default: `MIN_ACCURACY` of the task); below it, never champion."""
+    return register_model(task_name, arch, checkpoint, dataset, split, score, run_id, tracking_uri, min_accuracy)

@@ -20,19 +20,20 @@ import torch
 from PIL import Image
 
 from ocrcore.decoding import CTCCodec, Prediction
-from ocrcore.io import ImageSource, load_image
+from ocrcore.io import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
 from ocrcore.preprocess import preprocess
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Heatmaps in [0, 1] at the input image's size: `per_char[i]` for output character i, and `combined`."""
+    """Heatmaps in [0, 1] at the shown image's size (the input, or its bounded preview): `per_char[i]` for
+    output character i, and `combined`."""
 
     prediction: Prediction
     per_char: list[np.ndarray]
     combined: np.ndarray
-    image: np.ndarray  # the RGB input, uint8 (H, W, 3)
+    image: np.ndarray  # the RGB input or its preview, uint8 (H, W, 3)
 
     def overlays(self, alpha: float = 0.45) -> list[Image.Image]:
         """The input with each character's heatmap blended on top (combined map first)."""
@@ -56,7 +57,9 @@ class GradCAM:
             raise ValueError(f"{bundle.arch} has no stage named {layer!r}; its stages are "
                              f"{[n for n, _ in bundle.model.named_children()]}")
 
-    def explain(self, source: ImageSource) -> Explanation:
+    def explain(self, source: ImageSource, max_side: int | None = None) -> Explanation:
+        """Maps for the model's reading of `source`, drawn at its size or, with `max_side`, on a preview of at
+        most that many pixels a side (the model reads the full image either way)."""
         image = np.asarray(load_image(source))
         model, device = self.bundle.model, next(self.bundle.model.parameters()).device
         x = torch.from_numpy(preprocess(image, self.bundle.preprocess))[None].to(device)  # (1, C, H, W)
@@ -81,10 +84,11 @@ class GradCAM:
             for m, p in zip(rnns, dropouts, strict=True):
                 m.dropout = p
             model.train(was_training)
-        size = (image.shape[1], image.shape[0])
+        shown = np.asarray(fit(Image.fromarray(image), max_side=max_side)) if max_side else image
+        size = (shown.shape[1], shown.shape[0])
         per_char = [_resize(m, size, x.shape[-1], self._content_width(image)) for m in maps]
-        combined = _normalise(np.maximum.reduce(per_char)) if per_char else np.zeros(image.shape[:2], np.float32)
-        return Explanation(prediction, per_char, combined, image)
+        combined = _normalise(np.maximum.reduce(per_char)) if per_char else np.zeros(shown.shape[:2], np.float32)
+        return Explanation(prediction, per_char, combined, shown)
 
     def _lengths(self, x: torch.Tensor) -> torch.Tensor | None:
         fn = getattr(self.bundle.model, "output_lengths", None)

@@ -39,7 +39,8 @@ def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harne
 
     from flows.pipeline import pipeline
 
-    result = pipeline("captcha", "crnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST)
+    result = pipeline("captcha", "crnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST,
+                      min_accuracy=0.0)
     assert result["version"] == "1" and result["promoted"]
     configure()
     name = model_name("captcha", "crnn")
@@ -53,6 +54,26 @@ def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harne
     assert better.promoted and resolve_serving_model("captcha", "crnn").version == better.version
     served = resolve_serving_model("captcha", "crnn")
     assert served.alias == "champion" and served.checkpoint.suffix == ".pt"
+
+    # The floor: below it a version is never promoted, not even as the first one, and never served.
+    low = compare_and_promote(name, source, score=0.5, score_champion=lambda _: 0.0, floor=0.9)
+    assert not low.promoted and "below the floor" in low.reason
+    assert client.get_model_version(name, low.version).tags["status"] == "rejected"
+    first = compare_and_promote(model_name("captcha", "crnn_cnn"), source, score=0.0, score_champion=lambda _: 0.0,
+                                floor=0.9)
+    assert not first.promoted and "below the floor" in first.reason
+    with pytest.raises(LookupError, match="floor"):
+        resolve_serving_model("captcha", "crnn_cnn")
+    from ocrcore.tracking import served_families
+
+    assert served_families() == [("captcha", "crnn")]  # what retrain_all retrains: families with a champion
+
+
+def test_pipeline_applies_the_task_floor(prefect_harness, store):
+    from flows.pipeline import pipeline
+
+    result = pipeline("captcha", "crnn", params=TINY, train_size=16, val_size=4, test_size=4, config=FAST)
+    assert not result["promoted"] and "below the floor 0.9000" in result["reason"]  # MIN_ACCURACY["captcha"]
 
 
 def test_training_that_crashes_resumes_on_retry(prefect_harness, store, captcha_dataset, monkeypatch):
@@ -188,11 +209,10 @@ def test_dataloader_workers_inside_a_flow_exit_cleanly(prefect_harness, store, c
 def test_retrain_all_reports_a_failing_family_and_goes_on(prefect_harness, store, monkeypatch):
     import flows.pipeline as pipeline_module
 
-    monkeypatch.setattr(pipeline_module, "FAMILIES", [
-        ("captcha", "multihead", {**TINY, "length": (3, 4)}),  # fails: multihead needs one code length
-        ("captcha", "crnn_cnn", TINY),
-    ])
-    results = pipeline_module.retrain_all(train_size=16, val_size=4, test_size=4, epochs=1)
+    monkeypatch.setattr(pipeline_module, "served_families", lambda: [("captcha", "multihead"), ("captcha", "crnn_cnn")])
+    # multihead fails: it needs one code length
+    monkeypatch.setattr(pipeline_module, "TASK_PARAMS", {"captcha": {**TINY, "length": (3, 4)}})
+    results = pipeline_module.retrain_all(train_size=16, val_size=4, test_size=4, epochs=1, min_accuracy=0.0)
     failed, done = results
     assert failed["state"] == "FAILED" and "fixed number of characters" in failed["error"]
     assert done["state"] == "COMPLETED" and done["promoted"]
@@ -221,7 +241,7 @@ def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_
     assert served.alias == "champion" and served.tags["source"] == "pretrained"
 
     result = pipeline("captcha", "crnn_cnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST,
-                      init_from="champion")
+                      init_from="champion", min_accuracy=0.0)
     assert result["version"] == "2" and "champion v1" in result["reason"]  # the gate re-scored the seeded model
     run = MlflowClient().get_run(result["run_id"])
     assert run.data.params["init_from"].endswith("model.pt")

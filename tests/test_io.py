@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocrcore.io import ImageLoadError, load_image
+from ocrcore.io import ImageLoadError, content_problem, fit, load_image
 
 
 def _encode(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -52,6 +52,41 @@ def test_bad_bytes_say_what_is_wrong(data, match):
 def test_huge_image_is_refused_before_decoding():
     with pytest.raises(ImageLoadError, match="over the limit"):
         load_image(_encode(Image.new("L", (400, 400))), max_pixels=100_000)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that claims width x height: Pillow reads the size (and refuses bombs) before any pixel."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_and_long_sides_get_a_size_message():
+    with pytest.raises(ImageLoadError, match=r"400,000,000 pixels, over the limit of 40,000,000"):
+        load_image(_png_header(20000, 20000))  # over Pillow's own bomb limit: refused inside Image.open
+    with pytest.raises(ImageLoadError, match="a side over 32,768 px"):
+        load_image(_png_header(40000, 10))
+
+
+def test_fit_bounds_pixels_and_sides_and_keeps_aspect():
+    big = Image.new("RGB", (8000, 2000))
+    assert fit(big, max_pixels=4_000_000).size == (4000, 1000)
+    assert fit(big, max_side=1000).size == (1000, 250)
+    assert fit(Image.new("RGB", (30000, 60)), max_pixels=4_000_000).size == (30000, 60)
+    assert load_image(_encode(big, "JPEG"), fit_pixels=1_000_000).size == (2000, 500)  # JPEG draft + resize
+
+
+def test_tiny_and_flat_images_are_named():
+    assert "too small" in content_problem(Image.new("RGB", (1, 1)))
+    assert "flat colour" in content_problem(Image.new("RGB", (160, 60), (9, 9, 9)))
+    text = Image.new("RGB", (160, 60), "white")
+    text.paste((0, 0, 0), (40, 10, 60, 50))
+    assert content_problem(text) is None
 
 
 def test_arrays_paths_and_pil(tmp_path):

@@ -54,7 +54,7 @@ def server(registered):
     from webapp.service import ModelService
 
     port = _free_port()
-    demo = build_app(ModelService(max_pixels=2_000_000), refresh_seconds=5)
+    demo = build_app(ModelService(), refresh_seconds=5)
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
     yield f"http://127.0.0.1:{port}/"
     demo.close()
@@ -101,20 +101,31 @@ def test_ui_endpoint_returns_heatmaps(client, sample_png):
     for item in gallery:  # (image, caption) pairs; the image as a path or a FileData dict
         image = item["image"] if isinstance(item, dict) else item[0]
         path = image.get("path") if isinstance(image, dict) else image
-        assert Image.open(path).size == source.size  # heatmap overlays at the input's size
+        assert Image.open(path).size == source.size  # heatmap overlays at the input's size (under the preview cap)
     assert "ms" in note and "char-bars" in bars
+
+
+def _stripes(width: int, height: int, mode: str, dark: int | tuple, light: int | tuple) -> Image.Image:
+    """Not one flat colour: vertical bars, so the image reaches the model."""
+    im = Image.new(mode, (width, height), light)
+    for x in range(0, width, 12):
+        im.paste(dark, (x, 0, x + 4, height))
+    return im
 
 
 def _bad_files(tmp: Path) -> list[Path]:
     good = _png(Image.new("RGB", (160, 60), "white"))
+    sixteen = np.tile(np.linspace(0, 60000, 100, dtype=np.uint16), (40, 1))
     files = {
         "not-an-image.png": b"hello, I am text", "truncated.png": good[:60], "empty.png": b"",
-        "huge.png": _png(Image.new("L", (3000, 3000))),
-        "animated.gif": None, "sixteen.png": _png(Image.fromarray(np.full((40, 100), 40000, np.uint16))),
-        "palette.png": _png(Image.new("P", (100, 40), 3)), "alpha.png": _png(Image.new("RGBA", (100, 40))),
-        "very-wide.png": _png(Image.new("RGB", (2000, 20), "white")),
+        "huge.png": _png(Image.new("L", (8000, 5001))), "one-pixel.png": _png(Image.new("RGB", (1, 1))),
+        "blank.png": _png(Image.new("RGB", (160, 60), (200, 30, 30))),
+        "animated.gif": None, "sixteen.png": _png(Image.fromarray(sixteen)),
+        "palette.png": _png(_stripes(100, 40, "RGB", (0, 0, 90), (250, 250, 200)).convert("P")),
+        "alpha.png": _png(_stripes(100, 40, "RGBA", (0, 0, 0, 255), (0, 0, 0, 0))),
+        "very-wide.png": _png(_stripes(2000, 20, "RGB", (0, 0, 0), (255, 255, 255))),
     }
-    frames = [Image.new("P", (80, 30), i) for i in (1, 9)]
+    frames = [_stripes(80, 30, "RGB", (i, 0, 0), (255, 255, 255)).convert("P") for i in (0, 90)]
     buf = io.BytesIO()
     frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
     files["animated.gif"] = buf.getvalue()
@@ -131,9 +142,11 @@ def test_bad_inputs_get_a_message_and_the_server_keeps_serving(client, sample_pn
     results = {}
     for path in _bad_files(tmp_path):
         results[path.name] = client.predict(handle_file(str(path)), "captcha", "crnn", api_name="/recognize")
-    for name in ("not-an-image.png", "truncated.png", "empty.png", "huge.png"):
+    for name in ("not-an-image.png", "truncated.png", "empty.png", "huge.png", "one-pixel.png", "blank.png"):
         assert "error" in results[name], name
     assert "over the limit" in results["huge.png"]["error"]
+    assert "too small to hold text" in results["one-pixel.png"]["error"]
+    assert "one flat colour" in results["blank.png"]["error"]
     for name in ("animated.gif", "sixteen.png", "palette.png", "alpha.png", "very-wide.png"):
         assert "text" in results[name], (name, results[name])
     assert "error" in client.predict(None, "captcha", "crnn", api_name="/recognize")
@@ -162,13 +175,124 @@ def test_batch_mode_table_and_download(client, sample_png, tmp_path):
 def test_registry_unreachable_keeps_serving_the_loaded_model(registered, sample_png, monkeypatch):
     from webapp.service import ModelService
 
-    service = ModelService()
+    service = ModelService(retry_after=0.0)  # try the registry on every call: the worst case for threads and time
     assert "text" in service.recognize(str(sample_png), "captcha", "crnn")
+    threads = threading.active_count()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens there
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
-    assert "unreachable" in service.refresh()
-    assert "text" in service.recognize(str(sample_png), "captcha", "crnn")
+    start = time.perf_counter()
+    for _ in range(10):
+        assert "unreachable" in service.refresh()
+        assert service.registered() is None and service.versions("captcha", "crnn") == []
+        out = service.recognize(str(sample_png), "captcha", "crnn")
+        assert "text" in out and out["alias"] == "champion"
+    assert time.perf_counter() - start < 20  # no retry loops: each call fails at once
+    assert "unreachable" in service.registry_line()
+    assert threading.active_count() <= threads + 1  # no thread growth across failures
+
+
+def test_registry_changes_under_a_running_app(registered, sample_png):
+    """Alias deleted or moved, a version deleted, the whole model deleted: the answer says what is served."""
+    from mlflow import MlflowClient
+
+    from ocrcore.tracking import compare_and_promote, configure
+    from webapp.service import ModelService
+
+    configure()
+    client, name = MlflowClient(), "ocr-captcha-crnn_cnn"
+    source = client.get_model_version("ocr-captcha-crnn", "1").source
+    compare_and_promote(name, source, 0.5, lambda _: 0.0)
+    compare_and_promote(name, source, 0.6, lambda _: 0.5)
+    service = ModelService(use_shipped=False)
+    first = service.recognize(str(sample_png), "captcha", "crnn_cnn", heatmaps=False)
+    assert (first["model"], first["alias"], first["source"]) == (f"{name} v2", "champion", "registry")
+
+    client.delete_registered_model_alias(name, "champion")
+    assert "latest version" in service.refresh()
+    out = service.recognize(str(sample_png), "captcha", "crnn_cnn", heatmaps=False)
+    assert out["alias"] is None and "no champion alias" in out["served"]
+
+    client.set_registered_model_alias(name, "champion", "1")
+    assert f"now serving {name} v1" in service.refresh()
+    assert service.recognize(str(sample_png), "captcha", "crnn_cnn", heatmaps=False)["model"] == f"{name} v1"
+
+    client.delete_model_version(name, "1")
+    assert f"now serving {name} v2" in service.refresh()
+
+    client.delete_registered_model(name)
+    assert "no longer in the registry" in service.refresh()
+    out = service.recognize(str(sample_png), "captcha", "crnn_cnn", heatmaps=False)
+    assert out["source"] == "memory" and out["alias"] is None and "no longer in the registry" in out["served"]
+    assert "reachable" in service.registry_line() and "unreachable" not in service.registry_line()
+    assert "crnn_cnn" not in " ".join(service.registered())
+
+
+def test_app_starts_and_answers_with_the_registry_down(tmp_path):
+    """`python -m webapp` against a registry nobody listens on: up and answering within 20 s, serving the
+    shipped captcha model."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    from ocrcore.pretrained import available, read_card
+    from webapp.service import sample_image
+
+    if "captcha-crnn_cnn_small" not in available():
+        pytest.skip("the shipped captcha model is not in pretrained/")
+    port, closed = _free_port(), _free_port()
+    image = tmp_path / "captcha.png"
+    sample_image("captcha", seed=4242).save(image)
+    env = {**os.environ, "OCRCORE_DATA_DIR": str(tmp_path / "data"), "GRADIO_ANALYTICS_ENABLED": "False"}
+    start = time.perf_counter()
+    app = subprocess.Popen([sys.executable, "-m", "webapp", "--port", str(port), "--tracking-uri",
+                            f"http://127.0.0.1:{closed}"], env=env, cwd=Path(__file__).resolve().parents[1],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1).close()
+                break
+            except OSError:
+                assert app.poll() is None and time.perf_counter() - start < 20, "the app did not open its port"
+                time.sleep(0.2)
+        out = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+            handle_file(str(image)), "captcha", "crnn_cnn_small", api_name="/recognize")
+        elapsed = time.perf_counter() - start
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+    assert out["source"] == "shipped" and "unreachable" in out["served"] and len(out["text"]) == 4, out
+    assert out["model"] == "pretrained/captcha-crnn_cnn_small vshipped"
+    assert elapsed < 20, f"start-up and one request took {elapsed:.1f} s"
+    assert read_card("captcha-crnn_cnn_small")["task"] == "captcha"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.parametrize("size", [(30000, 60), (15000, 2600)])
+def test_large_images_answered_fast_with_bounded_memory(client, size, tmp_path):
+    from gradio_client import handle_file
+
+    rng = np.random.default_rng(0)
+    noise = rng.integers(96, 128, (size[1], size[0]), dtype=np.uint8)  # sensor-like noise: a photo's file size
+    noise[:, ::16] = 0
+    path = tmp_path / "large.png"
+    Image.fromarray(noise).convert("RGB").save(path, compress_level=1)
+    before = _rss_mb()
+    for _ in range(2):
+        start = time.perf_counter()
+        text, confidence, bars, alternatives, gallery, note = client.predict(
+            handle_file(str(path)), "captcha", "crnn", "champion", api_name="/recognize_ui")
+        elapsed = time.perf_counter() - start
+        assert "⚠️" not in note and elapsed < 5, (note, elapsed)
+    assert _rss_mb() - before < 200
+    for item in gallery:  # overlays drawn on a bounded preview
+        image = item["image"] if isinstance(item, dict) else item[0]
+        assert max(Image.open(image.get("path") if isinstance(image, dict) else image).size) <= 1024
 
 
 def test_load_200_requests_from_8_clients(server, sample_png, tmp_path):

@@ -10,19 +10,27 @@ from webapp.app import build_app
 from webapp.service import ModelService
 
 
+def default_arch(service: ModelService, task: str) -> str:
+    """The task's first registered family, else its first shipped model's, else crnn."""
+    from ocrcore.pretrained import available
+
+    registered = [pair.split("/", 1)[1] for pair in service.registered() or [] if pair.startswith(f"{task}/")]
+    shipped = [name.split("-", 1)[1] for name in available() if name.startswith(f"{task}-")]
+    return (registered or shipped or ["crnn"])[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the ocrcore demo page.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--tracking-uri", help="MLflow (default: $MLFLOW_TRACKING_URI or data/mlflow.db)")
     parser.add_argument("--task", default="captcha")
-    parser.add_argument("--arch", help="model family shown first (default: the task's first registered one)")
+    parser.add_argument("--arch", help="model family shown first (default: the task's first registered or shipped one)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
-    service = ModelService(args.tracking_uri)
-    families = [pair.split("/", 1)[1] for pair in service.registered() if pair.startswith(f"{args.task}/")]
-    arch = args.arch or (families[0] if families else "crnn")
+    service = ModelService(args.tracking_uri)  # registry calls fail fast: the page opens even when it is down
+    arch = args.arch or default_arch(service, args.task)
     build_app(service, args.task, arch).launch(server_name=args.host, server_port=args.port, show_error=True)
 
 

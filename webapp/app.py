@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import html
 import tempfile
 from pathlib import Path
@@ -21,8 +22,9 @@ def _version(choice: str | None) -> str | None:
     return None if choice in (None, "", CHAMPION) else choice
 
 
+@functools.cache
 def _examples(task: str, count: int = 4) -> list[str]:
-    """Example images from the project's own generator, written once per start."""
+    """Example images of `task` from the project's own generator, written once per start and task."""
     folder = Path(tempfile.mkdtemp(prefix="ocrcore-examples-"))
     paths = []
     for i in range(count):
@@ -61,7 +63,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         alternatives = [[f"{i + 1}: {c}", ", ".join(f"{a} {p:.3f}" for a, p in alts)]
                         for i, (c, alts) in enumerate(zip(r["text"], r["alternatives"], strict=True))]
         gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
-        note = f"{r['model']} · recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms"
+        note = (f"{'⚠️ ' + r['message'] + ' · ' if 'message' in r else ''}{r['model']} ({r['served']}) · "
+                f"recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms")
         return r["text"], round(r["confidence"], 4), _bars(r["char_probs"], r["text"]), alternatives, gallery, note
 
     def api(image: Any, task: str, arch: str) -> dict[str, Any]:
@@ -84,14 +87,16 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         return str(path)
 
     def tick(task: str, arch: str, version: str | None) -> tuple[str, str, Any, list[list[str]]]:
+        changes = service.refresh() if service.loaded else ""
         registered = service.registered()
-        status = "Registered models: " + (", ".join(f"`{r}`" for r in registered) or "none yet") + \
-            (f" — {service.refresh()}" if service.loaded else "")
+        listed = "unknown" if registered is None else ", ".join(f"`{r}`" for r in registered) or "none yet"
         rows = service.versions(task, arch)
         choices = [CHAMPION] + [r[0] for r in rows]
         chosen = version if version in choices else CHAMPION
-        return (service.model_card(task, arch, _version(chosen)), status,
-                gr.update(choices=choices, value=chosen), rows)
+        card = service.model_card(task, arch, _version(chosen))
+        status = " · ".join(filter(None, [service.registry_line(), f"registered models: {listed}",
+                                          service.serving_line(task, arch), changes]))
+        return card, status, gr.update(choices=choices, value=chosen), rows
 
     with gr.Blocks(title="ocrcore") as demo:
         gr.Markdown("# ocrcore — constrained text recognition\nCaptchas, Chinese plates and printed Chinese, "
@@ -114,7 +119,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     with gr.Row():
                         run = gr.Button("Recognise", variant="primary", elem_id="recognise")
                         sample = gr.Button("Generate a sample", elem_id="generate")
-                    gr.Examples(_examples(task), inputs=[image], label="examples")
+                    examples = gr.Examples(_examples(task), inputs=[image], label="examples")
                 with gr.Column():
                     text = gr.Textbox(label="text", elem_id="text", interactive=False)
                     confidence = gr.Number(label="confidence", elem_id="confidence", interactive=False)
@@ -137,6 +142,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         sample.click(generate, [task_box], [image], api_name="generate_sample").then(
             recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
+        task_box.change(lambda t: gr.Dataset(samples=[[p] for p in _examples(t)]), [task_box], [examples.dataset],
+                        api_visibility="private", queue=False)
         registry_view = [model_info, status, version_box, versions]
         # Registry polling stays out of the queue, so it never delays a recognition.
         for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):

@@ -1,15 +1,24 @@
-"""The app's logic without Gradio: which models exist, which one is loaded, and recognition with heatmaps.
+"""The app's logic without Gradio: which models exist, which one is served and why, recognition with heatmaps.
 
-Models come from the MLflow registry through `ocrcore.tracking.resolve_serving_model`; a loaded model
-keeps serving when the store becomes unreachable, and a new champion is picked up by `refresh()`.
+Models come from the MLflow registry (`ocrcore.tracking.resolve_serving_model`); when the registry has none
+for a task/arch or cannot be reached, the shipped model of that name (`pretrained/<task>-<arch>`) serves.
+Registry calls are bounded: short HTTP timeouts without retry loops, and after a failure no call for
+`retry_after` seconds, so a registry that is down costs a request nothing. A loaded model keeps serving
+whatever happens to the registry; `refresh()` follows the registry (a new champion, an alias moved or
+deleted, a version or the whole model deleted) and every answer says what is served and why.
+
+Images are bounded whatever the upload: refused over `max_pixels` or `max_side`, reduced to `WORK_PIXELS`
+before recognition, and heatmaps drawn on a preview of at most `PREVIEW_SIDE` pixels a side.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -17,13 +26,43 @@ from PIL import Image
 
 from ocrcore.explain import GradCAM
 from ocrcore.inference import Recognizer
-from ocrcore.io import MAX_PIXELS, ImageLoadError, ImageSource, load_image
+from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image
 from ocrcore.tracking import configure, model_name, resolve_serving_model
-from ocrcore.tracking.registry import ServingModel
+from ocrcore.tracking.registry import ServingModel, family_of
 
 log = logging.getLogger(__name__)
-HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet. Train one with `make demo` or " \
+HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped. Train one with `make demo` or " \
                "`python -m flows.pipeline --task {task} --arch {arch}`, then press Refresh."
+WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
+PREVIEW_SIDE = 1024  # heatmap overlays
+REGISTRY_TIMEOUT_S = 3
+
+
+def fail_fast_registry(timeout_s: int = REGISTRY_TIMEOUT_S) -> None:
+    """MLflow's HTTP client without its retry loop (7 retries with backoff: minutes per call when the server
+    is down) and with a short timeout. Process-wide; explicit settings in the environment win."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s))
+
+
+class RegistryDown(RuntimeError):
+    """The registry could not be reached (now, or within the last `retry_after` seconds)."""
+
+
+@dataclass
+class Health:
+    ok: bool | None = None  # None: not asked yet
+    error: str = ""
+    since: float = 0.0  # wall clock of the last change
+    last_failure: float = 0.0  # monotonic
+
+    def line(self, uri: str) -> str:
+        when = datetime.fromtimestamp(self.since).strftime("%H:%M:%S") if self.since else ""
+        if self.ok is None:
+            return f"registry {uri}: not contacted yet"
+        if self.ok:
+            return f"registry {uri}: reachable"
+        return f"registry {uri}: **unreachable** since {when} ({self.error}); serving what is loaded or shipped"
 
 
 @dataclass
@@ -31,119 +70,230 @@ class Loaded:
     serving: ServingModel
     recognizer: Recognizer
     cam: GradCAM
+    source: str  # "registry", "shipped", or "memory" (deleted from the registry since it was loaded)
+    why: str  # why this model is the one served, in words
+    requested: str | None = None  # the version asked for; None: the champion
+    loaded_at: str = field(default_factory=lambda: datetime.now().strftime("%H:%M:%S"))
     lock: threading.Lock = field(default_factory=threading.Lock)  # Grad-CAM needs the model to itself
+
+    @property
+    def label(self) -> str:
+        return f"{self.serving.name} v{self.serving.version}"
+
+
+def shipped_model(task: str, arch: str) -> ServingModel | None:
+    """The shipped model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
+    from ocrcore.pretrained import available, read_card, weights_file
+
+    name = f"{task}-{arch}"
+    if name not in available():
+        return None
+    card = read_card(name)
+    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": "shipped"}
+    return ServingModel(f"pretrained/{name}", "shipped", None, weights_file(name), tags, card.get("shipped", ""))
+
+
+def _why(serving: ServingModel) -> str:
+    if serving.alias:
+        return f"the {serving.alias} of {serving.name}"
+    return f"the latest version of {serving.name} (no champion alias)"
 
 
 class ModelService:
-    """Loads and caches registered models; every public method returns data or a message, never raises."""
+    """Loads and caches models; every public method returns data or a message, never raises."""
 
-    def __init__(self, tracking_uri: str | None = None, max_pixels: int = MAX_PIXELS) -> None:
-        self.tracking_uri, self.max_pixels = tracking_uri, max_pixels
+    def __init__(self, tracking_uri: str | None = None, max_pixels: int = MAX_PIXELS, max_side: int = MAX_SIDE,
+                 retry_after: float = 15.0, use_shipped: bool = True) -> None:
+        fail_fast_registry()
+        self.tracking_uri, self.max_pixels, self.max_side = tracking_uri, max_pixels, max_side
+        self.retry_after, self.use_shipped = retry_after, use_shipped
         self.loaded: dict[tuple[str, str], Loaded] = {}
+        self.health = Health()
         self.status = ""
         self._lock = threading.Lock()
 
     # -- registry ---------------------------------------------------------------------------------------
-    def registered(self) -> list[str]:
-        """`task/arch` pairs that have a registered model (empty when the store cannot be reached)."""
+    def _registry(self, fn: Any, *args: Any, **kw: Any) -> Any:
+        """`fn(*args)` against the store; LookupError passes through (the registry answered), anything else
+        marks the registry down and raises RegistryDown. While down, calls are skipped for `retry_after` s."""
+        if self.health.ok is False and time.monotonic() - self.health.last_failure < self.retry_after:
+            raise RegistryDown(self.health.error)
         try:
             configure(self.tracking_uri)
+            result = fn(*args, **kw)
+        except LookupError:
+            self._mark(True)
+            raise
+        except Exception as exc:
+            self._mark(False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+            raise RegistryDown(self.health.error) from exc
+        self._mark(True)
+        return result
+
+    def _mark(self, ok: bool, error: str = "") -> None:
+        if ok != self.health.ok:
+            self.health.since = time.time()
+            log.log(logging.INFO if ok else logging.WARNING, "registry %s%s", "reachable" if ok else "unreachable: ",
+                    error)
+        self.health.ok, self.health.error = ok, error
+        if not ok:
+            self.health.last_failure = time.monotonic()
+
+    @property
+    def uri(self) -> str:
+        from ocrcore.tracking.store import tracking_uri
+
+        return tracking_uri(self.tracking_uri)
+
+    def registry_line(self) -> str:
+        return self.health.line(self.uri)
+
+    def registered(self) -> list[str] | None:
+        """`task/arch` pairs with a registered model; None when the registry cannot be reached."""
+        def names() -> list[str]:
             from mlflow import MlflowClient
 
-            names = [m.name for m in MlflowClient().search_registered_models(max_results=200)]
-        except Exception as exc:
-            self.status = f"The model registry is unreachable ({type(exc).__name__}); serving what is loaded."
-            return [f"{t}/{a}" for t, a in self.loaded]
-        return sorted(n.removeprefix("ocr-").replace("-", "/", 1) for n in names if n.startswith("ocr-"))
+            return [m.name for m in MlflowClient().search_registered_models(max_results=500)]
+
+        try:
+            found = self._registry(names)
+        except RegistryDown:
+            return None
+        return sorted(f"{t}/{a}" for t, a in filter(None, map(family_of, found)))
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
         """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""
-        from datetime import UTC, datetime
+        from datetime import UTC
 
-        from mlflow import MlflowClient
+        def rows() -> list[list[str]]:
+            from mlflow import MlflowClient
 
-        try:
-            configure(self.tracking_uri)
             client, name = MlflowClient(), model_name(task, arch)
             found = client.search_model_versions(f"name = '{name}'")
             aliases: dict[str, list[str]] = {}
             if found:  # version searches carry no aliases; the registered model has them
                 for alias, version in (client.get_registered_model(name).aliases or {}).items():
                     aliases.setdefault(str(version), []).append(alias)
-        except Exception:
+            out = []
+            for v in sorted(found, key=lambda v: -int(v.version)):
+                when = datetime.fromtimestamp(v.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
+                out.append([str(v.version), ", ".join(aliases.get(str(v.version), [])), v.tags.get("status", ""),
+                            v.tags.get("sequence_accuracy", ""), when, v.tags.get("reason", "")])
+            return out
+
+        try:
+            return self._registry(rows)
+        except (RegistryDown, LookupError):
             return []
-        rows = []
-        for v in sorted(found, key=lambda v: -int(v.version)):
-            when = datetime.fromtimestamp(v.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
-            rows.append([str(v.version), ", ".join(aliases.get(str(v.version), [])), v.tags.get("status", ""),
-                         v.tags.get("sequence_accuracy", ""), when, v.tags.get("reason", "")])
-        return rows
 
     def get(self, task: str, arch: str, version: str | None = None) -> Loaded | str:
-        """The loaded model for task/arch (champion unless `version`), or a message saying why there is none."""
+        """The model served for task/arch (champion unless `version`), or a message saying why there is none."""
         key = (task, arch)
         with self._lock:
             current = self.loaded.get(key)
             if current is not None and (version is None or current.serving.version == version):
                 return current
             try:
-                configure(self.tracking_uri)
-                serving = resolve_serving_model(task, arch, version)
-            except LookupError:
-                return HOW_TO_TRAIN.format(task=task, arch=arch)
-            except Exception as exc:
+                serving = self._registry(resolve_serving_model, task, arch, version)
+                return self._load(key, serving, "registry", _why(serving), version)
+            except LookupError as exc:
+                if version is not None:
+                    return f"{exc}; pick another version or the champion."
+                return self._shipped(key, f"nothing is registered as {model_name(task, arch)}") or \
+                    HOW_TO_TRAIN.format(task=task, arch=arch)
+            except RegistryDown as exc:
                 if current is not None:
-                    self.status = f"The model registry is unreachable ({type(exc).__name__}); still serving " \
-                                  f"{current.serving.name} v{current.serving.version}."
                     return current
-                return f"The model registry at {self.tracking_uri or 'the default store'} is unreachable: {exc}"
-            recognizer = Recognizer.from_checkpoint(serving.checkpoint)
-            self.loaded[key] = Loaded(serving, recognizer, GradCAM(recognizer.bundle))
-            log.info("loaded %s v%s (%s)", serving.name, serving.version, serving.alias or "latest")
-            return self.loaded[key]
+                return self._shipped(key, "the registry is unreachable") or (
+                    f"The model registry at {self.uri} is unreachable ({exc}) and no {task}/{arch} model is loaded "
+                    "or shipped; start the registry or point --tracking-uri at it.")
+
+    def _load(self, key: tuple[str, str], serving: ServingModel, source: str, why: str,
+              requested: str | None = None) -> Loaded:
+        recognizer = Recognizer.from_checkpoint(serving.checkpoint)
+        self.loaded[key] = Loaded(serving, recognizer, GradCAM(recognizer.bundle), source, why, requested)
+        log.info("serving %s v%s: %s", serving.name, serving.version, why)
+        return self.loaded[key]
+
+    def _shipped(self, key: tuple[str, str], reason: str) -> Loaded | None:
+        serving = shipped_model(*key) if self.use_shipped else None
+        if serving is None:
+            return None
+        return self._load(key, serving, "shipped", f"the shipped model {serving.name}: {reason}")
 
     def refresh(self) -> str:
-        """Reload any model whose champion changed; returns a line for the page."""
-        messages = []
-        for (task, arch), current in list(self.loaded.items()):
-            try:
-                configure(self.tracking_uri)
-                latest = resolve_serving_model(task, arch)
-            except Exception as exc:
-                messages.append(f"registry unreachable ({type(exc).__name__}): still serving "
-                                f"{current.serving.name} v{current.serving.version}")
-                continue
-            if latest.version != current.serving.version:
-                with self._lock:
-                    self.loaded.pop((task, arch), None)
-                self.get(task, arch)
-                messages.append(f"{latest.name}: now serving v{latest.version} (new {latest.alias or 'latest'})")
+        """Follow the registry for every loaded model; returns a line for the page (empty: nothing changed)."""
+        messages = [m for key in list(self.loaded) if (m := self._follow(key))]
         self.status = "; ".join(messages)
         return self.status
+
+    def _follow(self, key: tuple[str, str]) -> str:
+        current = self.loaded[key]
+        try:
+            latest = self._registry(resolve_serving_model, *key, current.requested, download=False)
+        except RegistryDown:
+            return f"registry unreachable: still serving {current.label} ({current.why})"
+        except LookupError:
+            if current.source != "registry":
+                return ""
+            gone = f"{current.label} is no longer in the registry"
+            with self._lock:
+                if self._shipped(key, gone) is not None:
+                    return f"{gone}: now serving the shipped model pretrained/{key[0]}-{key[1]}"
+            current.source, current.why = "memory", f"{gone}; serving the copy loaded at {current.loaded_at}"
+            current.serving = replace(current.serving, alias=None)
+            return current.why
+        if current.source == "registry" and latest.version == current.serving.version:
+            if latest.alias != current.serving.alias:  # same weights, another alias: say so, load nothing
+                current.serving = replace(current.serving, alias=latest.alias, tags=latest.tags)
+                current.why = _why(current.serving)
+                return f"{current.label} is now {current.why}"
+            return ""
+        with self._lock:
+            try:
+                loaded = self._load(key, self._registry(resolve_serving_model, *key, current.requested), "registry",
+                                    "", current.requested)
+            except (RegistryDown, LookupError):
+                return f"still serving {current.label} ({current.why})"
+            loaded.why = _why(loaded.serving)
+        return f"now serving {loaded.label}: {loaded.why}"
+
+    def serving_line(self, task: str, arch: str) -> str:
+        current = self.loaded.get((task, arch))
+        return f"serving {current.label}: {current.why}" if current else f"no {task}/{arch} model loaded yet"
 
     # -- recognition ------------------------------------------------------------------------------------
     def recognize(self, source: ImageSource | None, task: str, arch: str, version: str | None = None,
                   heatmaps: bool = True) -> dict[str, Any]:
-        """Text, confidence, per-character probabilities and top-k, heatmap overlays and latency; or `error`."""
+        """Text, confidence, per-character probabilities and top-k, heatmap overlays and latency; or `error`.
+
+        Also `served` (what answered and why) and, where the image holds nothing readable, `message`.
+        """
         if source is None:
             return {"error": "No image: upload, paste, take a photo or generate a sample first."}
         model = self.get(task, arch, version)
         if isinstance(model, str):
             return {"error": model}
         try:
-            image = load_image(source, max_pixels=self.max_pixels, name="the image")
+            image = load_image(source, max_pixels=self.max_pixels, name="the image", max_side=self.max_side,
+                               fit_pixels=WORK_PIXELS)
         except ImageLoadError as exc:
             return {"error": str(exc)}
+        problem = content_problem(image)
+        if problem:
+            return {"error": problem[0].upper() + problem[1:] + "."}
         start = time.perf_counter()
         with model.lock:
             pred = model.recognizer(np.asarray(image))
             recognise_ms = 1000 * (time.perf_counter() - start)
-            explanation = model.cam.explain(image) if heatmaps else None
+            explanation = model.cam.explain(image, max_side=PREVIEW_SIDE) if heatmaps else None
         result: dict[str, Any] = {
-            **pred.to_dict(), "model": f"{model.serving.name} v{model.serving.version}",
-            "alias": model.serving.alias, "latency_ms": round(recognise_ms, 2),
+            **pred.to_dict(), "model": model.label, "alias": model.serving.alias, "source": model.source,
+            "served": model.why, "latency_ms": round(recognise_ms, 2),
             "heatmap_ms": round(1000 * (time.perf_counter() - start) - recognise_ms, 2),
         }
+        if not pred.text:
+            result["message"] = "No characters found: the model read nothing it is confident is text."
         if explanation is not None:
             result["overlays"] = explanation.overlays()
             read = explanation.prediction.text  # the reading the maps explain (the same model, in eval mode)
@@ -156,8 +306,8 @@ class ModelService:
             return model
         s = model.serving
         metrics = ", ".join(f"{k} {v}" for k, v in s.tags.items() if k in ("sequence_accuracy", "status"))
-        return (f"**{s.name}** v{s.version} ({s.alias or 'latest version, no champion yet'}) — trained "
-                f"{s.created}; {metrics}; charset {len(model.recognizer.bundle.charset)} characters")
+        return (f"**{model.label}** — {model.why}; trained {s.created}; {metrics}; "
+                f"charset {len(model.recognizer.bundle.charset)} characters")
 
 
 def sample_image(task: str, seed: int | None = None) -> Image.Image:
@@ -166,3 +316,4 @@ def sample_image(task: str, seed: int | None = None) -> Image.Image:
 
     rng = np.random.default_rng(seed)
     return build_generator(task).sample(rng)[0]
+

@@ -21,12 +21,35 @@ import ocrcore
 from ocrcore.checkpoint import read_checkpoint
 
 log = logging.getLogger(__name__)
-CHAMPION, CHALLENGER = "champion", "challenger"
+CHAMPION, CHALLENGER, REJECTED = "champion", "challenger", "rejected"  # REJECTED: below the floor
 PYFUNC_FILE = Path(__file__).with_name("pyfunc_model.py")
+
+
+# The champion gate's floor: a version below it is never promoted, first version or not (a tiny or broken run
+# must not replace a model in service, nor become the first one). Per task; flows take `min_accuracy`.
+MIN_ACCURACY: dict[str, float] = {"captcha": 0.90, "plate": 0.90, "text": 0.80, "char": 0.90}
 
 
 def model_name(task: str, arch: str) -> str:
     return f"ocr-{task}-{arch}"
+
+
+def family_of(name: str) -> tuple[str, str] | None:
+    """(task, arch) of a registered name `ocr-<task>-<arch>`, or None for names of other projects."""
+    task, sep, arch = name.removeprefix("ocr-").partition("-")
+    return (task, arch) if name.startswith("ocr-") and sep and task and arch else None
+
+
+def served_families() -> list[tuple[str, str]]:
+    """(task, arch) of every registered `ocr-*` model that has a champion: what the app serves."""
+    from mlflow import MlflowClient
+
+    found = []
+    for model in MlflowClient().search_registered_models(max_results=500):
+        family = family_of(model.name)
+        if family and CHAMPION in (model.aliases or {}):
+            found.append(family)
+    return sorted(found)
 
 
 def _png_base64(image: np.ndarray) -> str:
@@ -67,12 +90,13 @@ class Promotion:
 
 def compare_and_promote(name: str, model_uri: str, score: float,
                         score_champion: Callable[[Path], float], metric: str = "sequence_accuracy",
-                        run_id: str | None = None) -> Promotion:
+                        run_id: str | None = None, floor: float = 0.0) -> Promotion:
     """Register `model_uri` as a new version of `name`; make it `champion` only if it beats the current one.
 
     `score_champion(checkpoint_path)` scores the current champion on the same held-out set the new model was
-    scored on (scores stored from other test sets are not comparable). A version that does not win is
-    tagged `challenger` with the reason.
+    scored on (scores stored from other test sets are not comparable). A version scoring below `floor` is
+    never promoted, even as the first version. A version that does not win is tagged `challenger` with the
+    reason.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -84,7 +108,9 @@ def compare_and_promote(name: str, model_uri: str, score: float,
         client.set_model_version_tag(name, version, "run_id", run_id)
     champion = _version_by_alias(client, name, CHAMPION)
     champion_score = None
-    if champion is None:
+    if score < floor:
+        promoted, reason = False, f"{metric} {score:.4f} is below the floor {floor:.4f}: never promoted"
+    elif champion is None:
         promoted, reason = True, "first version of this model"
     else:
         champion_score = score_champion(_checkpoint_of(name, champion.version))
@@ -94,9 +120,8 @@ def compare_and_promote(name: str, model_uri: str, score: float,
                   f"({champion_score:.4f}) on the same held-out set")
     if promoted:
         client.set_registered_model_alias(name, CHAMPION, version)
-        client.set_model_version_tag(name, version, "status", CHAMPION)
-    else:
-        client.set_model_version_tag(name, version, "status", CHALLENGER)
+    status = CHAMPION if promoted else REJECTED if score < floor else CHALLENGER
+    client.set_model_version_tag(name, version, "status", status)
     client.set_model_version_tag(name, version, "reason", reason)
     log.info("%s v%s: %s", name, version, reason)
     return Promotion(str(version), promoted, reason, score, champion_score)
@@ -126,33 +151,41 @@ class ServingModel:
     name: str
     version: str
     alias: str | None  # "champion", or None when falling back to the latest version
-    checkpoint: Path
+    checkpoint: Path | None  # None when resolved with download=False
     tags: dict[str, str]
     created: str
 
 
-def resolve_serving_model(task: str, arch: str, version: str | None = None) -> ServingModel:
+def resolve_serving_model(task: str, arch: str, version: str | None = None, download: bool = True) -> ServingModel:
     """The model to serve: the given version, else alias `champion`, else the latest version.
 
-    Raises LookupError (with how to train one) when nothing is registered under `ocr-<task>-<arch>`.
+    Raises LookupError (with how to train one) when nothing is registered under `ocr-<task>-<arch>`, or
+    when the requested version does not exist. `download=False` only looks (no artifact download).
     """
     from datetime import UTC, datetime
 
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     client, name = MlflowClient(), model_name(task, arch)
     alias = None
     if version is not None:
-        found = client.get_model_version(name, version)
+        try:
+            found = client.get_model_version(name, version)
+        except MlflowException as exc:
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+            raise LookupError(f"{name} has no version {version} (deleted?)") from exc
     else:
         found = _version_by_alias(client, name, CHAMPION)
         alias = CHAMPION if found is not None else None
-        if found is None:
-            versions = client.search_model_versions(f"name = '{name}'")
+        if found is None:  # no champion: the latest version that passed the floor
+            versions = [v for v in client.search_model_versions(f"name = '{name}'")
+                        if v.tags.get("status") != REJECTED]
             if not versions:
-                raise LookupError(f"no model is registered as {name!r}; train one with "
-                                  f"`python -m flows.pipeline --task {task} --arch {arch}`")
+                raise LookupError(f"no model is registered as {name!r} (or none above the accuracy floor); train "
+                                  f"one with `python -m flows.pipeline --task {task} --arch {arch}`")
             found = max(versions, key=lambda v: int(v.version))
     created = datetime.fromtimestamp(found.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
-    return ServingModel(name, str(found.version), alias, _checkpoint_of(name, str(found.version)),
-                        dict(found.tags), created)
+    checkpoint = _checkpoint_of(name, str(found.version)) if download else None
+    return ServingModel(name, str(found.version), alias, checkpoint, dict(found.tags), created)
