@@ -10,23 +10,12 @@ Usage: python bench/webapp_screenshot.py [--model captcha-crnn_cnn_small]
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # `webapp` is the repository's app, not an installed package
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from served import ROOT, served
 
 
 def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, str]:
@@ -50,32 +39,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="captcha-crnn_cnn_small")
     args = parser.parse_args()
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    tmp = Path(tempfile.mkdtemp())
-    os.environ["OCRCORE_DATA_DIR"] = str(tmp / "data")
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-
     from playwright.sync_api import sync_playwright
 
-    from ocrcore.pretrained import read_card
-    from ocrcore.tracking import configure
-    from ocrcore.tracking.pretrained import register_pretrained
-    from webapp.app import build_app
-    from webapp.service import ModelService
-
-    configure()
-    register_pretrained(args.model)
-    card = read_card(args.model)
-    sample, label = readable_sample(args.model, tmp / "sample.png")
-    port = free_port()
-    demo = build_app(ModelService(), card["task"], card["arch"])
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
+    with served(args.model) as (url, card, tmp):
+        sample, label = readable_sample(args.model, tmp / "sample.png")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/")
+            page.goto(url)
             page.locator("#input-image input[type=file]").set_input_files(str(sample))
             page.locator("#recognise").click()
             page.wait_for_function("document.querySelector('#text textarea, #text input')?.value.length > 0",
@@ -90,9 +62,7 @@ def main() -> None:
             shot = ROOT / "docs" / "img" / "webapp.png"
             page.screenshot(path=str(shot), full_page=True)
             browser.close()
-        print(f"{shot}: the page reads {read!r} with {args.model}")
-    finally:
-        demo.close()
+    print(f"{shot}: the page reads {read!r} with {args.model}")
 
 
 if __name__ == "__main__":

@@ -343,6 +343,16 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
         assert text
         assert page.locator("#heatmaps img").count() >= 2
         page.screenshot(path=str(tmp_path / "webapp.png"), full_page=True)  # the README's: bench/webapp_screenshot.py
+        status = page.locator("#status").inner_text()
+        assert "reachable" in status and "serving ocr-captcha-crnn v1" in status
+        # Switching the task switches the example images to that task's generator.
+        examples = "Array.from(document.querySelectorAll('.gallery img, table img, button img')).map(i => i.src)"
+        before = page.evaluate(examples)
+        assert any("captcha-" in src for src in before), before
+        task = page.get_by_label("task")
+        task.click()
+        page.get_by_role("option", name="plate").click()
+        page.wait_for_function(f"{examples}.some(s => s.includes('plate-'))", timeout=30_000)
         browser.close()
 
 
