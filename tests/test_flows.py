@@ -46,7 +46,7 @@ def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harne
     name = model_name("captcha", "crnn")
     client = MlflowClient()
     source = client.get_model_version(name, "1").source
-    worse = compare_and_promote(name, source, score=-1.0, score_champion=lambda _: 0.0)
+    worse = compare_and_promote(name, source, score=0.1, score_champion=lambda _: 0.2)
     assert not worse.promoted and "does not beat" in worse.reason
     assert client.get_model_version(name, worse.version).tags["status"] == "challenger"
     assert resolve_serving_model("captcha", "crnn").version == "1"

@@ -30,14 +30,20 @@ class ConvSequence(nn.Module):
 
 
 class BiLSTM(nn.Module):
-    def __init__(self, channels: int, hidden: int, layers: int = 2, dropout: float = 0.1) -> None:
+    """Bidirectional LSTM over time steps. With `skip`, its output is projected back to the input's width and
+    added to it (a residual path): the head then sees the CNN's features from the first step, as in
+    `ConvSequence`, instead of only what an untrained LSTM passes on (bench/ctc_start.py)."""
+
+    def __init__(self, channels: int, hidden: int, layers: int = 2, dropout: float = 0.1, skip: bool = False) -> None:
         super().__init__()
         self.rnn = nn.LSTM(channels, hidden, num_layers=layers, bidirectional=True, batch_first=True,
                            dropout=dropout if layers > 1 else 0.0)
-        self.out_features = 2 * hidden
+        self.proj = nn.Linear(2 * hidden, channels) if skip else None
+        self.out_features = channels if skip else 2 * hidden
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rnn(x)[0]  # (B, T, C) -> (B, T, 2 * hidden)
+        y = self.rnn(x)[0]  # (B, T, C) -> (B, T, 2 * hidden)
+        return y if self.proj is None else x + self.proj(y)  # (B, T, C) with skip
 
 
 class CRNN(nn.Module):
@@ -50,14 +56,15 @@ class CRNN(nn.Module):
     stride = 4  # input columns per output time step
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
-                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1, seq_norm: bool = False) -> None:
+                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1, seq_norm: bool = False,
+                 skip: bool = False) -> None:
         super().__init__()
         self.backbone = vgg_backbone(in_channels, widths)
         channels = widths[3]
         # The backbone ends in ReLU: all-positive features with a large common component. LayerNorm centres
         # them per time step before the sequence stage (bench/ctc_start.py measures what it does to the LSTM).
         self.norm = nn.LayerNorm(channels) if seq_norm else nn.Identity()
-        self.sequence = BiLSTM(channels, hidden, dropout=dropout) if recurrent else ConvSequence(channels)
+        self.sequence = BiLSTM(channels, hidden, dropout=dropout, skip=skip) if recurrent else ConvSequence(channels)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.sequence.out_features, num_classes)
 
