@@ -263,7 +263,7 @@ def test_app_starts_and_answers_with_the_registry_down(tmp_path):
         app.terminate()
         app.wait(timeout=30)
     assert out["source"] == "shipped" and "unreachable" in out["served"] and len(out["text"]) == 4, out
-    assert out["model"] == "pretrained/captcha-crnn_cnn_small vshipped"
+    assert out["model"] == "pretrained/captcha-crnn_cnn_small (shipped)"
     assert elapsed < 20, f"start-up and one request took {elapsed:.1f} s"
     assert read_card("captcha-crnn_cnn_small")["task"] == "captcha"
 

@@ -78,7 +78,8 @@ class Loaded:
 
     @property
     def label(self) -> str:
-        return f"{self.serving.name} v{self.serving.version}"
+        version = self.serving.version
+        return f"{self.serving.name} {'(shipped)' if version == 'shipped' else 'v' + version}"
 
 
 def shipped_model(task: str, arch: str) -> ServingModel | None:
