@@ -48,3 +48,18 @@ def test_refuses_weights_that_do_not_fit(tmp_path):
     torch.save(state, path)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_bundle(path)
+
+
+def test_crnn_checkpoints_from_before_the_residual_path_still_load(tmp_path):
+    import torch
+
+    from ocrcore.models import build
+
+    assert build("crnn", "alnum_upper").arch_kwargs["skip"] is True  # new checkpoints record it
+    old = tiny("crnn", skip=False)
+    path = save_checkpoint(tmp_path / "old.pt", old)
+    state = torch.load(path, weights_only=True)
+    del state["meta"]["arch_kwargs"]["skip"]  # metadata as written before the option existed
+    torch.save(state, path)
+    bundle, _ = load_bundle(path)
+    assert bundle.model.sequence.proj is None

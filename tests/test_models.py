@@ -9,8 +9,8 @@ TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16))}
 
 
-def tiny(arch, charset="alnum_upper", length=4):
-    return build(arch, get_charset(charset), length if arch == "multihead" else None, **TINY[arch])
+def tiny(arch, charset="alnum_upper", length=4, **kw):
+    return build(arch, get_charset(charset), length if arch == "multihead" else None, **{**TINY[arch], **kw})
 
 
 @pytest.mark.parametrize("arch", ARCHS)

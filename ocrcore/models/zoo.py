@@ -49,7 +49,9 @@ def _ctc(arch: str, charset: Charset, preprocess: Preprocess | None, recurrent: 
 
 
 def crnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    return _ctc("crnn", charset, preprocess, True, kw)
+    """CNN + BiLSTM with a residual path around the BiLSTM (`skip`): without it the model sat on CTC's
+    all-blank plateau for over 1,000 steps; with it, 91 % after 500 (bench/results/ctc-start.md)."""
+    return _ctc("crnn", charset, preprocess, True, {"skip": True, **kw})
 
 
 def crnn_cnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
@@ -97,8 +99,13 @@ def build(arch: str, charset: Charset | str, length: int | None = None, preproce
     return BUILDERS[arch](charset, preprocess, **kw)
 
 
+# Defaults that changed after checkpoints were written: a checkpoint whose metadata lacks the key was built
+# with the old value (`crnn` before its residual path).
+SAVED_BEFORE: dict[str, dict[str, Any]] = {"crnn": {"skip": False}}
+
+
 def from_metadata(meta: dict[str, Any]) -> ModelBundle:
     """Rebuild the (untrained) bundle that a checkpoint's metadata describes."""
     charset = Charset(meta["charset"], name=meta.get("charset_name", "custom"))
-    return build(meta["arch"], charset, meta.get("length"), Preprocess.from_dict(meta["preprocess"]),
-                 **meta.get("arch_kwargs", {}))
+    kwargs = {**SAVED_BEFORE.get(meta["arch"], {}), **meta.get("arch_kwargs", {})}
+    return build(meta["arch"], charset, meta.get("length"), Preprocess.from_dict(meta["preprocess"]), **kwargs)
