@@ -25,7 +25,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 DEMO_EPOCHS ?= 2
 DEMO_LR ?= 0.0005
 # crnn_cnn_small: the shipped captcha model (pretrained/captcha-crnn_cnn_small); an arch with no shipped model trains
-# from random weights (crnn_cnn learns within the demo's steps, the BiLSTM crnn needs about 1,000 more).
+# from random weights (crnn_cnn and crnn leave CTC's blank plateau within about 500 steps).
 DEMO_ARCH ?= crnn_cnn_small
 demo: setup
 	$(PY) -m flows.pipeline --seed-pretrained --init-from champion --task captcha --arch $(DEMO_ARCH) \
