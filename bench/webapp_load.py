@@ -16,14 +16,14 @@ import statistics
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
-
 from served import ROOT, served
 
 
-def fresh_images(card: dict, count: int, folder, seed: int = 20261123) -> list[tuple[str, str]]:
+def fresh_images(card: dict, count: int, folder: Path, seed: int = 20261123) -> list[tuple[str, str]]:
     from ocrcore.data import GeneratorDataset
     from ocrcore.synth import build_generator
 

@@ -1,4 +1,5 @@
-"""Flow `seed_registry`: register every shipped model (`pretrained/`) as the first champion of its family.
+"""Flow `seed_registry`: register every shipped model (`pretrained/`) named after its family (`<task>-<arch>`)
+as the first champion of that family; variants under other names load by name only.
 
 Seconds, and idempotent: a shipped model already in the registry is not added again.
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from ocrcore.pretrained import available
+from ocrcore.pretrained import servable
 from ocrcore.tracking.pretrained import register_pretrained
 from ocrcore.tracking.store import configure
 
@@ -25,7 +26,7 @@ def register_shipped(shipped: str, tracking_uri: str | None) -> dict[str, Any]:
 
 @flow(name="seed-registry")
 def seed_registry(tracking_uri: str | None = None) -> list[dict[str, Any]]:
-    results = [register_shipped(name, tracking_uri) for name in available()]
+    results = [register_shipped(name, tracking_uri) for name in servable()]
     for r in results:
         get_run_logger().info("%s v%s: %s", r["name"], r["version"], r["reason"])
     return results

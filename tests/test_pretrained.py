@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,16 @@ def test_weights_that_do_not_fit_their_card_are_refused(zoo):
     card_path.write_text("{not json")
     with pytest.raises(PretrainedError, match="damaged"):
         load_pretrained(NAME)
+
+
+def test_variants_load_by_name_but_only_family_names_are_served(zoo, tmp_path):
+    from ocrcore.pretrained import servable
+
+    variant = zoo / "captcha_mixed-crnn_cnn_small"
+    shutil.copytree(zoo / NAME, variant)  # the same model under a variant's name (its card keeps task and arch)
+    assert available() == ["captcha-crnn_cnn_small", "captcha_mixed-crnn_cnn_small"]
+    assert servable() == [NAME]  # the registry and the app serve `<task>-<arch>` names; variants load by name
+    assert load_pretrained("captcha_mixed-crnn_cnn_small")[1]["arch"] == "crnn_cnn_small"
 
 
 def test_unknown_names_list_the_shipped_models(zoo, capsys):

@@ -12,10 +12,10 @@ from webapp.service import ModelService
 
 def default_arch(service: ModelService, task: str) -> str:
     """The task's first registered family, else its first shipped model's, else crnn."""
-    from ocrcore.pretrained import available
+    from ocrcore.pretrained import servable
 
     registered = [pair.split("/", 1)[1] for pair in service.registered() or [] if pair.startswith(f"{task}/")]
-    shipped = [name.split("-", 1)[1] for name in available() if name.startswith(f"{task}-")]
+    shipped = [name.split("-", 1)[1] for name in servable() if name.startswith(f"{task}-")]
     return (registered or shipped or ["crnn"])[0]
 
 

@@ -84,10 +84,10 @@ class Loaded:
 
 def shipped_model(task: str, arch: str) -> ServingModel | None:
     """The shipped model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
-    from ocrcore.pretrained import available, read_card, weights_file
+    from ocrcore.pretrained import read_card, servable, weights_file
 
     name = f"{task}-{arch}"
-    if name not in available():
+    if name not in servable():
         return None
     card = read_card(name)
     tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": "shipped"}

@@ -13,9 +13,10 @@ from ocrcore.pretrained.zoo import (
                                     load_pretrained,
                                     read_card,
                                     resolve,
+                                    servable,
                                     weights_file,
                                     zoo_root,
 )
 
 __all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "load_pretrained", "read_card", "resolve",
-           "weights_file", "zoo_root"]
+           "servable", "weights_file", "zoo_root"]

@@ -39,6 +39,12 @@ def available(root: str | Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in folder.glob(f"*/{CARD}")) if folder.is_dir() else []
 
 
+def servable(root: str | Path | None = None) -> list[str]:
+    """Shipped models named after their registry family (`<task>-<arch>`, what the registry and the app serve);
+    other names (variants such as a mixed-length model of the same task and architecture) load by name only."""
+    return [n for n in available(root) if n == "{task}-{arch}".format(**read_card(n, root))]
+
+
 def _restore_hint(name: str) -> str:
     return (f"restore it with `git checkout -- pretrained/{name}` (shipped models are tracked in the repository), "
             "or ship a model under this name again with `python -m ocrcore ship`")
