@@ -93,7 +93,8 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
     p.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, history.json")
     p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or shipped model")
-    p.add_argument("--height", type=int, help="input height, a multiple of 16 (default: the architecture's)")
+    p.add_argument("--height", type=int,
+                   help="input height, a multiple of 16 (default: the architecture's; charcls: the square side)")
     for f in fields(TrainConfig):
         kind = {"int": int, "float": float, "bool": _bool, "str": str}.get(str(f.type).split(" ")[0], float)
         p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)

@@ -63,3 +63,20 @@ def test_crnn_checkpoints_from_before_the_residual_path_still_load(tmp_path):
     torch.save(state, path)
     bundle, _ = load_bundle(path)
     assert bundle.model.sequence.proj is None
+
+
+def test_charcls_checkpoints_from_before_the_grid_head_still_load(tmp_path):
+    import pytest
+    import torch
+
+    from ocrcore.models import build
+
+    assert build("charcls", "digits").arch_kwargs["pool"] == "grid"  # new checkpoints record it
+    path = save_checkpoint(tmp_path / "old.pt", tiny("charcls", pool="avg"))
+    state = torch.load(path, weights_only=True)
+    del state["meta"]["arch_kwargs"]["pool"]  # metadata as written before the option existed
+    torch.save(state, path)
+    bundle, _ = load_bundle(path)
+    assert bundle.model.head.in_features == 16  # global average pooling of the last 16 channels
+    with pytest.raises(ValueError, match="pool must be"):
+        build("charcls", "digits", pool="max")

@@ -2,9 +2,11 @@ import numpy as np
 import pytest
 import torch
 
+from ocrcore.charsets import get_charset
 from ocrcore.data import GeneratorDataset, ShardDataset
 from ocrcore.evaluation import evaluate
 from ocrcore.models import build
+from ocrcore.preprocess import Preprocess
 from ocrcore.training import TrainConfig, Trainer
 from tests.test_models import tiny
 
@@ -131,3 +133,35 @@ def test_fine_tune_from_another_charset_and_architecture_size(captcha_dataset, t
     meta = read_checkpoint(result["checkpoint"])["meta"]
     assert meta["arch_kwargs"]["widths"] == [8, 16, 16, 16] or meta["arch_kwargs"]["widths"] == (8, 16, 16, 16)
     assert len(meta["charset"]) == 36
+
+
+def test_a_small_class_classifier_leaves_chance_loss_quickly(tmp_path):
+    # Regression test for the classifier that sat at chance loss: 20 classes, tiny model, degraded glyphs.
+    import math
+
+    chars = "custom:" + get_charset("gb2312_l1").chars[:20]
+    train = GeneratorDataset(length=1600, seed=0, task="char", charset_name=chars, size=32)
+    bundle = build("charcls", chars, preprocess=Preprocess(height=32, width=32, keep_aspect=False),
+                   widths=(8, 16, 32, 32), hidden=64)
+    losses: list[float] = []
+    cfg = TrainConfig(epochs=4, batch_size=32, workers=0, seed=0)
+    Trainer(bundle, train, None, cfg, tmp_path, on_step=lambda t, step, loss: losses.append(loss)).fit()
+    assert len(losses) == 200
+    assert np.mean(losses[150:]) < 0.5 * math.log(20), losses[::25]
+
+
+def test_many_class_classifiers_warm_up_on_a_few_classes_first(tmp_path):
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+    from ocrcore.training.run import class_warmup_steps, run_training
+
+    assert class_warmup_steps(build("charcls", "gb2312_l1"), TrainConfig()) == 200  # on by default for 3,755
+    assert class_warmup_steps(build("charcls", "digits"), TrainConfig()) == 0
+    assert class_warmup_steps(build("crnn", "gb2312_l1"), TrainConfig()) == 0
+    chars = "custom:" + get_charset("gb2312_l1").chars[:12]
+    write_dataset(tmp_path / "data", build_generator("char", charset_name=chars, size=32), {"train": 96, "val": 16},
+                  seed=1, shard_size=32, workers=1, progress=False)
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, class_warmup=4, class_warmup_classes=3)
+    run_training("charcls", cfg, tmp_path / "run", data=tmp_path / "data", height=32)
+    warm = torch.load(tmp_path / "run" / "class-warmup" / "last.pt", weights_only=False)
+    assert warm["train"]["step"] >= 1 and (tmp_path / "run" / "best.pt").exists()
