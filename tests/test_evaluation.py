@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from ocrcore.data import ShardDataset
@@ -22,6 +23,7 @@ def test_tally_counts_exactly():
     assert report["samples"] == 3 and report["sequence_accuracy"] == pytest.approx(1 / 3)
     assert report["char_accuracy"] == pytest.approx(1 - (0 + 0.5 + 0.5) / 3)
     assert report["accuracy_by_position"] == [1.0, 0.5]
+    assert report["first_char_accuracy"] == 1.0  # a plate's province, whatever the rest
     assert report["top_confusions"] == [{"true": "B", "pred": "C", "count": 1}]
     assert report["calibration"]["top_50%"] == 0.5 and report["calibration"]["top_100%"] == pytest.approx(1 / 3)
 
@@ -36,3 +38,28 @@ def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     paths = write_report(reports[0], tmp_path, "tiny")
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 8
     assert all(p.exists() for p in paths)
+
+
+def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkeypatch):
+    import bench.real_plates as real_plates
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.models import build
+    from ocrcore.synth import build_generator
+
+    gen = build_generator("plate")
+    folder = tmp_path / "plates"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        label = gen.sample_label(rng)
+        gen.render(label, rng).save(folder / f"{label}.jpg")
+    model = save_checkpoint(tmp_path / "run" / "best.pt", build("crnn_cnn_small", gen.charset, widths=(8, 8, 8, 8)))
+    monkeypatch.setattr(real_plates, "ROOT", tmp_path / "results")
+    monkeypatch.setattr("sys.argv", ["real_plates", "--model", str(model), "--real", str(folder)])
+    assert real_plates.main() == 0
+    report = json.loads((tmp_path / "results" / "real-plates" / "run-greedy" / "report.json").read_text())
+    assert report["samples"] == 4 and "first_char_accuracy" in report and report["latency"]["ms_batch1_1thread"] > 0
+    assert (tmp_path / "results" / "real-plates" / "run-greedy" / "failures.png").exists()
+    assert "| run | greedy | 4 |" in (tmp_path / "results" / "real-plates.md").read_text()
+    monkeypatch.setattr("sys.argv", ["real_plates", "--model", str(model), "--real", str(tmp_path / "absent")])
+    assert real_plates.main() == 0  # skips with a message

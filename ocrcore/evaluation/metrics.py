@@ -43,6 +43,7 @@ class Tally:
     n: int = 0
     correct: int = 0
     ned_sum: float = 0.0
+    first_correct: int = 0  # the first character right (a plate's province), whatever the rest
     by_length: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     by_position: dict[int, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
     topk: Counter = field(default_factory=Counter)
@@ -56,6 +57,7 @@ class Tally:
             self.n += 1
             self.correct += ok
             self.ned_sum += edit_distance(pred.text, label) / max(len(label), len(pred.text), 1)
+            self.first_correct += pred.text[:1] == label[:1]
             self.by_length[len(label)][0] += 1
             self.by_length[len(label)][1] += ok
             if len(pred.text) == len(label):
@@ -77,6 +79,7 @@ class Tally:
             "samples": self.n,
             "sequence_accuracy": self.correct / n,
             "char_accuracy": 1.0 - self.ned_sum / n,
+            "first_char_accuracy": self.first_correct / n,
             "accuracy_by_length": {k: {"samples": v[0], "accuracy": v[1] / v[0]}
                                    for k, v in sorted(self.by_length.items())},
             "top_confusions": [{"true": t, "pred": p, "count": c} for (t, p), c in self.confusions.most_common(20)],

@@ -74,7 +74,8 @@ def multihead(charset: Charset, length: int = 4, preprocess: Preprocess | None =
 def charcls(charset: Charset, preprocess: Preprocess | None = None, label_smoothing: float = 0.1,
             **kw: Any) -> ModelBundle:
     """Residual CNN + a head that keeps the layout (`pool="grid"`): with global average pooling the 3,755-class
-    loss sat at ln(3755) for about 1,700 steps, with the grid about 1,000; after the class warm-up of `train`, about 150."""
+    loss sat at ln(3755) for about 1,700 steps, with the grid about 1,000; after the class warm-up of
+    `train`, about 150."""
     kw = {"pool": "grid", **kw}
     pre = preprocess or Preprocess(height=64, width=64, keep_aspect=False)
     return ModelBundle("charcls", CharClassifier(len(charset), in_channels=pre.channels, **kw),
