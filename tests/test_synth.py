@@ -1,4 +1,5 @@
 from collections import Counter
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -104,3 +105,30 @@ def test_label_split_is_a_partition():
 
 def test_registry_names_match_tasks():
     assert all(cls.task == name for name, cls in GENERATORS.items())
+
+
+def test_natural_text_lines_read_like_text_and_keep_every_character_in_play():
+    gen = build_generator("text")  # corpus="natural" by default
+    rng = np.random.default_rng(0)
+    labels = [gen.sample_label(rng) for _ in range(3000)]
+    assert all(5 <= len(s) <= 15 and not gen.charset.missing(s) for s in labels)
+    hanzi = Counter(c for s in labels for c in s if "\u4e00" <= c <= "\u9fff")
+    assert {"了", "是", "在", "不"} <= {c for c, _ in hanzi.most_common(20)}  # word frequencies show
+    assert sum(any(c.isdigit() for c in s) for s in labels) > 300  # numbers, dates, prices
+    punct = "，。、；：？！…,.;:?!"
+    assert not any(s[0] in punct or any(a in punct and b in punct for a, b in pairwise(s)) for s in labels)
+    no_floor = build_generator("text", floor=0.0)
+    rng = np.random.default_rng(0)
+    kept = {c for _ in range(3000) for c in no_floor.sample_label(rng)}
+    assert len(set(hanzi)) > len(kept & set(hanzi)) + 300  # the floor reaches characters words never draw
+    assert build_generator("text", corpus="uniform").sample_label(rng)
+    with pytest.raises(ValueError, match="corpus must be"):
+        build_generator("text", corpus="wiki")
+
+
+def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
+    from ocrcore.synth import corpus
+
+    monkeypatch.setattr(corpus.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModuleNotFoundError, match="pip install jieba"):
+        corpus.dictionary_file()

@@ -15,6 +15,7 @@ from ocrcore.charsets import ASCII_PUNCTUATION, ZH_PUNCTUATION, get_charset
 from ocrcore.fonts import Font, FontNotFoundError, cjk_fonts, resolve_fonts
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
+from ocrcore.synth.corpus import natural_line
 
 
 def _background(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int]]:
@@ -46,8 +47,12 @@ def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
 class TextLineGenerator(Generator):
     """Lines of `length` (min, max) characters mixing hanzi, digit runs, Latin words and punctuation.
 
-    Images have height `height` and the width the text needs. `fonts` are font paths; empty means every
-    installed CJK font. `mix` weighs hanzi, digits, Latin letters and punctuation.
+    corpus="natural" (default) writes words drawn by their frequency in jieba's dictionary with dates, prices,
+    numbers, Latin words and punctuation (`ocrcore.synth.corpus`), and with probability `floor` a uniformly
+    drawn character instead of a word, so every character keeps a share; corpus="uniform" draws every
+    character uniformly (coverage without language). Images have height `height` and the width the text
+    needs. `fonts` are font paths; empty means every installed CJK font. `mix` weighs hanzi (words),
+    digits (numbers), Latin letters (words) and punctuation.
     """
 
     task: ClassVar[str] = "text"
@@ -57,6 +62,12 @@ class TextLineGenerator(Generator):
     fonts: tuple[str, ...] = ()
     mix: tuple[float, float, float, float] = (0.72, 0.12, 0.08, 0.08)
     degrade: float = 1.0
+    corpus: str = "natural"
+    floor: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.corpus not in ("natural", "uniform"):
+            raise ValueError(f"corpus must be 'natural' (word frequencies) or 'uniform', not {self.corpus!r}")
 
     @cached_property
     def _fonts(self) -> list[Font]:
@@ -72,6 +83,8 @@ class TextLineGenerator(Generator):
     def sample_label(self, rng: np.random.Generator) -> str:
         n = int(rng.integers(self.length[0], self.length[1] + 1))
         hanzi, digits, letters, punct = self._pools
+        if self.corpus == "natural":
+            return natural_line(n, hanzi, self.charset.chars, self.mix, self.floor, rng)
         pools = [hanzi, digits, letters, punct]
         weights = np.array([w if pool else 0.0 for w, pool in zip(self.mix, pools, strict=True)])
         out: list[str] = []
