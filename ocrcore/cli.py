@@ -73,6 +73,8 @@ def run_generate(args: argparse.Namespace) -> int:
     sizes = ", ".join(f"{k}={v['count']}" for k, v in manifest["splits"].items())
     print(f"  splits: {sizes}")
     print(f"  train/test overlap: {overlap.get('shared_labels')} labels, {overlap.get('shared_images')} images")
+    if manifest["plan"].get("fonts"):
+        print(f"  fonts: {', '.join(Path(f).name for f in manifest['plan']['fonts'])}")
     print(f"  preview: {(out / 'preview.png').resolve()}")
     return 0
 

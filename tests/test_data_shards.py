@@ -104,3 +104,17 @@ def test_make_shard_is_deterministic(tmp_path):
     _, sha_a = make_shard(job)
     _, sha_b = make_shard(ShardJob(**{**job.__dict__, "path": str(tmp_path / "b.npz")}))
     assert sha_a == sha_b
+
+
+def test_manifests_record_the_installed_fonts_a_generator_draws_with(tmp_path):
+    from pathlib import Path
+
+    gen = build_generator("char", charset_name="custom:一二三", size=32)
+    manifest = write_dataset(tmp_path, gen, {"train": 4}, seed=1, shard_size=4, workers=1, progress=False)
+    assert manifest["plan"]["fonts"] == gen.fonts_used() and all(Path(f).is_file() for f in gen.fonts_used())
+    assert "fonts" not in _write(tmp_path / "captcha")["plan"]  # captchas bring their own fonts
+    path = tmp_path / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8"))
+    del old["plan"]["fonts"]  # written before fonts were recorded: still the same dataset
+    path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
+    assert write_dataset(tmp_path, gen, {"train": 4}, seed=1, shard_size=4, workers=1, progress=False)

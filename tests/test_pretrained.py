@@ -136,3 +136,19 @@ def test_every_shipped_model_reads_fresh_images_as_its_card_says(name, monkeypat
     bundle, card = load_pretrained(name)
     accuracy = fresh_accuracy(bundle, card, images=300)
     assert accuracy >= card["test"]["sequence_accuracy"] - 0.01, (name, accuracy)
+
+
+def test_fresh_images_use_the_fonts_a_model_was_trained_with(zoo):
+    from ocrcore.fonts import FontNotFoundError
+    from ocrcore.synth import build_generator
+
+    chars = build_generator("char", charset_name="custom:一二", size=32)
+    card = {"name": "char-test", "task": "char", "data": {"generator": chars.params(), "seed": 1,
+                                                          "fonts": chars.fonts_used()[:1]}}
+    bundle = build("charcls", "custom:一二", widths=(8, 8, 8, 8))
+    assert 0.0 <= fresh_accuracy(bundle, card, images=4) <= 1.0  # drawn with the one recorded font
+    plate = build_generator("plate")  # no font parameter: a different font set is refused, with the fonts named
+    card = {"name": "plate-test", "task": "plate", "data": {"generator": plate.params(), "seed": 1,
+                                                            "fonts": ["/nowhere/font.ttf"]}}
+    with pytest.raises(FontNotFoundError, match="install those fonts"):
+        fresh_accuracy(build("crnn_cnn_small", plate.charset, widths=(8, 8, 8, 8)), card, images=4)

@@ -118,10 +118,19 @@ def _plan(gen: Generator, counts: dict[str, int], seed: int, shard_size: int,
           label_split: LabelSplit | None) -> dict[str, Any]:
     """What defines the dataset's content: a folder holding a different plan is never mixed with this one."""
     cs = gen.charset
-    return {"format": FORMAT_VERSION, "task": gen.task, "generator": gen.params(), "seed": seed,
+    plan = {"format": FORMAT_VERSION, "task": gen.task, "generator": gen.params(), "seed": seed,
             "counts": dict(counts), "shard_size": shard_size,
             "label_split": asdict(label_split) if label_split else None,
             "charset": {"name": cs.name, "size": len(cs), "checksum": cs.checksum, "chars": cs.chars}}
+    fonts = gen.fonts_used()
+    return {**plan, "fonts": fonts} if fonts else plan
+
+
+def _same_plan(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Plans agree; one written before fonts were recorded agrees with any fonts."""
+    if "fonts" not in old:
+        new = {k: v for k, v in new.items() if k != "fonts"}
+    return old == new
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -181,7 +190,7 @@ def begin_dataset(root: str | Path, gen: Generator, counts: dict[str, int], seed
     jobs = _jobs(root, gen, counts, seed, shard_size, label_split)
     if (root / MANIFEST).is_file():
         old = read_manifest(root)
-        if old["plan"] != plan:
+        if not _same_plan(old["plan"], plan):
             raise DatasetError(f"{root} already holds a different dataset ({old['plan']['task']}, seed "
                                f"{old['plan']['seed']}, counts {old['plan']['counts']}); choose another folder "
                                "or delete this one.")

@@ -24,6 +24,7 @@ from ocrcore.checkpoint import FORMAT, load_bundle, read_checkpoint
 from ocrcore.data import GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
+from ocrcore.fonts import FontNotFoundError
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.zoo import CARD, CARD_MD, WEIGHTS, PretrainedError, read_card, zoo_root
@@ -106,7 +107,8 @@ def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str 
         "charset_name": bundle.charset.name, "charset": bundle.charset.chars, "length": bundle.length,
         "preprocess": meta["preprocess"],
         "data": {"generator": plan["generator"], "seed": plan["seed"], "counts": plan["counts"],
-                 "label_split": plan["label_split"], "overlap": manifest.get("overlap", {})},
+                 "label_split": plan["label_split"], "overlap": manifest.get("overlap", {}),
+                 "fonts": plan.get("fonts", [])},
         "training": _training(state, command, hardware, earlier),
         "test": {"split": split, "images": report["samples"], "fingerprint": split_fingerprint(data, split),
                  "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
@@ -167,7 +169,15 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300,
     data = card["data"]
     if seed == data["seed"]:
         raise ValueError(f"seed {seed} made this model's training data; choose another")
-    fresh = GeneratorDataset(build_generator(card["task"], **data["generator"]), images, seed=seed, split="test")
+    gen = build_generator(card["task"], **data["generator"])
+    trained_with = data.get("fonts") or []
+    if trained_with and sorted(gen.fonts_used()) != sorted(trained_with):
+        if "fonts" in data["generator"] and not data["generator"]["fonts"]:  # it takes font files: use the same
+            gen = build_generator(card["task"], **{**data["generator"], "fonts": trained_with})
+        else:
+            raise FontNotFoundError(f"{card['name']} was trained with the fonts {trained_with}, this machine's "
+                                    f"generator draws with {gen.fonts_used()}: install those fonts to compare")
+    fresh = GeneratorDataset(gen, images, seed=seed, split="test")
     return evaluate(bundle, fresh, batch_size=100)["sequence_accuracy"]
 
 

@@ -51,6 +51,11 @@ class Generator:
             label = self.sample_label(rng)
         raise RuntimeError(f"{self.task}: no acceptable label in 10,000 draws; the label space is too small")
 
+    def fonts_used(self) -> list[str]:
+        """The installed font files this generator draws with: they differ between machines, so the manifest
+        and the model cards record them. Generators with their own fonts (captchas) return []."""
+        return []
+
     def params(self) -> dict[str, Any]:
         """The knobs as plain JSON types (the manifest records them)."""
         return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -116,6 +116,10 @@ class PlateGenerator(Generator):
                                                                 for k in ("oblique", "italic", "serif"))]
         return hanzi, upright_sans or hanzi
 
+    def fonts_used(self) -> list[str]:
+        hanzi, latin = self._fonts
+        return sorted({f.path for f in hanzi + latin})
+
     def sample_label(self, rng: np.random.Generator) -> str:
         return plate_number(self._type(rng), rng, self.all_class, self.suffix_prob)
 

@@ -73,6 +73,9 @@ class TextLineGenerator(Generator):
     def _fonts(self) -> list[Font]:
         return resolve_fonts(self.fonts, cjk_fonts())
 
+    def fonts_used(self) -> list[str]:
+        return [f.path for f in self._fonts]
+
     @cached_property
     def _pools(self) -> tuple[str, str, str, str]:
         cs = self.charset
@@ -143,6 +146,9 @@ class CharGenerator(Generator):
     @cached_property
     def _fonts(self) -> list[Font]:
         return resolve_fonts(self.fonts, cjk_fonts())
+
+    def fonts_used(self) -> list[str]:
+        return [f.path for f in self._fonts]
 
     def sample_label(self, rng: np.random.Generator) -> str:
         return self.charset.chars[int(rng.integers(len(self.charset)))]
