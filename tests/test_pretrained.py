@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 
 from ocrcore.checkpoint import save_checkpoint
 from ocrcore.cli import main
@@ -152,3 +153,18 @@ def test_fresh_images_use_the_fonts_a_model_was_trained_with(zoo):
                                                             "fonts": ["/nowhere/font.ttf"]}}
     with pytest.raises(FontNotFoundError, match="install those fonts"):
         fresh_accuracy(build("crnn_cnn_small", plate.charset, widths=(8, 8, 8, 8)), card, images=4)
+
+
+def test_a_card_can_carry_accuracy_on_real_images(zoo, captcha_dataset, tmp_path):
+    from ocrcore.data import ShardDataset
+
+    real = tmp_path / "real"
+    real.mkdir()
+    test = ShardDataset(captcha_dataset, "test")
+    for i in range(3):  # stand-ins for real photos: file name = label
+        Image.fromarray(test.image(i)).save(real / f"{test.labels[i]}.png")
+    (real / "bad label!.png").write_bytes(b"not an image")
+    card = ship(zoo / NAME / "model.pt", "captcha-real", captcha_dataset, "cmd", latency_images=2, real=real)
+    assert card["real"]["images"] == 3 and card["real"]["skipped"] == 1 and card["real"]["folder"] == "real"
+    assert 0.0 <= card["real"]["first_char_accuracy"] <= 1.0
+    assert "real images (`real`, 3)" in (zoo / "captcha-real" / "README.md").read_text()

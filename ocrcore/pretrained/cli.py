@@ -39,6 +39,8 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--earlier", type=Path, nargs="*", default=[],
                    help="checkpoints it was fine-tuned from, oldest first (the card adds their samples and time)")
     p.add_argument("--force", action="store_true", help="replace a shipped model even if it is not better")
+    p.add_argument("--real", type=Path, help="a folder of real labelled images to measure for the card too "
+                   "(e.g. ../shared/realdata/plates_dev)")
     p.set_defaults(func=run_ship)
 
 
@@ -47,7 +49,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
-                earlier=tuple(args.earlier))
-    print(json.dumps({k: card[k] for k in ("name", "test", "latency", "weights")}, ensure_ascii=False, indent=1))
+                earlier=tuple(args.earlier), real=args.real)
+    keys = ("name", "test", "real", "latency", "weights")
+    print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {zoo_root() / args.name}")
     return 0

@@ -21,7 +21,7 @@ import torch
 
 import ocrcore
 from ocrcore.checkpoint import FORMAT, load_bundle, read_checkpoint
-from ocrcore.data import GeneratorDataset, ShardDataset, read_manifest
+from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
 from ocrcore.fonts import FontNotFoundError
@@ -133,10 +133,12 @@ def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool)
 
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
-         force: bool = False, earlier: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+         force: bool = False, earlier: tuple[str | Path, ...] = (), real: str | Path | None = None) -> dict[str, Any]:
     """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
 
     `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
+    `real`: a folder of real labelled images (file name = label) measured for the card as well, e.g. the real
+    plates of ../shared/realdata/plates_dev (measurement only).
     """
     bundle, state = load_bundle(checkpoint)
     weights = to_fp16(bundle)
@@ -145,6 +147,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     report = evaluate(bundle, test, batch_size=256, progress=True)
     latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
     card = build_card(name, bundle, state, data, split, report, latency, command, hardware, earlier)
+    if real is not None:
+        card["real"] = real_accuracy(bundle, real)
     root = zoo_root(root)
     _check_replacement(name, card, root, force)
     folder = root / name
@@ -161,6 +165,16 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
     read_checkpoint(folder / WEIGHTS)  # what was written reads back
     return card
+
+
+def real_accuracy(bundle: ModelBundle, folder: str | Path) -> dict[str, Any]:
+    """The card's figures on real labelled images (greedy decoding, the one evaluation routine)."""
+    real = FolderDataset(folder, bundle.charset)
+    report = evaluate(bundle, real, batch_size=100)
+    return {"folder": Path(folder).name, "images": report["samples"], "skipped": len(real.problems),
+            "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
+            "first_char_accuracy": report["first_char_accuracy"], "top_confusions": report["top_confusions"][:10],
+            "decoding": "greedy"}
 
 
 def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300, seed: int = 9001) -> float:
@@ -195,6 +209,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"| test sequence accuracy | **{100 * t['sequence_accuracy']:.2f} %** ({t['images']:,} fresh images, "
         f"labels disjoint from training, {t['decoding']} decoding) |",
         f"| test character accuracy | {100 * t['char_accuracy']:.2f} % |",
+        *_real_rows(card.get("real")),
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
         f"({lat['cpu']}) |",
         f"| training | {tr['samples_seen']:,} samples seen ({tr['steps']:,} steps), seed {tr['seed']}, {wall} on "
@@ -204,3 +219,12 @@ def card_markdown(card: dict[str, Any]) -> str:
         "Trained with:", "", "```bash", tr["command"], "```", "",
         f"Load it by name: `Recognizer.from_pretrained(\"{card['name']}\")` or "
         f"`python -m ocrcore predict --model {card['name']} image.png`.", ""])
+
+
+def _real_rows(real: dict[str, Any] | None) -> list[str]:
+    if not real:
+        return []
+    conf = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in real["top_confusions"][:5]) or "none"
+    return [f"| real images (`{real['folder']}`, {real['images']}) | **{100 * real['sequence_accuracy']:.2f} %** "
+            f"sequence, {100 * real['char_accuracy']:.2f} % characters, {100 * real['first_char_accuracy']:.2f} % "
+            f"first character; confusions {conf} |"]
