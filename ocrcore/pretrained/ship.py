@@ -112,7 +112,8 @@ def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str 
         "training": _training(state, command, hardware, earlier),
         "test": {"split": split, "images": report["samples"], "fingerprint": split_fingerprint(data, split),
                  "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
-                 "top_confusions": report["top_confusions"][:10], "decoding": "greedy"},
+                 "top_confusions": report["top_confusions"][:10], "decoding": "greedy",
+                 **{k: report[k] for k in ("top1", "top5") if k in report}},
         "latency": latency,
         "shipped": datetime.date.today().isoformat(), "ocrcore": ocrcore.__version__, "torch": torch.__version__,
     }
@@ -200,6 +201,8 @@ def card_markdown(card: dict[str, Any]) -> str:
     gen = ", ".join(f"{k}={v}" for k, v in card["data"]["generator"].items())
     wall = f"{tr['wall_time_s'] / 60:.0f} min" if tr.get("wall_time_s") else "not recorded"
     conf = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in t["top_confusions"][:5]) or "none"
+    disjoint = "labels disjoint from training" if card["data"].get("label_split") else \
+        "images never in training (a classifier: the same labels)"
     return "\n".join([
         f"# {card['name']}", "",
         f"`{card['arch']}` for the `{card['task']}` task, {card['parameters'] / 1e6:.2f}M parameters, charset "
@@ -207,7 +210,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"fp16 weights ({card['weights']['bytes'] >> 10} KiB).",
         "", "| | |", "|---|---|",
         f"| test sequence accuracy | **{100 * t['sequence_accuracy']:.2f} %** ({t['images']:,} fresh images, "
-        f"labels disjoint from training, {t['decoding']} decoding) |",
+        f"{disjoint}, {t['decoding']} decoding) |",
+        *([f"| test top-5 | {100 * t['top5']:.2f} % |"] if "top5" in t else []),
         f"| test character accuracy | {100 * t['char_accuracy']:.2f} % |",
         *_real_rows(card.get("real")),
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
