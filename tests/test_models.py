@@ -3,10 +3,14 @@ import torch
 
 from ocrcore.charsets import get_charset
 from ocrcore.models import ARCHS, build
+from ocrcore.preprocess import Preprocess
+
+SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the shipped character classifier's input
 
 TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
-        "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16))}
+        "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
+        "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16)}
 
 
 def tiny(arch, charset="alnum_upper", length=4, **kw):
@@ -19,7 +23,7 @@ def test_forward_shape(arch):
     pre = bundle.preprocess
     width = pre.width or 100
     logits = bundle.model.eval()(torch.zeros(2, pre.channels, pre.height, width))
-    steps = {"multihead": 4, "charcls": 1}.get(arch, width // 4)
+    steps = {"multihead": 4, "charcls": 1}.get(arch, width // getattr(bundle.model, "stride", 4))
     assert logits.shape == (2, steps, bundle.codec.num_classes)
 
 
@@ -42,3 +46,38 @@ def test_multihead_length_and_charcls_classes():
     with pytest.raises(ValueError, match="unknown architecture"):
         build("transformer", "digits")
 
+
+
+def test_line_reader_starts_as_the_character_classifier():
+    """crnn_char from a charcls: on a lone 32x32 character, the window at its place is the classifier exactly."""
+    from ocrcore.training.transfer import transfer_weights
+
+    torch.manual_seed(0)
+    classifier = build("charcls", get_charset("gb2312_l1"), None, SQUARE_32, widths=(8, 16, 16, 16), hidden=16)
+    for module in classifier.model.modules():  # non-trivial BatchNorm statistics
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+    line = tiny("crnn_char", "text_zh")
+    transfer = transfer_weights(classifier, line)
+    assert transfer.carried_rows == 3755 and transfer.new_chars.startswith("0123456789")
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        expected = classifier.model.eval()(x)[:, 0]            # (2, 3755)
+        got = line.model.eval()(x)[:, 1, 1:3756]               # step 1 of 4 sees columns 0..3: the whole character
+    assert torch.allclose(expected, got, atol=1e-4)
+
+
+def test_line_reader_refuses_what_it_cannot_start_from():
+    from ocrcore.checkpoint import CheckpointError
+    from ocrcore.training.transfer import transfer_weights
+
+    line = tiny("crnn_char", "text_zh")
+    with pytest.raises(CheckpointError, match="cannot start from a crnn_cnn_small model"):
+        transfer_weights(tiny("crnn_cnn_small", "text_zh"), line)
+    avg = build("charcls", get_charset("gb2312_l1"), None, SQUARE_32, widths=(8, 16, 16, 16), pool="avg")
+    with pytest.raises(ValueError, match="pool='grid'"):
+        transfer_weights(avg, line)
+    big = build("charcls", get_charset("gb2312_l1"), widths=(8, 16, 16, 16), hidden=16)  # 64x64 characters
+    with pytest.raises(ValueError, match="--height 64"):
+        transfer_weights(big, line)

@@ -1,6 +1,7 @@
 from collections import Counter
 from itertools import pairwise
 
+import cv2
 import numpy as np
 import pytest
 from captcha.image import ImageCaptcha
@@ -132,3 +133,39 @@ def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
     monkeypatch.setattr(corpus.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match="pip install jieba"):
         corpus.dictionary_file()
+
+
+def test_plate_glyphs_have_even_strokes_and_the_standard_one():
+    from ocrcore.synth.plate import _ink, even_strokes, ga36_one
+
+    gen = build_generator("plate")
+    latin = gen._fonts[1]
+    assert latin and not any(k in f.name.lower() for f in latin for k in ("mono", "oblique", "serif"))
+
+    def stroke(mask):
+        ink = np.pad((np.asarray(mask) > 127).astype(np.uint8), 1)
+        return 2 * np.percentile(cv2.distanceTransform(ink, cv2.DIST_L2, 5)[ink > 0], 90) / mask.height
+
+    for font in latin:  # regular and bold faces end up within a pixel or two of the asked-for weight
+        for fraction in (0.09, 0.16):
+            assert abs(stroke(even_strokes(_ink("H", font), fraction)) - fraction) < 0.04
+    one = np.asarray(ga36_one(70, np.random.default_rng(0))) > 127
+    assert one.shape[0] == 70 and one[-5:].sum(1).max() <= 0.12 * 70 + 1  # a bare stem at the foot: no serif
+
+
+@pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose")])
+def test_plate_styles_render_at_size(glyphs, camera):
+    gen = build_generator("plate", glyphs=glyphs, camera=camera)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        image = gen.render(gen.sample_label(rng), rng)
+        assert image.size == (94, 24) and np.asarray(image).std() > 5
+    with pytest.raises(ValueError, match="glyphs must be one of"):
+        build_generator("plate", glyphs="comic")
+
+
+def test_plain_plates_are_coloured_by_the_type_weights():
+    gen = build_generator("plate", types=("blue", "yellow"), type_weights=(0.9, 0.1))
+    rng = np.random.default_rng(5)
+    colours = Counter(gen._type_of("皖A12345", rng) for _ in range(2000))
+    assert 0.87 < colours["blue"] / 2000 < 0.93  # it once drew them 50/50 whatever the weights

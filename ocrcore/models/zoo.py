@@ -21,6 +21,7 @@ from ocrcore.decoding import CTCCodec, FixedLengthCodec
 from ocrcore.decoding.base import Codec
 from ocrcore.models.charcls import CharClassifier
 from ocrcore.models.crnn import CRNN
+from ocrcore.models.crnn_char import CharWindowCRNN, from_classifier
 from ocrcore.models.multihead import MultiHeadCNN
 from ocrcore.preprocess import Preprocess
 
@@ -82,9 +83,17 @@ def charcls(charset: Charset, preprocess: Preprocess | None = None, label_smooth
                        FixedLengthCodec(charset, 1, label_smoothing), pre, charset, 1, kw)
 
 
+def crnn_char(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """A line reader made of the character classifier's CNN and grid head slid along the line (CTC, one step per
+    8 px); `train --init-from` a `charcls` checkpoint (e.g. the shipped char-charcls) starts it reading."""
+    pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
+    model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
+    return ModelBundle("crnn_char", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
+
+
 BUILDERS: dict[str, Callable[..., ModelBundle]] = {
     "crnn": crnn, "crnn_cnn": crnn_cnn, "crnn_cnn_small": crnn_cnn_small, "multihead": multihead,
-    "charcls": charcls,
+    "charcls": charcls, "crnn_char": crnn_char,
 }
 ARCHS: list[str] = list(BUILDERS)
 FIXED_LENGTH_ARCHS = ("multihead", "charcls")
@@ -101,6 +110,21 @@ def build(arch: str, charset: Charset | str, length: int | None = None, preproce
     if arch == "charcls" and length not in (None, 1):
         raise ValueError("charcls reads one character; length must be 1")
     return BUILDERS[arch](charset, preprocess, **kw)
+
+
+def _line_from_classifier(source: ModelBundle, target: ModelBundle, rows: list[tuple[int, int]]) -> int:
+    side, height = source.preprocess.height, target.preprocess.height
+    if side != height:
+        raise ValueError(f"the classifier read {side}x{side} characters, the line model {height}-pixel lines: "
+                         f"train the line model with --height {side}")
+    return from_classifier(target.model, source.model, rows)
+
+
+# (source arch, target arch) -> copy a trained `source` into a fresh `target` given the shared output rows
+# ((target row, source row) pairs); returns the number of tensors copied. `train --init-from` uses it.
+ADOPTIONS: dict[tuple[str, str], Callable[[ModelBundle, ModelBundle, list[tuple[int, int]]], int]] = {
+    ("charcls", "crnn_char"): _line_from_classifier,
+}
 
 
 # Defaults that changed after checkpoints were written: a checkpoint whose metadata lacks the key was built

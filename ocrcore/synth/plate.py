@@ -4,6 +4,15 @@ Layout follows GA 36 proportions in millimetres: a 440x140 plate (480x140 for gr
 45x90 character cells (43x90 on green plates), 12 mm gaps and a wide gap holding the separator dot after
 the second character. Glyphs are rendered large, cropped to their ink and squeezed into the cell, which
 gives the narrow, condensed look of plate lettering.
+
+Two knobs say how close to the road the images are (bench/real_plates.py measures each on real crops):
+- `glyphs="ga36"`: the plate typeface's look - even strokes of 9-16 % of the glyph height (GA 36: 10 mm on a
+  90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem
+  with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates). `"bold"` is the first
+  version: DejaVu Sans Bold as the font draws it.
+- `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
+  tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
+  `"loose"` is the first version's warp and degradations.
 """
 
 from __future__ import annotations
@@ -36,7 +45,10 @@ PLATE_COLOURS = {
 CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 30, 32), (140, 20, 25),
                         (20, 40, 90), (200, 180, 140), (60, 70, 60), (90, 60, 40)], np.int16)
 DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
-DEFAULT_WEIGHTS = (0.45, 0.2, 0.25, 0.05, 0.05)
+# Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles).
+DEFAULT_WEIGHTS = (0.65, 0.12, 0.15, 0.04, 0.04)
+GLYPHS = ("ga36", "bold")
+CAMERAS = ("detector", "loose")
 
 
 def plate_number(plate_type: str, rng: np.random.Generator, all_class: bool, suffix_prob: float) -> str:
@@ -71,13 +83,63 @@ def _cells(n_chars: int) -> tuple[int, list[float], float]:
     return width, xs, cell
 
 
-def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool) -> Image.Image:
-    """The character's ink as an L mask fitted into a cell: stretched (hanzi) or height-fitted (alnum)."""
+def _ink(char: str, font: Font) -> Image.Image:
+    """The character drawn at 96 px, cropped to its ink (an L mask)."""
     pil_font = font.pil(96)
     left, top, right, bottom = pil_font.getbbox(char)
     mask = Image.new("L", (right - left + 8, bottom - top + 8))
     ImageDraw.Draw(mask).text((4 - left, 4 - top), char, font=pil_font, fill=255)
-    mask = mask.crop(mask.getbbox())
+    return mask.crop(mask.getbbox())
+
+
+def ga36_one(height: int, rng: np.random.Generator) -> Image.Image:
+    """GA 36's `1`: a bare vertical stem, usually with a short flag down to the left at its top; no foot."""
+    stem = max(2, round(0.12 * height))
+    flag = round(rng.uniform(0.18, 0.3) * height) if rng.random() < 0.8 else 0
+    mask = Image.new("L", (flag + stem + 4, height + 4))
+    x0 = 2 + flag
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((x0, 2, x0 + stem - 1, height + 1), fill=255)
+    if flag:
+        draw.line((x0 + stem // 2, 2 + stem // 2, 2 + stem // 2, 2 + flag), fill=255, width=stem)
+    return mask.crop(mask.getbbox())
+
+
+def even_strokes(mask: Image.Image, fraction: float, rounds: int = 2) -> Image.Image:
+    """Thin or thicken the ink so that its strokes are about `fraction` of the glyph height wide.
+
+    The stroke width is read from the distance transform (twice its 90th percentile over the ink), then the
+    mask is eroded or dilated by the difference, twice (junctions make one reading overestimate a bold
+    face's stem): any font's weight becomes the plate's even stroke.
+    """
+    for _ in range(rounds):
+        ink = np.pad((np.asarray(mask) > 127).astype(np.uint8), 1)  # a border: a bare stem is ink to its edges
+        if not ink.any():
+            return mask
+        stroke = 2 * float(np.percentile(cv2.distanceTransform(ink, cv2.DIST_L2, 5)[ink > 0], 90))
+        radius = int(round((fraction * mask.height - stroke) / 2))
+        if radius == 0:
+            return mask
+        size = 2 * abs(radius) + 1
+        grey = np.pad(np.asarray(mask), abs(radius))  # room to grow
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+        out = cv2.dilate(grey, kernel) if radius > 0 else cv2.erode(grey, kernel)
+        if not out.any():
+            return mask
+        mask = Image.fromarray(out)
+        mask = mask.crop(mask.getbbox())
+    return mask
+
+
+def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool, ga36: bool = False,
+           rng: np.random.Generator | None = None, stroke: float = 0.12) -> Image.Image:
+    """The character's ink as an L mask fitted into a cell: stretched (hanzi) or height-fitted (alnum).
+
+    With `ga36` (and its `rng`), an alphanumeric gets strokes of `stroke` x its height and `1` the standard's shape.
+    """
+    mask = _ink(char, font)
+    if ga36 and not stretch:
+        mask = even_strokes(ga36_one(mask.height, rng) if char == "1" else mask, stroke)
     if stretch:
         return mask.resize((cell_w, cell_h), Image.Resampling.LANCZOS)
     w = min(cell_w, max(1, round(mask.width * cell_h / mask.height)))
@@ -101,19 +163,26 @@ class PlateGenerator(Generator):
     all_class: bool = False
     suffix_prob: float = 0.15
     degrade: float = 1.0
+    glyphs: str = "ga36"
+    camera: str = "detector"
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(PLATE_COLOURS)
         if unknown or len(self.types) != len(self.type_weights):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
+        if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
+            raise ValueError(f"glyphs must be one of {GLYPHS} and camera one of {CAMERAS}; "
+                             f"got glyphs={self.glyphs!r}, camera={self.camera!r}")
 
     @cached_property
     def _fonts(self) -> tuple[list[Font], list[Font]]:
-        """Plate lettering is an upright gothic: hei-style hanzi, bold upright sans Latin."""
+        """Plate lettering is an upright gothic: hei-style hanzi, upright sans Latin (bold only for "bold"; for
+        "ga36" any weight but extra-light, as the strokes are evened out; never monospaced: its 0 has a dot)."""
         hanzi = [f for f in cjk_fonts() if "hei" in f.name.lower()] or cjk_fonts()
+        excluded = ("oblique", "italic", "serif", "mono", "light")
         upright_sans = [f for f in fonts_covering(ALNUM, installed_fonts())
-                        if "bold" in f.name.lower() and not any(k in f.name.lower()
-                                                                for k in ("oblique", "italic", "serif"))]
+                        if ("bold" in f.name.lower() or self.glyphs == "ga36" and "sans" in f.name.lower())
+                        and not any(k in f.name.lower() for k in excluded)]
         return hanzi, upright_sans or hanzi
 
     def fonts_used(self) -> list[str]:
@@ -140,14 +209,19 @@ class PlateGenerator(Generator):
             return "black"
         if label[-1] in "挂学":
             return "yellow"
-        candidates = [t for t in self.types if t not in ("green", "white", "black")] or ["blue"]
-        return candidates[int(rng.integers(len(candidates)))]
+        # A plain 7-character number: blue or yellow, in the proportion of their weights (was 50/50 whatever the
+        # weights, which drew half of all plain plates yellow where the road has mostly blue).
+        plain = [(t, w) for t, w in zip(self.types, self.type_weights, strict=True) if t in ("blue", "yellow")]
+        if not plain:
+            return "blue"
+        p = np.asarray([w for _, w in plain], float)
+        return plain[int(rng.choice(len(plain), p=p / p.sum()))][0]
 
     def _draw_plate(self, label: str, plate_type: str, rng: np.random.Generator) -> np.ndarray:
         width_mm, xs, cell_mm = _cells(len(label))
         w, h = round(width_mm * PX_PER_MM), round(140 * PX_PER_MM)
         top, bottom, ink, frame = (np.array(c, np.float32) for c in PLATE_COLOURS[plate_type])
-        jitter = rng.uniform(-18, 18, size=3)
+        jitter = rng.uniform(-18, 18, size=3) * (1.8 if self.camera == "detector" else 1.0)  # paint, white balance
         ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
         canvas = np.clip(top + (bottom - top) * ramp + jitter, 0, 255) * np.ones((1, w, 1), np.float32)
         image = Image.fromarray(canvas.astype(np.uint8))
@@ -161,10 +235,13 @@ class PlateGenerator(Generator):
         hanzi, latin = self._fonts
         latin_font = latin[int(rng.integers(len(latin)))]
         hanzi_font = hanzi[int(rng.integers(len(hanzi)))]
+        ga36 = self.glyphs == "ga36"
+        stroke = rng.uniform(0.09, 0.16) if ga36 else 0.0  # one stroke weight per plate
         cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
         for i, (char, x_mm) in enumerate(zip(label, xs, strict=True)):
             is_hanzi = not char.isascii()
-            mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi)
+            mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi,
+                          ga36=ga36, rng=rng, stroke=stroke)
             x = round(x_mm * PX_PER_MM) + (cell_w - mask.width) // 2
             colour = (200, 20, 20) if char == "警" or (i == len(label) - 1 and plate_type == "white" and
                                                       not char.isascii()) else tuple(int(c) for c in ink)
@@ -175,7 +252,7 @@ class PlateGenerator(Generator):
         return np.asarray(image)
 
     def _as_crop(self, plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Put the plate on a car body, warp it like a camera would, crop it loosely, degrade, resize."""
+        """Put the plate on a car body, see it through a camera, crop it as a detector would, degrade, resize."""
         s = self.degrade
         h, w = plate.shape[:2]
         plate = degrade.apply_some(plate, rng, [(0.4 * s, degrade.dirt), (0.3 * s, degrade.shadow)])
@@ -183,30 +260,55 @@ class PlateGenerator(Generator):
         body = np.empty((h + 2 * pad_y, w + 2 * pad_x, 3), np.uint8)
         body[:] = CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))] + rng.integers(-20, 21, size=3)
         body = degrade.gaussian_noise(body, rng, 20)
-        # Corners of the plate in the output crop: a detector's box is tight but not exact.
-        out_w, out_h = self.size
-        margin = rng.uniform(-0.03, 0.08, size=(4, 2)) * s * np.float32([out_w, out_h])
-        dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
-        inward = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
-        dst += margin * inward  # positive: background shows around the plate; negative: the plate is clipped
-        dst += rng.uniform(-1, 1, size=(4, 2)).astype(np.float32) * s * np.float32([0.04 * out_w, 0.06 * out_h])
-        src = np.float32([[pad_x, pad_y], [pad_x + w, pad_y], [pad_x + w, pad_y + h], [pad_x, pad_y + h]])
         body[pad_y:pad_y + h, pad_x:pad_x + w] = plate
-        # Warp at 2x the output size, then shrink: the glyph edges stay anti-aliased.
-        up = 2
+        src = np.float32([[pad_x, pad_y], [pad_x + w, pad_y], [pad_x + w, pad_y + h], [pad_x, pad_y + h]])
+        out_w, out_h = self.size
+        up = 2  # warp at 2x the output size, then shrink: the glyph edges stay anti-aliased
+        dst = (self._detector_corners if self.camera == "detector" else self._loose_corners)(w, h, rng)
         matrix = cv2.getPerspectiveTransform(src, dst * up)
         crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
                                    borderMode=cv2.BORDER_REPLICATE)
+        loose = self.camera == "loose"
         crop = degrade.apply_some(crop, rng, [
-            (0.3 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=4, max_shear=0.1)),
-            (0.25 * s, lambda im, r: degrade.motion_blur(im, r, max_len=7)),
-            (0.2 * s, lambda im, r: degrade.defocus_blur(im, r, max_radius=2.5)),
+            (0.3 * s * loose, lambda im, r: degrade.rotate_shear(im, r, max_deg=4, max_shear=0.1)),
+            ((0.25 if loose else 0.15) * s, lambda im, r: degrade.motion_blur(im, r, max_len=7 if loose else 5)),
+            ((0.2 if loose else 0.12) * s, lambda im, r: degrade.defocus_blur(im, r, max_radius=2.5 if loose else 1.8)),
         ])
         crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
         return degrade.apply_some(crop, rng, [
-            (0.3 * s, lambda im, r: degrade.low_resolution(im, r, min_scale=0.45)),
+            ((0.3 if loose else 0.2) * s, lambda im, r: degrade.low_resolution(im, r, min_scale=0.45 if loose else 0.55)),
             (0.8 * s, degrade.lighting),
-            (0.25 * s, degrade.haze),
+            ((0.25 if loose else 0.08) * s, degrade.haze),
             (0.4 * s, lambda im, r: degrade.gaussian_noise(im, r, 10)),
-            (0.5 * s, lambda im, r: degrade.jpeg(im, r, 20, 90)),
+            (0.5 * s, lambda im, r: degrade.jpeg(im, r, 20 if loose else 30, 90 if loose else 95)),
         ])
+
+    def _loose_corners(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+        """The first version: each plate corner placed in the output crop, loosely, by its own random offset."""
+        s, (out_w, out_h) = self.degrade, self.size
+        margin = rng.uniform(-0.03, 0.08, size=(4, 2)) * s * np.float32([out_w, out_h])
+        dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
+        dst += margin * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])  # > 0: background shows; < 0: clipped
+        dst += rng.uniform(-1, 1, size=(4, 2)).astype(np.float32) * s * np.float32([0.04 * out_w, 0.06 * out_h])
+        return dst
+
+    def _detector_corners(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+        """The plate turned and seen at an angle, inside the axis-aligned box a detector draws around it.
+
+        Roll (tilt in the image) about N(0, 3.5) degrees, up to 10; yaw as one side taller by up to 12 %; a
+        little shear; then the box around the plate's corners, with margins of -2..+6 % of its width and
+        -4..+12 % of its height per side, is what gets resized to the output size.
+        """
+        s, (out_w, out_h) = self.degrade, self.size
+        corners = np.float32([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
+        yaw = rng.uniform(-0.12, 0.12) * s
+        corners[:, 1] *= 1 + yaw * np.sign(corners[:, 0])  # the nearer side looks taller
+        corners[:, 0] += corners[:, 1] * rng.uniform(-0.08, 0.08) * s  # shear
+        angle = np.deg2rad(np.clip(rng.normal(0, 3.5), -10, 10) * s)
+        rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        corners = corners @ rotation.T
+        lo, hi = corners.min(0), corners.max(0)
+        size = hi - lo
+        lo = lo - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
+        hi = hi + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
+        return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)

@@ -16,6 +16,7 @@ from ocrcore.charsets import Charset, get_charset
 from ocrcore.checkpoint import check_compatible, read_checkpoint
 from ocrcore.data import FolderDataset, ShardDataset, read_manifest
 from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
+from ocrcore.models.zoo import ADOPTIONS
 from ocrcore.preprocess import Preprocess
 from ocrcore.pretrained import resolve
 from ocrcore.training.trainer import TrainConfig, Trainer
@@ -46,11 +47,11 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, star
     """The model to train: the zoo's `arch`, or when fine-tuning, the starting checkpoint's sizes and
     preprocessing on this charset; `height` overrides the input height (a multiple of 16; for a square
     input such as the character classifier's, the side)."""
-    if start is not None:
-        meta = read_checkpoint(start)["meta"]
+    meta = read_checkpoint(start)["meta"] if start is not None else None
+    if meta is not None and (meta["arch"], arch) not in ADOPTIONS:
         check_compatible(meta, arch, None, None, where=str(start))
         bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **meta["arch_kwargs"])
-    else:
+    else:  # a fresh model, or one that starts from another architecture (trainer.init_weights copies it in)
         bundle = build(arch, cs, length)
     if height is None or height == bundle.preprocess.height:
         return bundle

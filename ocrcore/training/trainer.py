@@ -150,7 +150,7 @@ class Trainer:
     def init_weights(self, path: str | Path) -> Transfer:
         """Fine-tune: start from another checkpoint's weights (same architecture; on another charset, the output
         rows of shared characters are carried over and new ones start fresh; the log says which)."""
-        source, _ = load_bundle(path, arch=self.bundle.arch)
+        source, _ = load_bundle(path)  # transfer_weights refuses an architecture it cannot start from
         transfer = transfer_weights(source, self.bundle)
         log.info("fine-tuning from %s: %s", path, transfer)
         return transfer

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
+from ocrcore.checkpoint import CheckpointError
 from ocrcore.models import ModelBundle
+from ocrcore.models.zoo import ADOPTIONS
 
 
 @dataclass(frozen=True)
@@ -31,10 +33,19 @@ class Transfer:
 
 
 def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
-    """Copy `source`'s weights into `target` (same architecture), matching output rows by character."""
+    """Copy `source`'s weights into `target`, matching output rows by character: the same architecture, or one
+    the zoo can start from another (`ADOPTIONS`: a line reader from a character classifier)."""
     src_labels, dst_labels = source.codec.class_labels, target.codec.class_labels
     row_of = {label: i for i, label in enumerate(src_labels)}
     pairs = [(j, row_of[label]) for j, label in enumerate(dst_labels) if label in row_of]
+    new = "".join(label for label in dst_labels if label and label not in row_of)
+    if source.arch != target.arch:
+        adopt = ADOPTIONS.get((source.arch, target.arch))
+        if adopt is None:
+            starts = sorted(s for s, t in ADOPTIONS if t == target.arch)
+            raise CheckpointError(f"a {target.arch} model cannot start from a {source.arch} model; start it from "
+                                  f"a {target.arch} checkpoint{' or a ' + ' or '.join(starts) + ' one' if starts else ''}")
+        return Transfer(adopt(source, target, pairs), len(pairs), new, ())
     src_state, dst_state = source.model.state_dict(), target.model.state_dict()
     relabel = src_labels != dst_labels
     copied, carried, skipped = 0, 0, []
@@ -55,5 +66,4 @@ def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
             else:
                 skipped.append(key)
     target.model.load_state_dict(dst_state)
-    new = "".join(label for label in dst_labels if label and label not in row_of)
     return Transfer(copied, carried, new, tuple(skipped))

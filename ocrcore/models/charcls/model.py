@@ -5,17 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ocrcore.models.blocks import conv_bn
-
-
-class Residual(nn.Module):
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.body = nn.Sequential(conv_bn(channels, channels), nn.Conv2d(channels, channels, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(channels))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.relu(x + self.body(x))
+from ocrcore.models.blocks import residual_backbone
 
 
 class CharClassifier(nn.Module):
@@ -33,13 +23,8 @@ class CharClassifier(nn.Module):
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 256),
                  dropout: float = 0.2, pool: str = "grid", grid: int = 4, hidden: int = 256) -> None:
         super().__init__()
-        c1, c2, c3, c4 = widths
-        self.backbone = nn.Sequential(
-            conv_bn(in_channels, c1), nn.MaxPool2d(2),   # S/2
-            conv_bn(c1, c2), Residual(c2), nn.MaxPool2d(2),   # S/4
-            conv_bn(c2, c3), Residual(c3), nn.MaxPool2d(2),   # S/8
-            conv_bn(c3, c4), Residual(c4),
-        )
+        c4 = widths[3]
+        self.backbone = residual_backbone(in_channels, widths)  # (B, C, S, S) -> (B, c4, S/8, S/8)
         if pool == "avg":  # (B, c4, S/8, S/8) -> (B, c4)
             self.sequence = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout))
             features = c4
