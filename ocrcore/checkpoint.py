@@ -38,6 +38,41 @@ def save_checkpoint(path: str | Path, bundle: ModelBundle, train_state: dict[str
     return path
 
 
+INT8 = "::int8"  # a weight matrix stored as int8 rows ...
+SCALE = "::scale"  # ... each with its fp16 scale: weight = int8 * scale
+
+
+def quantise_rows(weights: dict[str, torch.Tensor], max_bytes: int,
+                  margin: int = 256 * 1024) -> dict[str, torch.Tensor]:
+    """Store the largest floating-point matrices as int8 rows with one scale per row (max |w| / 127), largest
+    first, until the tensors take at most `max_bytes - margin`; the rest as they are. `dequantise` undoes it
+    (to within half a step per weight). Returns `weights` itself when it already fits."""
+    out = dict(weights)
+    total = sum(v.numel() * v.element_size() for v in out.values())
+    matrices = sorted((k for k, v in out.items() if v.is_floating_point() and v.dim() >= 2),
+                      key=lambda k: -out[k].numel())
+    for key in matrices:
+        if total <= max_bytes - margin:
+            break
+        w = out.pop(key).float()
+        scale = w.flatten(1).abs().amax(1).clamp(min=1e-8) / 127  # (rows,)
+        q = torch.round(w / scale.view(-1, *[1] * (w.dim() - 1))).to(torch.int8)
+        out[key + INT8], out[key + SCALE] = q, scale.half()
+        total -= w.numel() * weights[key].element_size() - q.numel() - 2 * scale.numel()
+    return out
+
+
+def dequantise(weights: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The state dict `quantise_rows` wrote, with its int8 matrices back in floating point."""
+    if not any(k.endswith(INT8) for k in weights):
+        return weights
+    out = {k: v for k, v in weights.items() if not k.endswith((INT8, SCALE))}
+    for key in (k[:-len(INT8)] for k in weights if k.endswith(INT8)):
+        q, scale = weights[key + INT8], weights[key + SCALE].float()
+        out[key] = q.float() * scale.view(-1, *[1] * (q.dim() - 1))
+    return out
+
+
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint dict with `weights_only=True` (no arbitrary code runs), or raise `CheckpointError`."""
     path = Path(path)
@@ -50,6 +85,8 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
                               f"torch file): {exc}") from exc
     if not isinstance(state, dict) or state.get("format") != FORMAT or "meta" not in state:
         raise CheckpointError(f"{path} is not an ocrcore checkpoint (format {FORMAT}); was it saved by another tool?")
+    if isinstance(state.get("model"), dict):
+        state["model"] = dequantise(state["model"])
     return state
 
 

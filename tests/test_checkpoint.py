@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from ocrcore.checkpoint import CheckpointError, load_bundle, save_checkpoint
 from ocrcore.inference import Recognizer
@@ -80,3 +81,18 @@ def test_charcls_checkpoints_from_before_the_grid_head_still_load(tmp_path):
     assert bundle.model.head.in_features == 16  # global average pooling of the last 16 channels
     with pytest.raises(ValueError, match="pool must be"):
         build("charcls", "digits", pool="max")
+
+
+def test_int8_rows_only_when_fp16_does_not_fit_and_read_back_close():
+    from ocrcore.checkpoint import INT8, dequantise, quantise_rows
+
+    torch.manual_seed(0)
+    weights = {"big.weight": torch.randn(512, 256).half(), "small.weight": torch.randn(8, 4).half(),
+               "bn.num_batches_tracked": torch.tensor(3)}
+    assert quantise_rows(weights, 10 * 1024 * 1024) == weights  # fits: untouched
+    packed = quantise_rows(weights, 256 * 1024 + 200 * 1024)
+    assert "big.weight" + INT8 in packed and "small.weight" in packed
+    back = dequantise(packed)
+    assert set(back) == set(weights)
+    step = weights["big.weight"].float().abs().amax(1, keepdim=True) / 127
+    assert ((back["big.weight"] - weights["big.weight"].float()).abs() <= step / 2 + 1e-3).all()

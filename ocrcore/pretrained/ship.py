@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 import ocrcore
-from ocrcore.checkpoint import FORMAT, load_bundle, read_checkpoint
+from ocrcore.checkpoint import FORMAT, INT8, dequantise, load_bundle, quantise_rows, read_checkpoint
 from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
@@ -142,8 +142,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     plates of ../shared/realdata/plates_dev (measurement only).
     """
     bundle, state = load_bundle(checkpoint)
-    weights = to_fp16(bundle)
-    bundle.model.load_state_dict(weights)  # every figure below is measured on the weights as shipped
+    weights = quantise_rows(to_fp16(bundle), MAX_BYTES)  # int8 rows only for what does not fit in fp16
+    bundle.model.load_state_dict(dequantise(weights))  # every figure below is measured on the weights as shipped
     test = ShardDataset(data, split)
     report = evaluate(bundle, test, batch_size=256, progress=True)
     latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
@@ -161,7 +161,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
         raise PretrainedError(f"{name}: the weights take more than {MAX_BYTES >> 20} MiB; ship a smaller model")
     os.replace(tmp, folder / WEIGHTS)
     card["weights"] = {"file": WEIGHTS, "sha256": file_sha256(folder / WEIGHTS),
-                       "bytes": (folder / WEIGHTS).stat().st_size, "dtype": "float16"}
+                       "bytes": (folder / WEIGHTS).stat().st_size,
+                       "dtype": "float16" + (" + int8 rows" if any(k.endswith(INT8) for k in weights) else "")}
     (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
     read_checkpoint(folder / WEIGHTS)  # what was written reads back
@@ -207,7 +208,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"# {card['name']}", "",
         f"`{card['arch']}` for the `{card['task']}` task, {card['parameters'] / 1e6:.2f}M parameters, charset "
         f"`{card['charset_name']}` ({len(card['charset'])} characters), "
-        f"fp16 weights ({card['weights']['bytes'] >> 10} KiB).",
+        f"{card['weights'].get('dtype', 'float16').replace('float16', 'fp16')} weights "
+        f"({card['weights']['bytes'] >> 10} KiB).",
         "", "| | |", "|---|---|",
         f"| test sequence accuracy | **{100 * t['sequence_accuracy']:.2f} %** ({t['images']:,} fresh images, "
         f"{disjoint}, {t['decoding']} decoding) |",

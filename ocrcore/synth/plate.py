@@ -276,7 +276,8 @@ class PlateGenerator(Generator):
         ])
         crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
         return degrade.apply_some(crop, rng, [
-            ((0.3 if loose else 0.2) * s, lambda im, r: degrade.low_resolution(im, r, min_scale=0.45 if loose else 0.55)),
+            ((0.3 if loose else 0.2) * s,
+             lambda im, r: degrade.low_resolution(im, r, min_scale=0.45 if loose else 0.55)),
             (0.8 * s, degrade.lighting),
             ((0.25 if loose else 0.08) * s, degrade.haze),
             (0.4 * s, lambda im, r: degrade.gaussian_noise(im, r, 10)),

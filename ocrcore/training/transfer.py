@@ -43,8 +43,9 @@ def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
         adopt = ADOPTIONS.get((source.arch, target.arch))
         if adopt is None:
             starts = sorted(s for s, t in ADOPTIONS if t == target.arch)
+            other = " or a " + " or ".join(starts) + " one" if starts else ""
             raise CheckpointError(f"a {target.arch} model cannot start from a {source.arch} model; start it from "
-                                  f"a {target.arch} checkpoint{' or a ' + ' or '.join(starts) + ' one' if starts else ''}")
+                                  f"a {target.arch} checkpoint{other}")
         return Transfer(adopt(source, target, pairs), len(pairs), new, ())
     src_state, dst_state = source.model.state_dict(), target.model.state_dict()
     relabel = src_labels != dst_labels

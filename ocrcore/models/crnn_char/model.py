@@ -36,7 +36,8 @@ class CharWindowCRNN(nn.Module):
         rows = height // 8
         self.backbone = residual_backbone(in_channels, widths)
         # A window of `rows` columns centred on each step: pad so that there are W/8 of them.
-        self.window = nn.Sequential(nn.ZeroPad2d((rows // 2 - 1, rows - rows // 2, 0, 0)) if rows > 1 else nn.Identity(),
+        pad = nn.ZeroPad2d((rows // 2 - 1, rows - rows // 2, 0, 0)) if rows > 1 else nn.Identity()
+        self.window = nn.Sequential(pad,
                                     nn.Conv2d(widths[3], hidden, (rows, rows), bias=False), nn.BatchNorm2d(hidden),
                                     nn.ReLU(inplace=True))
         self.sequence = ConvSequence(hidden, layers=layers)
@@ -72,7 +73,8 @@ def from_classifier(line: CharWindowCRNN, classifier: CharClassifier, rows: list
     linear = classifier.sequence[2]
     if linear.weight.numel() != conv.weight.numel():
         raise ValueError(f"the classifier's grid head {tuple(linear.weight.shape)} does not fit the window "
-                         f"{tuple(conv.weight.shape)}: build the line model with the classifier's widths and hidden size")
+                         f"{tuple(conv.weight.shape)}: build the line model with the classifier's widths and "
+                         "hidden size")
     line.backbone.load_state_dict(classifier.backbone.state_dict())
     conv.weight.copy_(linear.weight.view_as(conv.weight))  # (hidden, C4 * g * g) -> (hidden, C4, g, g): same order
     bn.load_state_dict(classifier.sequence[3].state_dict())
