@@ -136,7 +136,7 @@ def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
 
 
 def test_plate_glyphs_have_even_strokes_and_the_standard_one():
-    from ocrcore.synth.plate import _ink, even_strokes, ga36_one
+    from ocrcore.synth.plate import _ink, even_strokes, ga36_one, ga36_three
 
     gen = build_generator("plate")
     latin = gen._fonts[1]
@@ -151,6 +151,9 @@ def test_plate_glyphs_have_even_strokes_and_the_standard_one():
             assert abs(stroke(even_strokes(_ink("H", font), fraction)) - fraction) < 0.04
     one = np.asarray(ga36_one(70, np.random.default_rng(0))) > 127
     assert one.shape[0] == 70 and one[-5:].sum(1).max() <= 0.12 * 70 + 1  # a bare stem at the foot: no serif
+    font_three = _ink("3", latin[0])
+    three = np.asarray(ga36_three(font_three)) > 127
+    assert three[1].mean() > 0.8 > (np.asarray(font_three)[1] > 127).mean()  # a flat top where the font is round
 
 
 @pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose")])

@@ -7,8 +7,9 @@ gives the narrow, condensed look of plate lettering.
 
 Two knobs say how close to the road the images are (bench/real_plates.py measures each on real crops):
 - `glyphs="ga36"`: the plate typeface's look - even strokes of 9-16 % of the glyph height (GA 36: 10 mm on a
-  90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem
-  with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates). `"bold"` is the first
+  90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem,
+  rarely with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates) and flat-topped `3`
+  (read as 8 after the first change). `"bold"` is the first
   version: DejaVu Sans Bold as the font draws it.
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
@@ -93,9 +94,9 @@ def _ink(char: str, font: Font) -> Image.Image:
 
 
 def ga36_one(height: int, rng: np.random.Generator) -> Image.Image:
-    """GA 36's `1`: a bare vertical stem, usually with a short flag down to the left at its top; no foot."""
+    """GA 36's `1`: a bare vertical stem, now and then with a short flag down to the left at its top; no foot."""
     stem = max(2, round(0.12 * height))
-    flag = round(rng.uniform(0.18, 0.3) * height) if rng.random() < 0.8 else 0
+    flag = round(rng.uniform(0.18, 0.3) * height) if rng.random() < 0.3 else 0
     mask = Image.new("L", (flag + stem + 4, height + 4))
     x0 = 2 + flag
     draw = ImageDraw.Draw(mask)
@@ -103,6 +104,22 @@ def ga36_one(height: int, rng: np.random.Generator) -> Image.Image:
     if flag:
         draw.line((x0 + stem // 2, 2 + stem // 2, 2 + stem // 2, 2 + flag), fill=255, width=stem)
     return mask.crop(mask.getbbox())
+
+
+def ga36_three(font_three: Image.Image) -> Image.Image:
+    """GA 36's `3` has a flat top: a bar, a diagonal down to the middle, then the font's lower bowl."""
+    ink = np.asarray(font_three)
+    h, w = ink.shape
+    stem = max(2, round(2 * float(np.percentile(
+        cv2.distanceTransform(np.pad((ink > 127).astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1][ink > 127], 90))))
+    out = ink.copy()
+    middle = int(0.45 * h)
+    out[:middle] = 0
+    mask = Image.fromarray(out)
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((round(0.08 * w), 0, w - 1, stem - 1), fill=255)
+    draw.line((w - 1 - stem // 2, stem // 2, round(0.45 * w), middle + stem // 2), fill=255, width=stem)
+    return mask
 
 
 def even_strokes(mask: Image.Image, fraction: float, rounds: int = 2) -> Image.Image:
@@ -139,7 +156,8 @@ def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool, ga36:
     """
     mask = _ink(char, font)
     if ga36 and not stretch:
-        mask = even_strokes(ga36_one(mask.height, rng) if char == "1" else mask, stroke)
+        shaped = {"1": lambda: ga36_one(mask.height, rng), "3": lambda: ga36_three(mask)}.get(char, lambda: mask)()
+        mask = even_strokes(shaped, stroke)
     if stretch:
         return mask.resize((cell_w, cell_h), Image.Resampling.LANCZOS)
     w = min(cell_w, max(1, round(mask.width * cell_h / mask.height)))
