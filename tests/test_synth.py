@@ -136,7 +136,7 @@ def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
 
 
 def test_plate_glyphs_have_even_strokes_and_the_standard_one():
-    from ocrcore.synth.plate import _ink, even_strokes, ga36_one, ga36_three
+    from ocrcore.synth.plate import _ink, even_strokes, ga36_m, ga36_one, ga36_three
 
     gen = build_generator("plate")
     latin = gen._fonts[1]
@@ -154,6 +154,9 @@ def test_plate_glyphs_have_even_strokes_and_the_standard_one():
     font_three = _ink("3", latin[0])
     three = np.asarray(ga36_three(font_three)) > 127
     assert three[1].mean() > 0.8 > (np.asarray(font_three)[1] > 127).mean()  # a flat top where the font is round
+    m = np.asarray(ga36_m(_ink("M", latin[0]))) > 127
+    h, w = m.shape
+    assert not m[int(0.8 * h):, w // 3:2 * w // 3].any()  # the V stops halfway: nothing between the stems below
 
 
 @pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose")])

@@ -8,9 +8,9 @@ gives the narrow, condensed look of plate lettering.
 Two knobs say how close to the road the images are (bench/real_plates.py measures each on real crops):
 - `glyphs="ga36"`: the plate typeface's look - even strokes of 9-16 % of the glyph height (GA 36: 10 mm on a
   90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem,
-  rarely with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates) and flat-topped `3`
-  (read as 8 after the first change). `"bold"` is the first
-  version: DejaVu Sans Bold as the font draws it.
+  rarely with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates), flat-topped `3`
+  (read as 8 after the first change) and `M` (its V meets halfway down; read as H after the second).
+  `"bold"` is the first version: DejaVu Sans Bold as the font draws it.
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
   `"loose"` is the first version's warp and degradations.
@@ -122,6 +122,21 @@ def ga36_three(font_three: Image.Image) -> Image.Image:
     return mask
 
 
+def ga36_m(font_m: Image.Image) -> Image.Image:
+    """GA 36's `M`: two upright stems whose V meets only about halfway down (a font's V reaching the foot reads
+    as a different letter, and the real plates' M was read as H)."""
+    w, h = font_m.size
+    stem = max(2, round(0.12 * h))
+    mask = Image.new("L", (w, h))
+    draw = ImageDraw.Draw(mask)
+    draw.rectangle((0, 0, stem - 1, h - 1), fill=255)
+    draw.rectangle((w - stem, 0, w - 1, h - 1), fill=255)
+    depth = round(0.6 * h)
+    draw.line((stem // 2, stem // 2, w // 2, depth), fill=255, width=stem)
+    draw.line((w - 1 - stem // 2, stem // 2, w // 2, depth), fill=255, width=stem)
+    return mask
+
+
 def even_strokes(mask: Image.Image, fraction: float, rounds: int = 2) -> Image.Image:
     """Thin or thicken the ink so that its strokes are about `fraction` of the glyph height wide.
 
@@ -156,7 +171,8 @@ def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool, ga36:
     """
     mask = _ink(char, font)
     if ga36 and not stretch:
-        shaped = {"1": lambda: ga36_one(mask.height, rng), "3": lambda: ga36_three(mask)}.get(char, lambda: mask)()
+        shaped = {"1": lambda: ga36_one(mask.height, rng), "3": lambda: ga36_three(mask),
+                  "M": lambda: ga36_m(mask)}.get(char, lambda: mask)()
         mask = even_strokes(shaped, stroke)
     if stretch:
         return mask.resize((cell_w, cell_h), Image.Resampling.LANCZOS)
