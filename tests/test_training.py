@@ -165,3 +165,21 @@ def test_many_class_classifiers_warm_up_on_a_few_classes_first(tmp_path):
     run_training("charcls", cfg, tmp_path / "run", data=tmp_path / "data", height=32)
     warm = torch.load(tmp_path / "run" / "class-warmup" / "last.pt", weights_only=False)
     assert warm["train"]["step"] >= 1 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_a_line_reader_trains_from_a_character_classifier(tmp_path):
+    """`run_training("crnn_char", init_from=<charcls checkpoint>)`: the cross-architecture start end to end."""
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+    from ocrcore.training import run_training
+
+    classifier = build("charcls", get_charset("gb2312_l1"), None, Preprocess(height=32, width=32, keep_aspect=False),
+                       widths=(8, 8, 8, 16), hidden=16)  # the line model is built with these sizes
+    start = save_checkpoint(tmp_path / "char.pt", classifier)
+    data = tmp_path / "lines"
+    write_dataset(data, build_generator("text", length=(3, 5)), {"train": 16, "val": 8}, seed=1, workers=1,
+                  progress=False)
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, lr=1e-3)
+    out = run_training("crnn_char", cfg, tmp_path / "run", data=data, init_from=start)
+    assert out["history"][0]["step"] == 2 and (tmp_path / "run" / "best.pt").exists()

@@ -125,6 +125,7 @@ def _line_from_classifier(source: ModelBundle, target: ModelBundle, rows: list[t
 ADOPTIONS: dict[tuple[str, str], Callable[[ModelBundle, ModelBundle, list[tuple[int, int]]], int]] = {
     ("charcls", "crnn_char"): _line_from_classifier,
 }
+ADOPTED_SIZES = ("widths", "hidden")  # the source's sizes the adopting model is built with
 
 
 # Defaults that changed after checkpoints were written: a checkpoint whose metadata lacks the key was built

@@ -16,7 +16,7 @@ from ocrcore.charsets import Charset, get_charset
 from ocrcore.checkpoint import check_compatible, read_checkpoint
 from ocrcore.data import FolderDataset, ShardDataset, read_manifest
 from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
-from ocrcore.models.zoo import ADOPTIONS
+from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS
 from ocrcore.preprocess import Preprocess
 from ocrcore.pretrained import resolve
 from ocrcore.training.trainer import TrainConfig, Trainer
@@ -51,8 +51,9 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, star
     if meta is not None and (meta["arch"], arch) not in ADOPTIONS:
         check_compatible(meta, arch, None, None, where=str(start))
         bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **meta["arch_kwargs"])
-    else:  # a fresh model, or one that starts from another architecture (trainer.init_weights copies it in)
-        bundle = build(arch, cs, length)
+    else:  # a fresh model, or one of the source's sizes that starts from another architecture (init_weights)
+        sizes = {k: v for k, v in meta["arch_kwargs"].items() if k in ADOPTED_SIZES} if meta else {}
+        bundle = build(arch, cs, length, **sizes)
     if height is None or height == bundle.preprocess.height:
         return bundle
     if height < 16 or height % 16:

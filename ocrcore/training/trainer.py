@@ -148,8 +148,9 @@ class Trainer:
         log.info("resumed from %s at step %d (epoch %d)", path, self.step, self.step // self.steps_per_epoch)
 
     def init_weights(self, path: str | Path) -> Transfer:
-        """Fine-tune: start from another checkpoint's weights (same architecture; on another charset, the output
-        rows of shared characters are carried over and new ones start fresh; the log says which)."""
+        """Fine-tune: start from another checkpoint's weights (the same architecture, or one the zoo can start from
+        it, `ADOPTIONS`; on another charset, the output rows of shared characters are carried over and new ones
+        start fresh; the log says which)."""
         source, _ = load_bundle(path)  # transfer_weights refuses an architecture it cannot start from
         transfer = transfer_weights(source, self.bundle)
         log.info("fine-tuning from %s: %s", path, transfer)
