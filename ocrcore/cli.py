@@ -79,17 +79,25 @@ def run_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_source(p: argparse.ArgumentParser) -> None:
-    """--data (a generated dataset) or --folder (the user's own labelled images), exactly one."""
+def _add_source(p: argparse.ArgumentParser, synthetic: bool = False) -> None:
+    """--data (a generated dataset) or --folder (the user's own labelled images), exactly one; for training also
+    --synthetic (a generator drawn from on the fly)."""
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="dataset folder written by `generate`")
     source.add_argument("--folder", type=Path, help="your own labelled images (file names or labels.tsv)")
+    if synthetic:
+        source.add_argument("--synthetic", choices=TASKS,
+                            help="draw fresh samples of this task on the fly in the loader workers (nothing on disk)")
 
 
 def add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on a generated dataset or a folder of your own images")
     p.add_argument("--arch", required=True, choices=ARCHS)
-    _add_source(p)
+    _add_source(p, synthetic=True)
+    p.add_argument("--samples", type=int, default=100_000, help="--synthetic: fresh samples per epoch")
+    p.add_argument("--val-samples", type=int, default=2_000, help="--synthetic: validation samples, drawn once")
+    p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
+                   help="--synthetic: generator knob, as `generate -p` takes it")
     p.add_argument("--val-folder", type=Path, help="validation images for --folder (default: 10%% of it)")
     p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
@@ -110,12 +118,17 @@ def _bool(text: str) -> bool:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ocrcore.training import run_training
+    from ocrcore.training import Synthetic, run_training
 
     cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    if args.param and not args.synthetic:
+        raise SystemExit("-p/--param sets a generator knob for --synthetic; a --data dataset keeps the knobs it was "
+                         "generated with")
+    synthetic = Synthetic(args.synthetic, args.samples, args.val_samples, parse_params(args.param)) \
+        if args.synthetic else None
     result = run_training(args.arch, cfg, args.out, data=args.data, folder=args.folder, val_folder=args.val_folder,
                           charset=args.charset, length=args.length, init_from=args.init_from,
-                          height=args.height)
+                          height=args.height, synthetic=synthetic)
     print(f"run: {args.out.resolve()}  best: {result['best']}")
     return 0
 

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from ocrcore.cli import main, parse_params
 
 
@@ -58,3 +60,13 @@ def test_multihead_needs_a_fixed_length(tmp_path, capsys):
     write_dataset(tmp_path / "d", gen, {"train": 8, "val": 2}, workers=1, progress=False)
     assert main(["train", "--arch", "multihead", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "r")]) == 2
     assert "fixed number of characters" in capsys.readouterr().err
+
+
+def test_train_on_the_fly_and_params_only_with_it(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "crnn_cnn_small", "--synthetic", "plate", "--samples", "16", "--val-samples", "4",
+                 "--out", str(run), "--epochs", "1", "--batch-size", "8", "--workers", "0",
+                 "-p", "glyphs=bold"]) == 0
+    assert (run / "best.pt").exists()
+    with pytest.raises(SystemExit, match="--synthetic"):
+        main(["train", "--arch", "crnn", "--data", str(tmp_path), "--out", str(run), "-p", "glyphs=bold"])

@@ -183,3 +183,25 @@ def test_a_line_reader_trains_from_a_character_classifier(tmp_path):
     cfg = TrainConfig(epochs=1, batch_size=8, workers=0, lr=1e-3)
     out = run_training("crnn_char", cfg, tmp_path / "run", data=data, init_from=start)
     assert out["history"][0]["step"] == 2 and (tmp_path / "run" / "best.pt").exists()
+
+
+def test_training_on_samples_drawn_on_the_fly(tmp_path):
+    """`synthetic=`: fresh samples per epoch from the generator, nothing on disk; validation drawn once from the
+    val split, so a label-disjoint generator's test labels are never trained on."""
+    from ocrcore.synth import LabelSplit
+    from ocrcore.training import Synthetic, run_training
+
+    spec = Synthetic("captcha", samples=16, val_samples=8, params=dict(width=80, height=30, font_sizes=(24,)))
+    charset, length, train, val = spec.datasets(seed=3)
+    assert length == 4 and charset.name == "alnum_upper" and len(val) == 8
+    train.set_epoch(0)
+    first = [train[i][1] for i in range(16)]
+    train.set_epoch(1)
+    assert [train[i][1] for i in range(16)] != first  # every epoch draws new samples
+    assert all(LabelSplit().bucket(label) == "train" for label in first)
+    assert all(LabelSplit().bucket(label) == "val" for _, label in val)
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, seed=3)
+    result = run_training("crnn_cnn_small", cfg, tmp_path / "run", synthetic=spec)
+    assert (tmp_path / "run" / "best.pt").exists() and "val_accuracy" in result["history"][0]
+    with pytest.raises(ValueError, match="samples >= 1"):
+        Synthetic("captcha", samples=0).datasets(seed=0)

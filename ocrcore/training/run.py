@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +14,11 @@ from torch.utils.data import Dataset, Subset
 
 from ocrcore.charsets import Charset, get_charset
 from ocrcore.checkpoint import check_compatible, read_checkpoint
-from ocrcore.data import FolderDataset, ShardDataset, read_manifest
+from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
 from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS
 from ocrcore.preprocess import Preprocess
+from ocrcore.synth import build_generator
 from ocrcore.pretrained import resolve
 from ocrcore.training.trainer import TrainConfig, Trainer
 
@@ -28,12 +29,39 @@ def dataset_charset_and_length(root: str | Path) -> tuple[Charset, int | None]:
     """The charset a generated dataset was written with, and its code length if every label has the same."""
     plan = read_manifest(root)["plan"]
     charset = Charset(plan["charset"]["chars"], name=plan["charset"]["name"])
-    length = plan["generator"].get("length")
-    if isinstance(length, list):
-        length = length[0] if length[0] == length[1] else None
-    if plan["task"] == "char":
-        length = 1
-    return charset, length
+    return charset, _fixed_length(plan["task"], plan["generator"].get("length"))
+
+
+def _fixed_length(task: str, length: Any) -> int | None:
+    if task == "char":
+        return 1
+    if isinstance(length, list | tuple):
+        return length[0] if length[0] == length[1] else None
+    return length
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """Train on fresh samples drawn on the fly by the loader workers: nothing is written to disk, every epoch
+    draws `samples` new ones (seeded by the run's seed, epoch and index, so a resumed run sees the same), and
+    label-disjoint generators never draw a label of the val or test split. Validation: `val_samples` drawn once
+    from the val split. What a machine with many cores (a GPU box) trains fastest with."""
+
+    task: str
+    samples: int = 100_000  # per epoch
+    val_samples: int = 2_000
+    params: dict[str, Any] = field(default_factory=dict)  # generator knobs, as `generate -p` takes them
+
+    def datasets(self, seed: int) -> tuple[Charset, int | None, Dataset, Dataset | None]:
+        if self.samples < 1:
+            raise ValueError(f"synthetic training needs samples >= 1 per epoch, got {self.samples}")
+        gen = build_generator(self.task, **self.params)
+        train = GeneratorDataset(gen, self.samples, seed=seed, split="train")
+        val = None
+        if self.val_samples > 0:  # drawn once (not per epoch): every epoch is scored on the same images
+            draw = GeneratorDataset(gen, self.val_samples, seed=seed, split="val")
+            val = [draw[i] for i in range(self.val_samples)]
+        return gen.charset, _fixed_length(self.task, gen.params().get("length")), train, val
 
 
 def _holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dataset]:
@@ -106,8 +134,9 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
                  folder: str | Path | None = None, val_folder: str | Path | None = None,
                  charset: str | None = None, length: int | None = None, init_from: str | Path | None = None,
                  on_step: Callable | None = None, on_epoch: Callable | None = None,
-                 height: int | None = None) -> dict[str, Any]:
-    """Train `arch` on a generated dataset (`data`) or a user's folder; resumes if `out/last.pt` exists.
+                 height: int | None = None, synthetic: Synthetic | None = None) -> dict[str, Any]:
+    """Train `arch` on a generated dataset (`data`), a user's folder, or samples generated on the fly
+    (`synthetic`); resumes if `out/last.pt` exists.
 
     `init_from` (a checkpoint or a shipped model's name) fine-tunes: the model takes its architecture and
     weights, also onto another charset (shared characters keep their output rows). `height` overrides the
@@ -127,8 +156,13 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         val_set = FolderDataset(val_folder, cs) if val_folder else None
         if val_set is None:
             train_set, val_set = _holdout(train_set, 0.1, cfg.seed)
+    elif synthetic is not None:
+        cs, length_of_task, train_set, val_set = synthetic.datasets(cfg.seed)
+        cs = get_charset(charset) if charset else cs
+        length = length or length_of_task
     else:
-        raise ValueError("give a generated dataset (data=) or a folder of labelled images (folder=)")
+        raise ValueError("give a generated dataset (data=), a folder of labelled images (folder=) or a generator "
+                         "to draw from on the fly (synthetic=)")
     if arch in FIXED_LENGTH_ARCHS and length is None:
         raise ValueError(f"{arch} reads a fixed number of characters but this data has labels of several lengths; "
                          "pass length= or use a CTC architecture (crnn)")
