@@ -18,8 +18,8 @@ from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_man
 from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
 from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS
 from ocrcore.preprocess import Preprocess
-from ocrcore.synth import build_generator
 from ocrcore.pretrained import resolve
+from ocrcore.synth import build_generator
 from ocrcore.training.trainer import TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
