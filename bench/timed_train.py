@@ -3,8 +3,8 @@
     python -m bench.timed_train --minutes 8 --slim $OUT/best.pt -- \
         --arch crnn_char --synthetic text -p corpus=natural --init-from text-crnn_char --out runs/gpu-text ...
 
-Everything after `--` is `python -m ocrcore train`'s arguments. A short probe (`--probe-steps` steps into a
-scratch folder) measures samples/s with those arguments; the real run then gets `--epochs` epochs of
+Everything after `--` is `python -m ocrcore train`'s arguments. Two short probes (`--probe-steps` and twice as
+many steps, into a scratch folder) measure the steady samples/s; the real run then gets `--epochs` epochs of
 `--samples` = rate x (budget - reserve) / epochs, so its learning-rate schedule ends inside the budget instead of
 being cut off mid-way. `--slim` writes the best checkpoint without the optimizer state and with 16-bit weights
 (what comes back from the device machine: at most 16 MiB a file); `history.json` and the probe's rate are printed.
@@ -30,16 +30,22 @@ def _value(args: list[str], flag: str, default: str) -> str:
     return args[args.index(flag) + 1] if flag in args else default
 
 
-def probe_rate(train_args: list[str], steps: int) -> float:
-    """Samples/s of the training loop (loader workers included) over `steps` steps, in a scratch folder."""
-    batch = int(_value(train_args, "--batch-size", "64"))
+def _probe_seconds(train_args: list[str], steps: int, batch: int) -> float:
     with tempfile.TemporaryDirectory() as scratch:
         code = ocrcore_main(["train", *train_args, "--out", scratch, "--samples", str(steps * batch), "--epochs", "1",
                              "--val-samples", "0", "--checkpoint-every", "0"])
         if code:
             raise SystemExit(f"the probe run failed (exit {code})")
-        history = json.loads((Path(scratch) / "history.json").read_text())
-    return float(history[-1]["samples_per_s"])
+        return float(json.loads((Path(scratch) / "history.json").read_text())[-1]["seconds"])
+
+
+def probe_rate(train_args: list[str], steps: int) -> float:
+    """Steady samples/s of the training loop (loader workers included): two probe runs of `steps` and 2 x `steps`
+    steps in a scratch folder, the difference of their times over the difference of their samples, so the
+    workers' start-up (imports, fonts) does not count (a single probe under-estimated lines 1.7-1.9x)."""
+    batch = int(_value(train_args, "--batch-size", "64"))
+    short, long = _probe_seconds(train_args, steps, batch), _probe_seconds(train_args, 2 * steps, batch)
+    return steps * batch / max(long - short, 1e-3)
 
 
 def slim_copy(src: Path, dst: Path) -> Path:

@@ -175,3 +175,20 @@ def test_plain_plates_are_coloured_by_the_type_weights():
     rng = np.random.default_rng(5)
     colours = Counter(gen._type_of("皖A12345", rng) for _ in range(2000))
     assert 0.87 < colours["blue"] / 2000 < 0.93  # it once drew them 50/50 whatever the weights
+
+
+def test_plate_tilt_draws_steeper_crops_and_none_by_default():
+    """`tilt`: that share of detector crops rolled up to 20 degrees; 0 leaves the generator's draws unchanged."""
+    def roll(gen, seed):  # the angle of the plate's top edge in the crop, in degrees
+        corners = gen._detector_corners(440, 140, np.random.default_rng(seed))
+        (x0, y0), (x1, y1) = corners[0], corners[1]
+        return abs(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
+
+    flat, steep = build_generator("plate"), build_generator("plate", tilt=1.0)
+    p90 = [np.percentile([roll(gen, s) for s in range(300)], 90) for gen in (flat, steep)]
+    assert p90[0] < p90[1]
+    same = build_generator("plate", tilt=0.0)
+    assert np.array_equal(np.asarray(flat.sample(np.random.default_rng(3))[0]),
+                          np.asarray(same.sample(np.random.default_rng(3))[0]))
+    with pytest.raises(ValueError, match="tilt is a share"):
+        build_generator("plate", tilt=1.5)

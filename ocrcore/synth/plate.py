@@ -14,6 +14,8 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
   `"loose"` is the first version's warp and degradations.
+- `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
+  up to 15 % - as cameras above a lane or beside a gate see many plates (0: every crop as `camera` alone draws it).
 """
 
 from __future__ import annotations
@@ -199,11 +201,14 @@ class PlateGenerator(Generator):
     degrade: float = 1.0
     glyphs: str = "ga36"
     camera: str = "detector"
+    tilt: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(PLATE_COLOURS)
         if unknown or len(self.types) != len(self.type_weights):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
+        if not 0 <= self.tilt <= 1:
+            raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
             raise ValueError(f"glyphs must be one of {GLYPHS} and camera one of {CAMERAS}; "
                              f"got glyphs={self.glyphs!r}, camera={self.camera!r}")
@@ -335,11 +340,13 @@ class PlateGenerator(Generator):
         -4..+12 % of its height per side, is what gets resized to the output size.
         """
         s, (out_w, out_h) = self.degrade, self.size
+        steep = self.tilt > 0 and rng.random() < self.tilt  # see `tilt`
+        roll_sd, max_roll, max_yaw, max_shear = (9.0, 20.0, 0.25, 0.15) if steep else (3.5, 10.0, 0.12, 0.08)
         corners = np.float32([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
-        yaw = rng.uniform(-0.12, 0.12) * s
+        yaw = rng.uniform(-max_yaw, max_yaw) * s
         corners[:, 1] *= 1 + yaw * np.sign(corners[:, 0])  # the nearer side looks taller
-        corners[:, 0] += corners[:, 1] * rng.uniform(-0.08, 0.08) * s  # shear
-        angle = np.deg2rad(np.clip(rng.normal(0, 3.5), -10, 10) * s)
+        corners[:, 0] += corners[:, 1] * rng.uniform(-max_shear, max_shear) * s  # shear
+        angle = np.deg2rad(np.clip(rng.normal(0, roll_sd), -max_roll, max_roll) * s)
         rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         corners = corners @ rotation.T
         lo, hi = corners.min(0), corners.max(0)
