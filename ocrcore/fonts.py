@@ -136,19 +136,39 @@ def cjk_fonts(min_fraction: float = 0.99) -> list[Font]:
     """Installed fonts covering (nearly) all 3,755 level-1 GB2312 hanzi; raises with an install hint if none."""
     from ocrcore.charsets import get_charset
 
-    # Faces after the first in a .ttc are the same glyphs under another name (Mono, Sharp): keep the first.
-    first_faces = [f for f in installed_fonts() if f.index == 0]
-    fonts = fonts_covering(get_charset("gb2312_l1").chars, first_faces, min_fraction=min_fraction)
+    # One face per file: the simplified-Chinese one of a collection (see `chinese_face`).
+    faces = [f for f in installed_fonts() if f.index == chinese_face(f.path)]
+    fonts = fonts_covering(get_charset("gb2312_l1").chars, faces, min_fraction=min_fraction)
     if not fonts:
         raise FontNotFoundError(CJK_PACKAGE_HINT)
     return fonts
 
 
+@cache
+def chinese_face(path: str) -> int:
+    """The face of a font file to draw simplified Chinese with: in a .ttc collection the first face whose family
+    name marks simplified Chinese (`... SC`, `... CN`, `... GB`), else the first face. Noto CJK's collections
+    start with the Japanese face (JP glyph forms for shared hanzi, e.g. 骨, 直); wqy's and AR PL's start with
+    the Chinese one and keep it (their other faces are Mono, Sharp or TW/HK variants)."""
+    if not path.lower().endswith(".ttc"):
+        return 0
+    try:
+        faces = TTCollection(path, lazy=True).fonts
+        for index, face in enumerate(faces):
+            family = str(face["name"].getDebugName(1) or "")
+            if family.split()[-1:] and family.split()[-1] in ("SC", "CN", "GB"):
+                return index
+    except Exception as exc:  # an unreadable name table: the first face, as before
+        log.debug("no face names in %s: %s", path, exc)
+    return 0
+
+
 def resolve_fonts(paths: Sequence[str] | None, default: Sequence[Font]) -> list[Font]:
-    """Fonts from user-given file paths (a missing file is an error), else `default`."""
+    """Fonts from user-given file paths (a missing file is an error; a collection's simplified-Chinese face), else
+    `default`."""
     if not paths:
         return list(default)
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise FontNotFoundError(f"font files not found: {missing}")
-    return [Font(p) for p in paths]
+    return [Font(p, chinese_face(p)) for p in paths]

@@ -37,3 +37,25 @@ def test_codepoint_cache_round_trip_and_repair(monkeypatch, tmp_path):
     fonts.codepoints.cache_clear()
     assert fonts.codepoints(font) == first
     fonts.codepoints.cache_clear()
+
+
+def test_a_collection_is_drawn_with_its_simplified_chinese_face(tmp_path):
+    """Noto CJK's .ttc starts with its Japanese face; the generators must take the SC one (and the first face of
+    a collection that names none, as wqy's and AR PL's)."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    latin = next(f for f in fonts.installed_fonts() if f.path.endswith(".ttf"))
+    faces = []
+    for family in ("Test Sans CJK JP", "Test Sans CJK KR", "Test Sans CJK SC"):
+        face = TTFont(latin.path)
+        face["name"].setName(family, 1, 3, 1, 0x409)
+        faces.append(face)
+    collection = TTCollection()
+    collection.fonts = faces
+    collection.save(tmp_path / "test-cjk.ttc")
+    assert fonts.chinese_face(str(tmp_path / "test-cjk.ttc")) == 2
+    assert [f.index for f in fonts.resolve_fonts([str(tmp_path / "test-cjk.ttc")], [])] == [2]
+    collection.fonts = faces[:2]
+    collection.save(tmp_path / "no-sc.ttc")
+    assert fonts.chinese_face(str(tmp_path / "no-sc.ttc")) == 0
+    assert fonts.chinese_face(latin.path) == 0
