@@ -192,3 +192,14 @@ def test_plate_tilt_draws_steeper_crops_and_none_by_default():
                           np.asarray(same.sample(np.random.default_rng(3))[0]))
     with pytest.raises(ValueError, match="tilt is a share"):
         build_generator("plate", tilt=1.5)
+
+
+def test_plate_hanzi_stroke_makes_the_province_heavier():
+    from ocrcore.synth.plate import _glyph
+
+    hanzi_font = build_generator("plate")._fonts[0][0]
+    ink = [(np.asarray(_glyph("皖", hanzi_font, 45, 90, stretch=True, hanzi_stroke=hs)) > 127).mean()
+           for hs in (0.0, 0.14)]
+    assert ink[1] > 1.2 * ink[0]
+    with pytest.raises(ValueError, match="hanzi_stroke"):
+        build_generator("plate", hanzi_stroke=0.5)

@@ -14,6 +14,8 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
   `"loose"` is the first version's warp and degradations.
+- `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
+  squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
   up to 15 % - as cameras above a lane or beside a gate see many plates (0: every crop as `camera` alone draws it).
 """
@@ -166,12 +168,15 @@ def even_strokes(mask: Image.Image, fraction: float, rounds: int = 2) -> Image.I
 
 
 def _glyph(char: str, font: Font, cell_w: int, cell_h: int, stretch: bool, ga36: bool = False,
-           rng: np.random.Generator | None = None, stroke: float = 0.12) -> Image.Image:
+           rng: np.random.Generator | None = None, stroke: float = 0.12, hanzi_stroke: float = 0.0) -> Image.Image:
     """The character's ink as an L mask fitted into a cell: stretched (hanzi) or height-fitted (alnum).
 
-    With `ga36` (and its `rng`), an alphanumeric gets strokes of `stroke` x its height and `1` the standard's shape.
+    With `ga36` (and its `rng`), an alphanumeric gets strokes of `stroke` x its height and `1` the standard's shape;
+    a hanzi gets strokes of `hanzi_stroke` x its height (before the squeeze into the cell) when that is > 0.
     """
     mask = _ink(char, font)
+    if stretch and hanzi_stroke > 0:
+        mask = even_strokes(mask, hanzi_stroke, rounds=1)
     if ga36 and not stretch:
         shaped = {"1": lambda: ga36_one(mask.height, rng), "3": lambda: ga36_three(mask),
                   "M": lambda: ga36_m(mask)}.get(char, lambda: mask)()
@@ -202,11 +207,14 @@ class PlateGenerator(Generator):
     glyphs: str = "ga36"
     camera: str = "detector"
     tilt: float = 0.0
+    hanzi_stroke: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.types) - set(PLATE_COLOURS)
         if unknown or len(self.types) != len(self.type_weights):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
+        if not 0 <= self.hanzi_stroke < 0.3:
+            raise ValueError(f"hanzi_stroke is a share of the glyph height below 0.3 (0: off); got {self.hanzi_stroke}")
         if not 0 <= self.tilt <= 1:
             raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
@@ -276,11 +284,12 @@ class PlateGenerator(Generator):
         hanzi_font = hanzi[int(rng.integers(len(hanzi)))]
         ga36 = self.glyphs == "ga36"
         stroke = rng.uniform(0.09, 0.16) if ga36 else 0.0  # one stroke weight per plate
+        hanzi_stroke = rng.uniform(0.85, 1.15) * self.hanzi_stroke if self.hanzi_stroke > 0 else 0.0
         cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
         for i, (char, x_mm) in enumerate(zip(label, xs, strict=True)):
             is_hanzi = not char.isascii()
             mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi,
-                          ga36=ga36, rng=rng, stroke=stroke)
+                          ga36=ga36, rng=rng, stroke=stroke, hanzi_stroke=hanzi_stroke)
             x = round(x_mm * PX_PER_MM) + (cell_w - mask.width) // 2
             colour = (200, 20, 20) if char == "警" or (i == len(label) - 1 and plate_type == "white" and
                                                       not char.isascii()) else tuple(int(c) for c in ink)
