@@ -203,3 +203,14 @@ def test_plate_hanzi_stroke_makes_the_province_heavier():
     assert ink[1] > 1.2 * ink[0]
     with pytest.raises(ValueError, match="hanzi_stroke"):
         build_generator("plate", hanzi_stroke=0.5)
+
+
+def test_plate_latin_faces_are_never_a_cjk_fonts_latin():
+    """Installing a CJK sans (Noto Sans CJK) once put its Latin into the plates, changing the generator under the
+    shipped model; the plate's Latin comes from non-CJK faces, DejaVu Sans where installed."""
+    from ocrcore.fonts import codepoints
+
+    hanzi, latin = build_generator("plate")._fonts
+    assert latin and all(ord("皖") not in codepoints(f) for f in latin if f not in hanzi)
+    if any("dejavu" in f.name.lower() for f in latin):
+        assert all("dejavu" in f.name.lower() for f in latin)

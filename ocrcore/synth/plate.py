@@ -227,10 +227,14 @@ class PlateGenerator(Generator):
         "ga36" any weight but extra-light, as the strokes are evened out; never monospaced: its 0 has a dot)."""
         hanzi = [f for f in cjk_fonts() if "hei" in f.name.lower()] or cjk_fonts()
         excluded = ("oblique", "italic", "serif", "mono", "light")
+        cjk = {f.path for f in fonts_covering("皖京沪", installed_fonts())}  # their Latin is not a plate's
         upright_sans = [f for f in fonts_covering(ALNUM, installed_fonts())
                         if ("bold" in f.name.lower() or self.glyphs == "ga36" and "sans" in f.name.lower())
-                        and not any(k in f.name.lower() for k in excluded)]
-        return hanzi, upright_sans or hanzi
+                        and not any(k in f.name.lower() for k in excluded) and f.path not in cjk]
+        # DejaVu Sans where installed: the faces the GA 36 look was measured with (other sans faces a machine
+        # happens to have would change the generator under a shipped model).
+        dejavu = [f for f in upright_sans if "dejavu" in f.name.lower()]
+        return hanzi, dejavu or upright_sans or hanzi
 
     def fonts_used(self) -> list[str]:
         hanzi, latin = self._fonts
