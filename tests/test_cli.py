@@ -70,3 +70,12 @@ def test_train_on_the_fly_and_params_only_with_it(tmp_path, capsys):
     assert (run / "best.pt").exists()
     with pytest.raises(SystemExit, match="--synthetic"):
         main(["train", "--arch", "crnn", "--data", str(tmp_path), "--out", str(run), "-p", "glyphs=bold"])
+
+
+def test_a_language_model_only_for_chinese_lines(captcha_dataset, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--arch", "crnn_cnn_small", "--data", str(captcha_dataset), "--out", str(run), "--epochs",
+                 "1", "--batch-size", "8", "--workers", "0"]) == 0
+    assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(captcha_dataset),
+                 "--beam-width", "4", "--lm-weight", "0.6"]) == 2
+    assert "--lm-weight is for models of Chinese lines" in capsys.readouterr().err

@@ -104,3 +104,26 @@ def test_constraint_for_names_and_regexes():
     assert constraint_for(r"[A-Z]\d").allows("A1")
     with pytest.raises(ValueError, match="neither one of"):
         constraint_for("([")
+
+
+def test_char_bigram_probabilities_and_fusion_settle_a_near_tie():
+    """The bigram is a distribution after every character; fused into the beam it picks, between two characters the
+    model finds equally likely, the one that usually follows the previous character."""
+    from ocrcore.decoding.lm import START, CharBigram
+
+    charset = Charset("人入大")
+    lm = CharBigram(charset, ["大人"] * 50 + ["入大"] * 5, weight=1.0, bonus=0.0)
+    for previous in (START, 1, 2, 3):
+        assert sum(lm.prob(previous, c) for c in range(1, 4)) == pytest.approx(1.0, abs=0.02)
+    assert lm.prob(3, 1) > 10 * lm.prob(3, 2)  # after 大: 人, not 入
+    # frames: 大, then 人 or 入 at 0.5 each (classes: blank, 人, 入, 大)
+    logits = torch.log(torch.tensor([[[0.01, 0.01, 0.01, 0.97], [0.9, 0.03, 0.03, 0.04],
+                                      [0.02, 0.49, 0.49, 0.0]]]) + 1e-9)
+    plain, fused = CTCCodec(charset, beam_width=4), CTCCodec(charset, beam_width=4, lm=lm)
+    assert fused.decode(logits)[0].text == "大人"
+    assert plain.decode(logits)[0].text in ("大人", "大入")
+    assert fused.to_dict()["lm_weight"] == 1.0
+    off = CTCCodec(charset, beam_width=4, lm=CharBigram(charset, ["大人"], weight=0.0))
+    assert off.decode(logits)[0].text == plain.decode(logits)[0].text
+    with pytest.raises(ValueError, match="weight must be >= 0"):
+        CharBigram(charset, [], weight=-1)

@@ -53,7 +53,7 @@ class Codec(ABC):
         """What each output row stands for: a character, or "" for a special class (the CTC blank)."""
         return list(self.charset.chars)
 
-    def with_options(self, beam_width: int = 1, constraint: object = None) -> Codec:
+    def with_options(self, beam_width: int = 1, constraint: object = None, lm: object = None) -> Codec:
         """The same codec with other decoding options; schemes without a search ignore them."""
         return self
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
 from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+from ocrcore.decoding.lm import START, CharBigram
 
 BLANK = 0
 
@@ -80,8 +81,9 @@ class CTCCodec(Codec):
     """
 
     def __init__(self, charset: Charset, beam_width: int = 1, constraint: Constraint | None = None,
-                 topk: int = 5) -> None:
+                 topk: int = 5, lm: CharBigram | None = None) -> None:
         self.charset, self.beam_width, self.constraint, self.topk = charset, beam_width, constraint, topk
+        self.lm = lm  # a character language model the beam search fuses in (see ocrcore.decoding.lm)
 
     @property
     def num_classes(self) -> int:
@@ -105,7 +107,7 @@ class CTCCodec(Codec):
     def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
         probs = logits.float().softmax(-1).cpu()  # (B, T, C)
         lengths = lengths.cpu() if lengths is not None else torch.full((probs.shape[0],), probs.shape[1])
-        search = self.beam_width > 1 or self.constraint is not None
+        search = self.beam_width > 1 or self.constraint is not None or self.lm is not None
         return [(self._beam if search else self._greedy)(probs[b, : int(lengths[b])]) for b in range(len(probs))]
 
     def _greedy(self, probs: torch.Tensor) -> Prediction:
@@ -128,12 +130,14 @@ class CTCCodec(Codec):
         return Prediction(text, math.prod(char_probs), char_probs, alts, tuple(tuple(f) for f in frames))
 
     def _beam(self, probs: torch.Tensor) -> Prediction:
-        """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint.
+        """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint, each
+        emission weighted by the language model if there is one.
 
         If no string satisfies the constraint, the greedy reading is returned with confidence 0.
         """
         width = max(self.beam_width, 1)
         allowed = self.constraint.allows_prefix if self.constraint else None
+        lm, factors = self.lm, {}  # factors: (previous, c) -> the LM's weight for that emission, computed once
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
         ok: dict[tuple[int, ...], bool] = {}  # the constraint's verdict per prefix: beams meet the same ones each frame
         texts: dict[tuple[int, ...], str] = {(): ""}
@@ -155,6 +159,11 @@ class CTCCodec(Codec):
                     if c == BLANK or mass < 1e-8:
                         continue
                     new = prefix + (c,)
+                    if lm is not None:
+                        key = (prefix[-1] if prefix else START, c)
+                        if key not in factors:
+                            factors[key] = lm.factor(*key)
+                        mass *= factors[key]
                     if allowed is not None:
                         if new not in ok:
                             texts[new] = texts[prefix] + self.charset.chars[c - 1]
@@ -173,11 +182,13 @@ class CTCCodec(Codec):
         best = max(final, key=lambda k: sum(beams[k]))
         return self._prediction(list(best), _align(best, probs), probs)
 
-    def with_options(self, beam_width: int = 1, constraint: Constraint | None = None) -> CTCCodec:
-        return CTCCodec(self.charset, beam_width, constraint, self.topk)
+    def with_options(self, beam_width: int = 1, constraint: Constraint | None = None,
+                     lm: CharBigram | None = None) -> CTCCodec:
+        return CTCCodec(self.charset, beam_width, constraint, self.topk, lm)
 
     def to_dict(self) -> dict:
-        return {**super().to_dict(), "beam_width": self.beam_width}
+        lm = {"lm_weight": self.lm.weight, "lm_bonus": self.lm.bonus} if self.lm else {}
+        return {**super().to_dict(), "beam_width": self.beam_width, **lm}
 
 
 def _align(ids: Sequence[int], probs: torch.Tensor) -> list[list[int]]:

@@ -16,6 +16,7 @@ import torch
 
 from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Constraint, Prediction
+from ocrcore.decoding.lm import CharBigram
 from ocrcore.io import ImageSource
 from ocrcore.models import ModelBundle, from_metadata
 from ocrcore.preprocess import pad_batch, preprocess
@@ -23,9 +24,9 @@ from ocrcore.preprocess import pad_batch, preprocess
 
 class _Recognizer:
     def __init__(self, bundle: ModelBundle, batch_size: int = 64, beam_width: int = 1,
-                 constraint: Constraint | None = None) -> None:
+                 constraint: Constraint | None = None, lm: CharBigram | None = None) -> None:
         self.bundle, self.batch_size = bundle, batch_size
-        self.codec = bundle.codec.with_options(beam_width, constraint)
+        self.codec = bundle.codec.with_options(beam_width, constraint, lm)
         self.last_latency_ms = 0.0
 
     @property
