@@ -1,10 +1,10 @@
 """How a shipped Chinese model reads fonts it never saw: accuracy per installed CJK font, trained-on or not.
 
-For each CJK font file installed here, draws `--images` fresh test samples (labels of the held-out test part,
-a seed the training data never used) with that font alone, through the model card's generator settings, and
-evaluates with the one evaluation routine. Fonts missing from the card's `data.fonts` are the held-out ones
-(issue 11: >= 97 % for characters, >= 95 % for lines). Writes bench/results/heldout-fonts.md (a rerun
-replaces the model's rows). Install more fonts to test on, e.g. `apt-get install fonts-arphic-gbsn00lp`.
+For each installed CJK font file the task's generator can draw with, draws `--images` fresh test samples (labels of
+the held- out test part, a seed the training data never used) with that font alone, through the model card's
+generator settings, and evaluates with the one evaluation routine. Fonts missing from the card's `data.fonts` are
+the held-out ones (issue 11: >= 97 % for characters, >= 95 % for lines). Writes bench/results/heldout-fonts.md (a
+rerun replaces the model's rows). Install more fonts to test on, e.g. `apt-get install fonts-arphic-gbsn00lp`.
 Usage: python -m bench.heldout_fonts --model char-charcls [--images 2000]
 """
 
@@ -19,7 +19,6 @@ import torch
 
 from ocrcore.data import GeneratorDataset
 from ocrcore.evaluation import evaluate
-from ocrcore.fonts import cjk_fonts
 from ocrcore.pretrained import load_pretrained
 from ocrcore.synth import build_generator
 
@@ -36,7 +35,8 @@ def main() -> int:
     bundle, card = load_pretrained(args.model)
     trained = set(card["data"].get("fonts") or [])
     rows = []
-    for path in sorted({f.path for f in cjk_fonts()}):
+    installed = build_generator(card["task"], **{**card["data"]["generator"], "fonts": []}).fonts_used()
+    for path in sorted(installed, key=lambda p: Path(p).name):
         gen = build_generator(card["task"], **{**card["data"]["generator"], "fonts": [path]})
         report = evaluate(bundle, GeneratorDataset(gen, args.images, seed=args.seed, split="test"), batch_size=100)
         seen = "trained on" if path in trained else "**held out**"

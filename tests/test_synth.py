@@ -214,3 +214,22 @@ def test_plate_latin_faces_are_never_a_cjk_fonts_latin():
     assert latin and all(ord("皖") not in codepoints(f) for f in latin if f not in hanzi)
     if any("dejavu" in f.name.lower() for f in latin):
         assert all("dejavu" in f.name.lower() for f in latin)
+
+
+def test_text_lines_sit_inside_the_image_in_every_font(monkeypatch):
+    """Lines are placed by the font's hanzi box, not its ascender: Noto CJK's tall ascender used to push its
+    hanzi a third of an em down and clip their bottoms (热 read as 执). Bottom-heavy hanzi keep a margin in
+    every installed font; a hanzi-only fallback font (no digits) is not drawn lines with."""
+    import ocrcore.synth.text as text
+
+    monkeypatch.setattr(text, "_background", lambda h, w, rng: (np.full((h, w, 3), 255, np.uint8), (0, 0, 0)))
+    gen = build_generator("text", degrade=0.0)
+    assert gen.fonts_used()
+    for font in gen.fonts_used():
+        one = build_generator("text", degrade=0.0, fonts=(font,))
+        for seed in range(4):
+            rng = np.random.default_rng(seed)
+            image = np.asarray(one.render("热于乎只兵", rng).convert("L"), dtype=np.int16)
+            ink = image < 128
+            rows = np.flatnonzero(ink.any(axis=1))
+            assert rows.size and rows[0] >= 1 and rows[-1] <= image.shape[0] - 2, (font, seed, rows[[0, -1]])

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ocrcore.charsets import ASCII_PUNCTUATION, ZH_PUNCTUATION, get_charset
-from ocrcore.fonts import Font, FontNotFoundError, cjk_fonts, resolve_fonts
+from ocrcore.fonts import CJK_PACKAGE_HINT, Font, FontNotFoundError, cjk_fonts, resolve_fonts
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
 from ocrcore.synth.corpus import natural_line
@@ -43,6 +43,19 @@ def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
     return usable[int(rng.integers(len(usable)))]
 
 
+def _em_box(font: Font, size: int) -> tuple[int, int]:
+    """Top and bottom of a full-height hanzi (国) relative to the baseline, in pixels at `size`.
+
+    Lines are placed by this box, not by the font's ascender: fonts differ widely there (Noto CJK's ascender
+    is 1.16 em, AR PL UMing's 0.90), and placing by it pushed Noto's hanzi a third of an em down, clipping
+    their bottoms (热 read as 执, 于 as 干)."""
+    if font.covers("国"):
+        _, top, _, bottom = font.pil(size).getbbox("国", anchor="ls")
+        return top, bottom
+    ascent, descent = font.pil(size).getmetrics()
+    return -ascent, descent
+
+
 @dataclass(frozen=True)
 class TextLineGenerator(Generator):
     """Lines of `length` (min, max) characters mixing hanzi, digit runs, Latin words and punctuation.
@@ -71,7 +84,13 @@ class TextLineGenerator(Generator):
 
     @cached_property
     def _fonts(self) -> list[Font]:
-        return resolve_fonts(self.fonts, cjk_fonts())
+        # By default only CJK fonts that also draw digits and Latin letters: a hanzi-only fallback font (Droid
+        # Sans Fallback) could draw only the lines without them, a biased share.
+        latin = string.digits + string.ascii_letters
+        fonts = resolve_fonts(self.fonts, [f for f in cjk_fonts() if f.covers(latin)])
+        if not fonts:
+            raise FontNotFoundError(f"no installed CJK font also draws digits and Latin letters; {CJK_PACKAGE_HINT}")
+        return fonts
 
     def fonts_used(self) -> list[str]:
         return [f.path for f in self._fonts]
@@ -101,7 +120,8 @@ class TextLineGenerator(Generator):
         return "".join(out)
 
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
-        font = _pick_font(label, self._fonts, rng).pil(int(rng.integers(30, 48)))
+        face = _pick_font(label, self._fonts, rng)
+        font = face.pil(int(rng.integers(30, 48)))
         spacing = rng.uniform(-0.02, 0.2) * font.size
         advances = [font.getlength(c) + spacing for c in label]
         pad = int(font.size * rng.uniform(0.15, 0.6))
@@ -109,10 +129,12 @@ class TextLineGenerator(Generator):
         bg, ink = _background(h, w, rng)
         image = Image.fromarray(bg)
         draw, x = ImageDraw.Draw(image), float(pad)
-        baseline = (h - font.size) / 2 + rng.uniform(-0.1, 0.1) * font.size
+        top, bottom = _em_box(face, font.size)  # the hanzi box, centred with a little jitter, inside the image
+        slack = max(0.0, (h - (bottom - top)) / 2)
+        baseline = slack - top + rng.uniform(-1, 1) * min(0.1 * font.size, slack)
         bold = int(rng.random() < 0.2)
         for char, adv in zip(label, advances, strict=True):
-            draw.text((x, baseline), char, font=font, fill=ink, stroke_width=bold, stroke_fill=ink)
+            draw.text((x, baseline), char, font=font, fill=ink, stroke_width=bold, stroke_fill=ink, anchor="ls")
             x += adv
         s = self.degrade
         arr = degrade.apply_some(np.asarray(image), rng, [
