@@ -1,7 +1,7 @@
 """How a shipped Chinese model reads fonts it never saw: accuracy per installed CJK font, trained-on or not.
 
 For each installed CJK font file the task's generator can draw with, draws `--images` fresh test samples (labels of
-the held- out test part, a seed the training data never used) with that font alone, through the model card's
+the held-out test part, a seed the training data never used) with that font alone, through the model card's
 generator settings, and evaluates with the one evaluation routine. Fonts missing from the card's `data.fonts` are
 the held-out ones (issue 11: >= 97 % for characters, >= 95 % for lines). Writes bench/results/heldout-fonts.md (a
 rerun replaces the model's rows). Install more fonts to test on, e.g. `apt-get install fonts-arphic-gbsn00lp`.

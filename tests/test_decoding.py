@@ -127,3 +127,38 @@ def test_char_bigram_probabilities_and_fusion_settle_a_near_tie():
     assert off.decode(logits)[0].text == plain.decode(logits)[0].text
     with pytest.raises(ValueError, match="weight must be >= 0"):
         CharBigram(charset, [], weight=-1)
+
+
+def lead_logits(codec, first: str, rest: str, first_logits: dict[str, float] | None = None) -> torch.Tensor:
+    """Logits of a lead-head model: step 0 peaked on `first` (or the given scores), then CTC frames of `rest`."""
+    head = torch.zeros(1, 1, codec.num_classes)
+    for c, score in (first_logits or {first: 12.0}).items():
+        head[0, 0, codec.charset.chars.index(c) + 1] = score
+    return torch.cat([head, peaked(codec, rest)], dim=1)
+
+
+def test_lead_codec_reads_the_head_then_the_ctc_rest():
+    from ocrcore.decoding import LeadCTCCodec
+
+    codec = LeadCTCCodec(get_charset("plate"))
+    pred = codec.decode(lead_logits(codec, "皖", "A12345"))[0]
+    assert pred.text == "皖A12345" and len(pred.char_probs) == 7 and len(pred.alternatives) == 7
+    assert pred.alternatives[0][0][0] == "皖" and pred.frames[0] == (0,) and min(pred.frames[1]) >= 1
+    # The loss: the head's cross-entropy plus CTC on the rest; low when both are right, high when the head is not.
+    lengths = torch.tensor([lead_logits(codec, "皖", "A12345").shape[1]])
+    right = codec.loss(lead_logits(codec, "皖", "A12345"), lengths, ["皖A12345"])
+    wrong = codec.loss(lead_logits(codec, "京", "A12345"), lengths, ["皖A12345"])
+    assert float(right) < 0.01 < 5 < float(wrong)
+    with pytest.raises(ValueError, match="at least one character"):
+        codec.loss(lead_logits(codec, "皖", "A1"), lengths, [""])
+
+
+def test_lead_codec_under_a_constraint_opens_with_an_allowed_character():
+    """With the plate pattern, a head that prefers a letter opens with the best province instead, and the rest is
+    searched under the pattern after it."""
+    from ocrcore.decoding import LeadCTCCodec
+
+    codec = LeadCTCCodec(get_charset("plate")).with_options(beam_width=4, constraint=Constraint(PLATE_PATTERN))
+    logits = lead_logits(codec, "", "A12345", first_logits={"A": 9.0, "沪": 8.0, "京": 1.0})
+    assert codec.decode(logits)[0].text == "沪A12345"
+    assert LeadCTCCodec(get_charset("plate")).decode(logits)[0].text == "AA12345"  # unconstrained: the head's best

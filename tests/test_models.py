@@ -10,7 +10,8 @@ SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the shipped ch
 TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
-        "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16)}
+        "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),
+        "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16))}
 
 
 def tiny(arch, charset="alnum_upper", length=4, **kw):
@@ -24,7 +25,10 @@ def test_forward_shape(arch):
     width = pre.width or 100
     logits = bundle.model.eval()(torch.zeros(2, pre.channels, pre.height, width))
     steps = {"multihead": 4, "charcls": 1}.get(arch, width // getattr(bundle.model, "stride", 4))
+    steps += arch.endswith("_lead")  # the lead head's step comes first
     assert logits.shape == (2, steps, bundle.codec.num_classes)
+    if hasattr(bundle.model, "output_lengths"):
+        assert bundle.model.output_lengths(torch.tensor([width])).tolist() == [steps]
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -81,3 +85,30 @@ def test_line_reader_refuses_what_it_cannot_start_from():
     big = build("charcls", get_charset("gb2312_l1"), widths=(8, 16, 16, 16), hidden=16)  # 64x64 characters
     with pytest.raises(ValueError, match="--height 64"):
         transfer_weights(big, line)
+
+
+def test_spatial_transformer_starts_as_the_identity_and_learns_a_warp():
+    from ocrcore.models.blocks import SpatialTransformer
+
+    stn = SpatialTransformer(1).eval()
+    x = torch.rand(2, 1, 32, 96)
+    assert torch.allclose(stn(x), x, atol=1e-5)
+    with torch.no_grad():
+        stn.fc[-1].bias.copy_(torch.tensor([1.0, 0, 0.5, 0, 1, 0]))  # sample half a width to the right
+    assert torch.allclose(stn(x)[..., :40], x[..., 24:64], atol=1e-5)
+
+
+@pytest.mark.parametrize("variant", ["crnn_cnn_small_stn", "crnn_cnn_small_lead"])
+def test_variants_start_from_their_base_model(variant):
+    """A plate variant fine-tuned from the base model reads what the base read at step 0."""
+    from ocrcore.training.transfer import transfer_weights
+
+    torch.manual_seed(0)
+    base, model = tiny("crnn_cnn_small", "plate"), tiny(variant, "plate")
+    transfer = transfer_weights(base, model)
+    assert transfer.copied == len(base.model.state_dict())
+    assert all(k.startswith(("stn.", "lead.")) for k in transfer.skipped)
+    x = torch.rand(2, 1, 32, 96)
+    with torch.no_grad():
+        expected, got = base.model.eval()(x), model.model.eval()(x)
+    assert torch.allclose(expected, got[:, 1:] if variant.endswith("_lead") else got, atol=1e-5)

@@ -205,3 +205,23 @@ def test_training_on_samples_drawn_on_the_fly(tmp_path):
     assert (tmp_path / "run" / "best.pt").exists() and "val_accuracy" in result["history"][0]
     with pytest.raises(ValueError, match="samples >= 1"):
         Synthetic("captcha", samples=0).datasets(seed=0)
+
+
+@pytest.mark.parametrize("variant", ["crnn_cnn_small_stn", "crnn_cnn_small_lead"])
+def test_a_plate_variant_fine_tunes_from_the_base_checkpoint(tmp_path, variant, caplog):
+    """`train --arch crnn_cnn_small_lead --init-from <crnn_cnn_small>`: the base's sizes and preprocessing, every
+    base tensor copied, the added modules fresh; and back to the base from the variant."""
+    from ocrcore.checkpoint import read_checkpoint, save_checkpoint
+    from ocrcore.training import Synthetic, run_training
+
+    start = save_checkpoint(tmp_path / "start.pt", tiny("crnn_cnn_small", "plate"))
+    spec = Synthetic("plate", samples=8, val_samples=4)
+    cfg = TrainConfig(epochs=1, batch_size=4, workers=0, seed=3)
+    with caplog.at_level("INFO", logger="ocrcore.training.trainer"):
+        result = run_training(variant, cfg, tmp_path / "run", synthetic=spec, init_from=start)
+    assert "left as initialised: " in caplog.text and ("stn." in caplog.text or "lead." in caplog.text)
+    meta = read_checkpoint(result["checkpoint"])["meta"]
+    assert meta["arch"] == variant and list(meta["arch_kwargs"]["widths"]) == [8, 16, 16, 16]
+    back = run_training("crnn_cnn_small", cfg, tmp_path / "back", synthetic=spec, init_from=result["checkpoint"])
+    kwargs = read_checkpoint(back["checkpoint"])["meta"]["arch_kwargs"]
+    assert set(kwargs) == {"widths"} and list(kwargs["widths"]) == [8, 16, 16, 16]

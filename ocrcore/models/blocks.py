@@ -51,3 +51,57 @@ def residual_backbone(in_channels: int, widths: tuple[int, int, int, int]) -> nn
         conv_bn(c2, c3), Residual(c3), nn.MaxPool2d(2),   # /8
         conv_bn(c3, c4), Residual(c4),
     )
+
+
+class SpatialTransformer(nn.Module):
+    """A learned affine warp of the input (Jaderberg et al. 2015; LPRNet reads tilted plates with one).
+
+    A small CNN looks at the image shrunk to `size` and predicts the 2x3 affine matrix that maps output pixels
+    to input pixels; it starts at the identity (zero last layer), so a model gains it without losing what it
+    read. (B, C, H, W) -> (B, C, H, W), sampled bilinearly, borders repeated.
+
+    >>> SpatialTransformer(1)(torch.rand(2, 1, 32, 96)).shape
+    torch.Size([2, 1, 32, 96])
+    """
+
+    def __init__(self, in_channels: int, size: tuple[int, int] = (16, 48), hidden: int = 64) -> None:
+        super().__init__()
+        self.size = size
+        self.features = nn.Sequential(conv_bn(in_channels, 16), nn.MaxPool2d(2), conv_bn(16, 32), nn.MaxPool2d(2))
+        self.fc = nn.Sequential(nn.Linear(32 * (size[0] // 4) * (size[1] // 4), hidden), nn.ReLU(inplace=True),
+                                nn.Linear(hidden, 6))
+        nn.init.zeros_(self.fc[-1].weight)
+        with torch.no_grad():
+            self.fc[-1].bias.copy_(torch.tensor([1.0, 0, 0, 0, 1, 0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = x.shape
+        small = nn.functional.interpolate(x, size=self.size, mode="bilinear", align_corners=False)
+        theta = self.fc(self.features(small).flatten(1)).view(b, 2, 3)  # (B, 2, 3)
+        # The sampling grid by hand (pixel centres in [-1, 1], as affine_grid with align_corners=False): ONNX
+        # opset 17 has GridSample but no AffineGrid.
+        ys = (torch.arange(h, dtype=x.dtype, device=x.device) * 2 + 1) / h - 1
+        xs = (torch.arange(w, dtype=x.dtype, device=x.device) * 2 + 1) / w - 1
+        base = torch.stack([xs.expand(h, w), ys[:, None].expand(h, w), torch.ones(h, w, dtype=x.dtype,
+                                                                                  device=x.device)], -1)  # (H, W, 3)
+        grid = (base.reshape(1, h * w, 3) @ theta.transpose(1, 2)).reshape(b, h, w, 2)  # (B, H, W, 2)
+        return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+class LeadHead(nn.Module):
+    """Classifies the first character of a line (a plate's province) from the sequence features: attention
+    pooling over the time steps (a learned query finds the character wherever the crop put it), then a linear
+    layer. (B, T, C) -> (B, num_classes).
+
+    >>> LeadHead(64, 10)(torch.rand(2, 25, 64)).shape
+    torch.Size([2, 10])
+    """
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.score = nn.Linear(channels, 1)
+        self.classify = nn.Linear(channels, num_classes)
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        weights = self.score(f).softmax(dim=1)  # (B, T, 1): where the first character is
+        return self.classify((weights * f).sum(dim=1))  # (B, C) -> (B, num_classes)

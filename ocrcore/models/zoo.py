@@ -17,7 +17,7 @@ from typing import Any
 from torch import nn
 
 from ocrcore.charsets import Charset, get_charset  # noqa: F401 - get_charset used in the doctest
-from ocrcore.decoding import CTCCodec, FixedLengthCodec
+from ocrcore.decoding import CTCCodec, FixedLengthCodec, LeadCTCCodec
 from ocrcore.decoding.base import Codec
 from ocrcore.models.charcls import CharClassifier
 from ocrcore.models.crnn import CRNN
@@ -46,7 +46,8 @@ class ModelBundle:
 def _ctc(arch: str, charset: Charset, preprocess: Preprocess | None, recurrent: bool, kw: dict) -> ModelBundle:
     pre = preprocess or Preprocess(height=32)
     model = CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=recurrent, **kw)
-    return ModelBundle(arch, model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
+    codec = LeadCTCCodec(charset) if kw.get("lead") else CTCCodec(charset)
+    return ModelBundle(arch, model, codec, pre, charset, arch_kwargs=kw)
 
 
 def crnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
@@ -62,6 +63,18 @@ def crnn_cnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) 
 def crnn_cnn_small(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
     """`crnn_cnn` with a narrower CNN (0.5M parameters): about 1 ms per captcha on one CPU thread."""
     return _ctc("crnn_cnn_small", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw})
+
+
+def crnn_cnn_small_stn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """`crnn_cnn_small` behind a spatial transformer (a learned affine warp, identity at the start): for crops
+    that arrive tilted or loosely cut, as LPRNet reads plates."""
+    return _ctc("crnn_cnn_small_stn", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "stn": True})
+
+
+def crnn_cnn_small_lead(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """`crnn_cnn_small` with the first character classified by its own head (`LeadCTCCodec`): a plate's
+    province, the position with the most classes and the least real data, read apart from the code."""
+    return _ctc("crnn_cnn_small_lead", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "lead": True})
 
 
 def multihead(charset: Charset, length: int = 4, preprocess: Preprocess | None = None,
@@ -93,8 +106,16 @@ def crnn_char(charset: Charset, preprocess: Preprocess | None = None, **kw: Any)
 
 BUILDERS: dict[str, Callable[..., ModelBundle]] = {
     "crnn": crnn, "crnn_cnn": crnn_cnn, "crnn_cnn_small": crnn_cnn_small, "multihead": multihead,
-    "charcls": charcls, "crnn_char": crnn_char,
+    "charcls": charcls, "crnn_char": crnn_char, "crnn_cnn_small_stn": crnn_cnn_small_stn,
+    "crnn_cnn_small_lead": crnn_cnn_small_lead,
 }
+# Variants that add modules to a base architecture: one starts from the other's weights by parameter name
+# (`train --init-from`; the added modules start fresh: the transformer at the identity).
+FAMILIES: dict[str, str] = {"crnn_cnn_small_stn": "crnn_cnn_small", "crnn_cnn_small_lead": "crnn_cnn_small"}
+
+
+def same_family(a: str, b: str) -> bool:
+    return FAMILIES.get(a, a) == FAMILIES.get(b, b)
 ARCHS: list[str] = list(BUILDERS)
 FIXED_LENGTH_ARCHS = ("multihead", "charcls")
 

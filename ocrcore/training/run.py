@@ -16,7 +16,7 @@ from ocrcore.charsets import Charset, get_charset
 from ocrcore.checkpoint import check_compatible, read_checkpoint
 from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
-from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS
+from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS, same_family
 from ocrcore.preprocess import Preprocess
 from ocrcore.pretrained import resolve
 from ocrcore.synth import build_generator
@@ -76,7 +76,10 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, star
     preprocessing on this charset; `height` overrides the input height (a multiple of 16; for a square
     input such as the character classifier's, the side)."""
     meta = read_checkpoint(start)["meta"] if start is not None else None
-    if meta is not None and (meta["arch"], arch) not in ADOPTIONS:
+    if meta is not None and meta["arch"] != arch and same_family(meta["arch"], arch):  # a variant of it, or its base
+        sizes = {k: v for k, v in meta["arch_kwargs"].items() if k in ADOPTED_SIZES}
+        bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **sizes)
+    elif meta is not None and (meta["arch"], arch) not in ADOPTIONS:
         check_compatible(meta, arch, None, None, where=str(start))
         bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **meta["arch_kwargs"])
     else:  # a fresh model, or one of the source's sizes that starts from another architecture (init_weights)

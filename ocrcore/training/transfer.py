@@ -14,7 +14,7 @@ import torch
 
 from ocrcore.checkpoint import CheckpointError
 from ocrcore.models import ModelBundle
-from ocrcore.models.zoo import ADOPTIONS
+from ocrcore.models.zoo import ADOPTIONS, same_family
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
     row_of = {label: i for i, label in enumerate(src_labels)}
     pairs = [(j, row_of[label]) for j, label in enumerate(dst_labels) if label in row_of]
     new = "".join(label for label in dst_labels if label and label not in row_of)
-    if source.arch != target.arch:
+    if not same_family(source.arch, target.arch):
         adopt = ADOPTIONS.get((source.arch, target.arch))
         if adopt is None:
             starts = sorted(s for s, t in ADOPTIONS if t == target.arch)
@@ -55,7 +55,7 @@ def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
             src = src_state.get(key)
             if src is None:
                 skipped.append(key)
-            elif (relabel and key.startswith("head") and src.shape[0] == len(src_labels)
+            elif (relabel and key.startswith(("head", "lead.classify")) and src.shape[0] == len(src_labels)
                   and dst.shape[0] == len(dst_labels) and src.shape[1:] == dst.shape[1:]):
                 if pairs:
                     rows_dst, rows_src = zip(*pairs, strict=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ocrcore.models.blocks import vgg_backbone
+from ocrcore.models.blocks import LeadHead, SpatialTransformer, vgg_backbone
 
 
 class ConvSequence(nn.Module):
@@ -49,16 +49,23 @@ class BiLSTM(nn.Module):
 class CRNN(nn.Module):
     """Input (B, C, H, W) with H a multiple of 16; output logits (B, W/4, num_classes) for CTC (index 0 = blank).
 
+    `stn` puts a spatial transformer in front of the CNN. `lead` adds a head that classifies the first
+    character on its own (a plate's province): its logits come first, (B, 1 + W/4, num_classes), and
+    `LeadCTCCodec` reads them, CTC the rest.
+
     >>> CRNN(num_classes=37)(torch.zeros(2, 1, 32, 100)).shape
     torch.Size([2, 25, 37])
+    >>> CRNN(num_classes=37, stn=True, lead=True)(torch.zeros(2, 1, 32, 100)).shape
+    torch.Size([2, 26, 37])
     """
 
     stride = 4  # input columns per output time step
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
                  hidden: int = 128, recurrent: bool = True, dropout: float = 0.1, seq_norm: bool = False,
-                 skip: bool = False) -> None:
+                 skip: bool = False, stn: bool = False, lead: bool = False) -> None:
         super().__init__()
+        self.stn = SpatialTransformer(in_channels) if stn else nn.Identity()
         self.backbone = vgg_backbone(in_channels, widths)
         channels = widths[3]
         # The backbone ends in ReLU: all-positive features with a large common component. LayerNorm centres
@@ -67,14 +74,19 @@ class CRNN(nn.Module):
         self.sequence = BiLSTM(channels, hidden, dropout=dropout, skip=skip) if recurrent else ConvSequence(channels)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.sequence.out_features, num_classes)
+        self.lead = LeadHead(self.sequence.out_features, num_classes) if lead else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.backbone(x)          # (B, C, H/16, W/4)
+        f = self.backbone(self.stn(x))  # (B, C, H/16, W/4)
         f = f.mean(dim=2)             # (B, C, W/4): any height that is a multiple of 16 collapses to 1
         f = f.transpose(1, 2)         # (B, C, T) -> (B, T, C)
-        f = self.sequence(self.norm(f))  # (B, T, C')
-        return self.head(self.dropout(f))  # (B, T, num_classes)
+        f = self.dropout(self.sequence(self.norm(f)))  # (B, T, C')
+        logits = self.head(f)  # (B, T, num_classes)
+        if self.lead is None:
+            return logits
+        return torch.cat([self.lead(f)[:, None], logits], dim=1)  # (B, 1 + T, num_classes)
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         """Time steps per sample for input widths (B,): what CTC needs for right-padded batches."""
-        return torch.div(widths, self.stride, rounding_mode="floor").clamp(min=1)
+        steps = torch.div(widths, self.stride, rounding_mode="floor").clamp(min=1)
+        return steps if self.lead is None else steps + 1
