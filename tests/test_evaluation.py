@@ -63,3 +63,14 @@ def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkey
     assert "| run | greedy | 4 |" in (tmp_path / "results" / "real-plates.md").read_text()
     monkeypatch.setattr("sys.argv", ["real_plates", "--model", str(model), "--real", str(tmp_path / "absent")])
     assert real_plates.main() == 0  # skips with a message
+
+
+def test_wilson_interval_brackets_the_measured_accuracy():
+    from ocrcore.evaluation.metrics import wilson_interval
+
+    low, high = wilson_interval(115, 200)
+    assert 0.50 < low < 0.575 < high < 0.65
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    wide, narrow = wilson_interval(50, 100), wilson_interval(5000, 10000)
+    assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0]) > 0

@@ -25,6 +25,20 @@ def edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95 % for z = 1.96): how far an accuracy measured on `n` samples
+    can be from the true one. On 200 real plates, 57.5 % means 50.6-64.1 %.
+
+    >>> [round(x, 3) for x in wilson_interval(115, 200)]
+    [0.506, 0.641]
+    """
+    if n <= 0:
+        return 0.0, 1.0
+    p, z2 = successes / n, z * z
+    centre, half = (p + z2 / (2 * n)) / (1 + z2 / n), z * ((p * (1 - p) + z2 / (4 * n)) / n) ** 0.5 / (1 + z2 / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def substitutions(truth: str, pred: str) -> list[tuple[str, str]]:
     """(true char, predicted char) pairs that were confused: position-wise, or from an alignment."""
     if len(truth) == len(pred):
