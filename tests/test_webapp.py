@@ -288,7 +288,8 @@ def test_large_images_answered_fast_with_bounded_memory(client, size, tmp_path):
         text, confidence, bars, alternatives, gallery, note = client.predict(
             handle_file(str(path)), "captcha", "crnn", "champion", api_name="/recognize_ui")
         elapsed = time.perf_counter() - start
-        assert "⚠️" not in note and elapsed < 5, (note, elapsed)
+        # Read, not refused (an error note has no timings); what a tiny model reads in noise may be nothing.
+        assert "recognition" in note and elapsed < 5, (note, elapsed)
     assert _rss_mb() - before < 200
     for item in gallery:  # overlays drawn on a bounded preview
         image = item["image"] if isinstance(item, dict) else item[0]
