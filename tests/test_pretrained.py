@@ -12,6 +12,7 @@ from PIL import Image
 
 from ocrcore.checkpoint import save_checkpoint
 from ocrcore.cli import main
+from ocrcore.evaluation.metrics import wilson_interval
 from ocrcore.inference import Recognizer
 from ocrcore.models import build
 from ocrcore.pretrained import PretrainedError, available, load_pretrained, read_card, resolve, weights_file
@@ -136,7 +137,11 @@ def test_every_shipped_model_reads_fresh_images_as_its_card_says(name, monkeypat
     monkeypatch.delenv("OCRCORE_PRETRAINED", raising=False)
     bundle, card = load_pretrained(name)
     accuracy = fresh_accuracy(bundle, card, images=300)
-    assert accuracy >= card["test"]["sequence_accuracy"] - 0.01, (name, accuracy)
+    # Within 1 point of the card, as far as 300 images can tell: a 98 % model misreads 6 +- 2.4 of them, so the
+    # point estimate alone fails a sound model one seed in ten; the check is that the card's figure minus one
+    # point is not above the 95 % interval of what was read (a real regression, e.g. 90 %, still fails).
+    low, high = wilson_interval(round(accuracy * 300), 300)
+    assert high >= card["test"]["sequence_accuracy"] - 0.01, (name, accuracy, (low, high))
 
 
 def test_fresh_images_use_the_fonts_a_model_was_trained_with(zoo):
