@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -37,6 +38,7 @@ def registered(tmp_path_factory, captcha_dataset):
     data = tmp_path_factory.mktemp("webapp-data")
     os.environ["OCRCORE_DATA_DIR"] = str(data)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+    torch.manual_seed(0)  # the same tiny model whichever tests ran before (its reading is asserted below)
     bundle = tiny("crnn")
     Trainer(bundle, ShardDataset(captcha_dataset, "train"), None,
             TrainConfig(epochs=1, batch_size=8, workers=0), data / "run").fit()
@@ -335,14 +337,16 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
         page.goto(server)
         page.locator("#input-image input[type=file]").set_input_files(str(sample_png))
         page.locator("#recognise").click()
-        page.wait_for_function("document.querySelector('#text textarea, #text input')?.value.length > 0",
-                               timeout=60_000)
-        page.wait_for_selector("#heatmaps img", timeout=60_000)
+        # The result has arrived when the note names the recognition time; what a one-epoch model reads
+        # (possibly nothing) is not this test's business, only that the page shows all of it.
+        page.wait_for_function("document.querySelector('#note')?.innerText.includes('recognition')",
+                               timeout=90_000)
+        page.wait_for_selector("#heatmaps img", timeout=30_000)
         page.wait_for_function("document.querySelector('#model-info')?.innerText.includes('ocr-captcha-crnn')",
                                timeout=30_000)
+        assert "⚠️" not in page.locator("#note").inner_text()
         text = page.locator("#text textarea, #text input").first.input_value()
-        assert text
-        assert page.locator("#heatmaps img").count() >= 2
+        assert page.locator("#heatmaps img").count() == 1 + len(text)  # all characters, then one per character
         page.screenshot(path=str(tmp_path / "webapp.png"), full_page=True)  # the README's: bench/webapp_screenshot.py
         status = page.locator("#status").inner_text()
         assert "reachable" in status and "serving ocr-captcha-crnn v1" in status

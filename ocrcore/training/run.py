@@ -170,6 +170,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         raise ValueError(f"{arch} reads a fixed number of characters but this data has labels of several lengths; "
                          "pass length= or use a CTC architecture (crnn)")
     start = resolve(init_from) if init_from else None
+    torch.manual_seed(cfg.seed)  # the initial weights too come from the seed: a rerun is the same run
     bundle = _bundle(arch, cs, length if arch in FIXED_LENGTH_ARCHS else None, height, start)
     fresh = not (out / "last.pt").exists()
     if fresh and start is None:
