@@ -38,7 +38,7 @@ def registered(tmp_path_factory, captcha_dataset):
     data = tmp_path_factory.mktemp("webapp-data")
     os.environ["OCRCORE_DATA_DIR"] = str(data)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-    torch.manual_seed(0)  # the same tiny model whichever tests ran before (its reading is asserted below)
+    torch.manual_seed(0)  # the same tiny model whichever tests ran before: a failure reproduces
     bundle = tiny("crnn")
     Trainer(bundle, ShardDataset(captcha_dataset, "train"), None,
             TrainConfig(epochs=1, batch_size=8, workers=0), data / "run").fit()
