@@ -33,15 +33,15 @@ def served(model: str) -> Iterator[tuple[str, dict, Path]]:
     from ocrcore.tracking import configure
     from ocrcore.tracking.pretrained import register_pretrained
     from webapp.app import build_app
+    from webapp.server import Server
     from webapp.service import ModelService
 
     configure()
     register_pretrained(model)
     card = read_card(model)
     port = free_port()
-    demo = build_app(ModelService(), card["task"], card["arch"])
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    running = Server(build_app(ModelService(), card["task"], card["arch"]), port=port).start()
     try:
-        yield f"http://127.0.0.1:{port}/", card, tmp
+        yield running.url, card, tmp
     finally:
-        demo.close()
+        running.close()

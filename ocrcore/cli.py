@@ -210,13 +210,17 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.lm_weight > 0:  # the codec again, with the language model of the model's own charset
         rec.codec = rec.codec.with_options(args.beam_width, options["constraint"],
                                            _language_model(rec.codec.charset, args.lm_weight, args.lm_bonus))
+    failed = 0
     for path in args.images:
         try:
             pred = rec(path)
             print(f"{path}\t{pred.text}\t{pred.confidence:.4f}")
         except ImageLoadError as exc:
+            failed += 1
             print(f"{path}\terror: {exc}", file=sys.stderr)
-    return 0
+    if failed:
+        print(f"{failed} of {len(args.images)} images could not be read", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def add_export(sub: argparse._SubParsersAction) -> None:

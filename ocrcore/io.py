@@ -2,15 +2,18 @@
 
 `load_image` accepts a path, bytes, a file object, a numpy array or a PIL image, and returns an RGB
 PIL image: EXIF rotation applied, the first frame of an animation, alpha composited on white, palette,
-16-bit and CMYK images converted. Pixel counts and side lengths are checked before decoding
+16-bit and CMYK images converted. Pixel counts, side lengths and the bytes the decoded image will take
+(which depend on its mode: 4 per pixel for RGBA, 2 for 16-bit grey) are checked before decoding
 (decompression bombs), and `fit_pixels` bounds what comes back: a larger image is reduced while it is
-decoded where the format allows (JPEG draft mode) and then resized, so memory and time per image stay
-bounded whatever the upload.
+decoded where the format allows (JPEG draft mode: phone photos up to `PHOTO_PIXELS`), reduced in its own
+mode, and only then converted to 8-bit RGB, so one image costs at most about `MAX_DECODED_BYTES` whatever
+its mode.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +25,13 @@ ImageSource = str | Path | bytes | BinaryIO | np.ndarray | Image.Image
 MAX_PIXELS = 40_000_000
 MAX_SIDE = 32_768  # longer sides are refused even under the pixel cap (a 40,000,000 x 1 "image" is not text)
 MIN_SIDE = 4  # shorter sides hold no readable character
+PHOTO_PIXELS = 120_000_000  # a JPEG up to this size is read reduced while decoding (phone photos: 12-108 MP)
+MAX_DECODED_BYTES = 160_000_000  # Pillow keeps RGB in 4 bytes a pixel: a 40 MP photo takes 160 MB
+# Bytes a pixel of each mode takes once decoded (Pillow's storage); unknown modes count 8.
+DECODED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2, "RGB": 4, "RGBA": 4,
+                 "RGBX": 4, "RGBa": 4, "LA": 4, "La": 4, "PA": 4, "CMYK": 4, "YCbCr": 4, "LAB": 4, "HSV": 4,
+                 "I": 4, "F": 4}
+STRIP_ROWS = 256  # rows converted to 8-bit RGB at a time when reducing a large image
 
 
 class ImageLoadError(ValueError):
@@ -64,14 +74,22 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS, name: str | No
 def _decode(data: BinaryIO, name: str, max_pixels: int, max_side: int, fit_pixels: int | None) -> Image.Image:
     try:
         with Image.open(data) as im:
-            _check_size(name, im.width, im.height, max_pixels, max_side)
+            width, height = im.size
+            if max(width, height) > max_side:
+                raise ImageLoadError(f"{name} is {width}x{height} pixels: a side over {max_side:,} px is refused; "
+                                     "crop it to the text first")
             im.seek(0)  # first frame of an animated GIF/WebP/APNG
-            if fit_pixels and im.width * im.height > fit_pixels:
-                scale = (fit_pixels / (im.width * im.height)) ** 0.5  # JPEG decodes at 1/2..1/8 scale directly
-                im.draft("RGB", (max(1, int(im.width * scale)), max(1, int(im.height * scale))))
+            if fit_pixels and width * height > fit_pixels and width * height <= max(max_pixels, PHOTO_PIXELS):
+                scale = (fit_pixels / (width * height)) ** 0.5  # JPEG decodes at 1/2..1/8 scale directly
+                im.draft("RGB", (max(1, int(width * scale)), max(1, int(height * scale))))
+            _check_size(name, im, max_pixels, (width, height))
             im.load()
-            ImageOps.exif_transpose(im, in_place=True)
-            return fit(_to_rgb(im), fit_pixels)
+            out = reduced_rgb(im, fit_pixels)
+            if "exif" in im.info:
+                out.info.setdefault("exif", im.info["exif"])
+            ImageOps.exif_transpose(out, in_place=True)
+            out.info["decoded_size"] = im.size  # what it took in memory, for callers that release it
+            return out
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:  # over Pillow's own limit: refused before the size is known
@@ -92,13 +110,17 @@ def _decode(data: BinaryIO, name: str, max_pixels: int, max_side: int, fit_pixel
         raise ImageLoadError(f"{name} could not be decoded (truncated or corrupt file?): {exc}") from exc
 
 
-def _check_size(name: str, width: int, height: int, max_pixels: int, max_side: int) -> None:
+def _check_size(name: str, im: Image.Image, max_pixels: int, original: tuple[int, int]) -> None:
+    """`im` as it will be decoded (after any draft reduction) within the pixel and decoded-byte bounds."""
+    width, height = im.size
+    shown = f"{original[0]}x{original[1]}"
     if width * height > max_pixels:
-        raise ImageLoadError(f"{name} is {width}x{height} pixels, over the limit of {max_pixels:,}; "
-                             "crop or downscale it first")
-    if max(width, height) > max_side:
-        raise ImageLoadError(f"{name} is {width}x{height} pixels: a side over {max_side:,} px is refused; "
-                             "crop it to the text first")
+        raise ImageLoadError(f"{name} is {shown} pixels, over the limit of {max_pixels:,}; crop or downscale it first")
+    need = width * height * DECODED_BYTES.get(im.mode, 8)
+    if need > MAX_DECODED_BYTES:
+        raise ImageLoadError(f"{name} is {shown} pixels in mode {im.mode}, which takes {need / 1e6:,.0f} MB to "
+                             f"decode (limit {MAX_DECODED_BYTES / 1e6:,.0f} MB); save it as an 8-bit RGB PNG or "
+                             "JPEG, or crop or downscale it first")
 
 
 def fit(image: Image.Image, max_pixels: int | None = None, max_side: int | None = None) -> Image.Image:
@@ -125,15 +147,60 @@ def content_problem(image: Image.Image) -> str | None:
     return None
 
 
-def _to_rgb(im: Image.Image) -> Image.Image:
+def reduced_rgb(im: Image.Image, fit_pixels: int | None = None) -> Image.Image:
+    """`im` as 8-bit RGB of at most `fit_pixels` pixels. A large image is converted and box-reduced a strip of
+    rows at a time, so no full-size copy is made in any mode (RGBA composited on white, 16-bit grey scaled)."""
+    width, height = im.size
+    if not fit_pixels or width * height <= 4 * fit_pixels:
+        return fit(_to_rgb(im), fit_pixels)
+    factor = math.ceil((width * height / fit_pixels) ** 0.5)
+    top = im.getextrema()[1] if im.mode.startswith("I") or im.mode == "F" else None  # one scale for every strip
+    out = Image.new("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
+    rows = factor * max(1, STRIP_ROWS // factor)
+    for y in range(0, height, rows):
+        strip = _to_rgb(im.crop((0, y, width, min(height, y + rows))), top)
+        out.paste(strip.reduce(factor), (0, y // factor))
+    return fit(out, fit_pixels)
+
+
+def _eight_bit(im: Image.Image, top: float | None = None) -> Image.Image:
+    """`im` in a mode of 8 bits a channel (L, LA, RGB, RGBA): 16/32-bit grey scaled to `top` (default: its own
+    maximum) through a lookup table (one byte a pixel, no float copy), palettes expanded."""
+    if im.mode in ("L", "LA", "RGB", "RGBA"):
+        return im
+    if im.mode.startswith("I") or im.mode == "F":
+        arr = np.asarray(im)
+        top = float(top if top is not None else arr.max()) or 1.0
+        if arr.dtype == np.uint16:
+            lut = np.round(np.arange(65536) * (255.0 / top)).clip(0, 255).astype(np.uint8)
+            return Image.fromarray(lut[arr])
+        return Image.fromarray(np.round(arr.clip(0, None) * (255.0 / top)).astype(np.uint8))
+    if im.mode in ("P", "PA"):
+        return im.convert("RGBA" if im.mode == "PA" or "transparency" in im.info else "RGB")
+    if im.mode in ("1", "La"):
+        return im.convert("L" if im.mode == "1" else "LA")
+    return im.convert("RGBA" if "A" in im.mode or "a" in im.mode else "RGB")
+
+
+def trim_heap() -> None:
+    """Hand freed memory back to the OS (glibc keeps large freed buffers of a decoded image otherwise)."""
+    import ctypes
+    import ctypes.util
+
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            ctypes.CDLL(libc).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
+def _to_rgb(im: Image.Image, top: float | None = None) -> Image.Image:
     if im.mode == "RGB":
         return im
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit greyscale: scale to 8 bits
-        arr = np.asarray(im, dtype=np.float64)
-        top = arr.max() or 1.0
-        return Image.fromarray(np.round(arr * (255.0 / top)).astype(np.uint8)).convert("RGB")
-    if im.mode == "P":
-        im = im.convert("RGBA")
+    im = _eight_bit(im, top)
+    if im.mode == "RGB":
+        return im
     if im.mode in ("RGBA", "LA", "PA"):
         background = Image.new("RGBA", im.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, im.convert("RGBA")).convert("RGB")

@@ -47,9 +47,13 @@ def test_train_evaluate_export_predict(captcha_dataset, tmp_path, capsys):
     Image.fromarray(ShardDataset(captcha_dataset, "test").image(0)).save(image)
     (tmp_path / "broken.png").write_bytes(b"xx")
     capsys.readouterr()
-    assert main(["predict", "--model", str(run / "best.onnx"), str(image), str(tmp_path / "broken.png")]) == 0
+    # Every readable image is read; any failed input makes the exit status non-zero, so scripts can tell.
+    assert main(["predict", "--model", str(run / "best.onnx"), str(image), str(tmp_path / "broken.png")]) == 1
     captured = capsys.readouterr()
-    assert str(image) in captured.out and "error:" in captured.err
+    assert str(image) in captured.out and "error:" in captured.err and "1 of 2 images" in captured.err
+    assert main(["predict", "--model", str(run / "best.onnx"), str(tmp_path / "missing.png")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert main(["predict", "--model", str(run / "best.onnx"), str(image)]) == 0
 
 
 def test_multihead_needs_a_fixed_length(tmp_path, capsys):

@@ -99,3 +99,80 @@ def test_arrays_paths_and_pil(tmp_path):
         load_image(tmp_path / "missing.png")
     with pytest.raises(ImageLoadError, match="shape"):
         load_image(np.zeros((3, 5, 2), np.uint8))
+
+
+def _png_rows(path, width: int, height: int, colour_type: int, bit_depth: int, row: bytes) -> None:
+    """A PNG of `height` copies of one raw row, written streaming (no image of that size in memory)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(1)
+    body = b"".join(packer.compress(b"\0" + row) for _ in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+
+
+PEAK_PROBE = """
+import resource, sys
+from ocrcore.io import load_image
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+image = load_image(sys.argv[1], fit_pixels=4_000_000)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(image.mode, image.size[0], image.size[1], (peak - before) // 1024)
+"""
+
+
+def _peak(path) -> tuple[str, int, int, int]:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PEAK_PROBE, str(path)], capture_output=True, text=True, check=True)
+    mode, w, h, mb = out.stdout.split()
+    return mode, int(w), int(h), int(mb)
+
+
+def test_a_16_bit_rgba_png_under_the_pixel_cap_costs_what_its_decoded_bytes_say(tmp_path):
+    """6300 x 6300 16-bit RGBA (a file of a few hundred KB): decoded as 8-bit RGBA, 159 MB, within
+    MAX_DECODED_BYTES. Stated bound: the peak stays under 1.3 x that (it was 621 MB when the image was
+    converted at full size before being reduced, 291 MB when reduced as RGBA: Pillow premultiplies a copy)."""
+    from ocrcore.io import MAX_DECODED_BYTES
+
+    side = 6300
+    pixel = np.array([0, 0, 65535, 65535], ">u2").tobytes()  # opaque blue... then stripes of white
+    row = np.frombuffer(pixel * side, np.uint8).reshape(side, 8).copy()
+    row[::8] = 255
+    _png_rows(tmp_path / "rgba16.png", side, side, 6, 16, row.tobytes())
+    mode, w, h, peak_mb = _peak(tmp_path / "rgba16.png")
+    assert (mode, w * h <= 4_000_000) == ("RGB", True)
+    assert peak_mb < 1.3 * MAX_DECODED_BYTES / 1e6, f"peak {peak_mb} MB"
+    print(f"16-bit RGBA 6300x6300: peak +{peak_mb} MB")
+
+
+def test_an_image_that_decodes_past_the_byte_bound_is_refused_before_decoding(tmp_path):
+    from ocrcore.io import MAX_DECODED_BYTES
+
+    _png_rows(tmp_path / "rgba.png", 2000, 2000, 6, 8, bytes(2000 * 4))  # 16 MB decoded: over a 10 MB bound
+    with pytest.raises(ImageLoadError, match=r"mode RGBA, which takes 16 MB to decode \(limit 10 MB\)"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr("ocrcore.io.MAX_DECODED_BYTES", 10_000_000)
+            load_image(tmp_path / "rgba.png", fit_pixels=4_000_000)
+    assert MAX_DECODED_BYTES >= 4 * 40_000_000  # the pixel cap in Pillow's widest storage
+    _png_rows(tmp_path / "grey16.png", 6000, 6000, 0, 16, np.arange(6000, dtype=">u2").tobytes())
+    out = np.asarray(load_image(tmp_path / "grey16.png", fit_pixels=4_000_000))  # reduced in strips
+    assert out.shape[2] == 3 and out[:, -1].min() >= 254 and out[:, 0].max() <= 1  # one scale: the image's maximum
+
+
+def test_a_48_megapixel_phone_photo_is_read_reduced_while_decoding(tmp_path):
+    photo = Image.new("RGB", (8000, 6000), "white")
+    photo.paste((0, 0, 0), (1000, 1000, 7000, 2000))
+    path = tmp_path / "phone.jpg"
+    photo.save(path, quality=80)
+    del photo
+    mode, w, h, peak_mb = _peak(path)
+    assert mode == "RGB" and w * h <= 4_000_000 and abs(w / h - 4 / 3) < 0.01
+    assert peak_mb < 150, f"peak {peak_mb} MB: decoded at full size?"  # 1/2 scale draft: 36 MB
+    with pytest.raises(ImageLoadError, match="over the limit of 40,000,000"):
+        load_image(path)  # without a target size there is nothing to reduce to: refused as before

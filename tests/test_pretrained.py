@@ -173,3 +173,18 @@ def test_a_card_can_carry_accuracy_on_real_images(zoo, captcha_dataset, tmp_path
     assert card["real"]["images"] == 3 and card["real"]["skipped"] == 1 and card["real"]["folder"] == "real"
     assert 0.0 <= card["real"]["first_char_accuracy"] <= 1.0
     assert "real images (`real`, 3)" in (zoo / "captcha-real" / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["/etc", "../../x", "pretrained/captcha-crnn_cnn_small", "captcha-crnn/../../x"])
+def test_only_names_under_the_zoo_load_by_name(zoo, tmp_path, name):
+    """A folder elsewhere holding card.json + model.pt (its checksum compares the file with its own card) does not
+    load by name; paths go through the checkpoint API."""
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(zoo / NAME, elsewhere)
+    for candidate in (name, str(elsewhere)):
+        with pytest.raises(PretrainedError, match="not a shipped model's name.*from_checkpoint"):
+            Recognizer.from_pretrained(candidate)
+    with pytest.raises(PretrainedError) as err:
+        read_card(name)
+    assert "pretrained//" not in str(err.value)
+    assert Recognizer.from_checkpoint(elsewhere / "model.pt").bundle.arch == "crnn_cnn_small"  # explicit path: fine

@@ -5,6 +5,7 @@ import io
 import os
 import socket
 import statistics
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -53,13 +54,12 @@ def registered(tmp_path_factory, captcha_dataset):
 @pytest.fixture(scope="module")
 def server(registered):
     from webapp.app import build_app
+    from webapp.server import Server
     from webapp.service import ModelService
 
-    port = _free_port()
-    demo = build_app(ModelService(), refresh_seconds=5)
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, show_error=True)
-    yield f"http://127.0.0.1:{port}/"
-    demo.close()
+    running = Server(build_app(ModelService(), refresh_seconds=5), port=_free_port()).start()
+    yield running.url
+    running.close()
 
 
 @pytest.fixture(scope="module")
@@ -367,3 +367,162 @@ def test_versions_are_listed_with_aliases_and_metrics(registered):
     rows = ModelService().versions("captcha", "crnn")
     assert rows[0][0] == "1" and "champion" in rows[0][1] and rows[0][3] == "0.500000"
     assert ModelService().versions("plate", "crnn") == []
+
+
+# -- hostile and careless callers ------------------------------------------------------------------------------
+COMPARED = "ocr-captcha-crnn_cnn_small_stn"  # v1 champion, v2 challenger, v3 below the floor (fixture below)
+
+
+@pytest.fixture(scope="module")
+def three_versions(registered):
+    from mlflow import MlflowClient
+
+    from ocrcore.tracking import compare_and_promote, configure
+
+    configure()
+    source = MlflowClient().get_model_version("ocr-captcha-crnn", "1").source
+    compare_and_promote(COMPARED, source, 0.5, lambda _: 0.0)
+    compare_and_promote(COMPARED, source, 0.4, lambda _: 0.5)
+    compare_and_promote(COMPARED, source, 0.1, lambda _: 0.5, floor=0.2)
+    return COMPARED
+
+
+def test_a_visitor_choosing_a_version_changes_nothing_for_anyone_else(server, three_versions, sample_png):
+    """Visitor A compares the challenger; visitor B, before, meanwhile and after, gets the champion."""
+    from gradio_client import Client, handle_file
+
+    a, b = Client(server, verbose=False), Client(server, verbose=False)
+    image, arch = handle_file(str(sample_png)), "crnn_cnn_small_stn"
+
+    def api(client):
+        return client.predict(image, "captcha", arch, api_name="/recognize")
+
+    def page(client, version):
+        return client.predict(image, "captcha", arch, version, api_name="/recognize_ui")[-1]
+
+    assert api(b)["model"] == f"{COMPARED} v1"
+    note = page(a, "2")
+    assert f"{COMPARED} v2" in note and "chosen for this request" in note
+    out = api(b)
+    assert (out["model"], out["alias"], out["source"]) == (f"{COMPARED} v1", "champion", "registry")
+    note = page(a, "champion")
+    assert f"{COMPARED} v1" in note and "the champion of" in note
+    assert "below the accuracy floor" in page(a, "3") and "⚠️" in page(a, "3")  # served to no one
+    assert "is not a model version" in page(a, "abc")
+    out = api(b)  # a junk version neither reached the registry nor marked it down
+    assert (out["model"], out["source"]) == (f"{COMPARED} v1", "registry")
+
+
+def test_versions_named_by_requests_never_replace_the_served_model(three_versions, sample_png):
+    from webapp.service import VERSION_CACHE, ModelService
+
+    service = ModelService(use_shipped=False)
+    arch = "crnn_cnn_small_stn"
+    assert service.recognize(str(sample_png), "captcha", arch, "2", heatmaps=False)["model"] == f"{COMPARED} v2"
+    out = service.recognize(str(sample_png), "captcha", arch, heatmaps=False)
+    assert (out["model"], out["alias"]) == (f"{COMPARED} v1", "champion")
+    assert service.loaded[("captcha", arch)].serving.version == "1"
+    service.refresh()  # following the registry keeps the champion, whatever was compared
+    assert service.recognize(str(sample_png), "captcha", arch, heatmaps=False)["model"] == f"{COMPARED} v1"
+    for _ in range(3):
+        service.recognize(str(sample_png), "captcha", arch, "2", heatmaps=False)
+    assert len(service.compared) <= VERSION_CACHE
+    assert service.health.ok is True
+
+
+def test_credentials_in_the_tracking_uri_never_reach_a_visitor_or_the_log(sample_png, caplog, monkeypatch):
+    import logging
+
+    from webapp.service import ModelService
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    uri = f"http://reviewer:s3cret-pw@127.0.0.1:{_free_port()}"  # nobody listens there
+    service = ModelService(uri, use_shipped=False)
+    with caplog.at_level(logging.DEBUG):
+        shown = [service.registry_line(), service.recognize(str(sample_png), "captcha", "crnn")["error"],
+                 service.registry_line(), str(service.registered()), service.serving_line("captcha", "crnn"),
+                 service.model_card("captcha", "crnn"), service.health.error]
+    assert "unreachable" in shown[2] and "reviewer:***@127.0.0.1" in shown[2]
+    assert not [line for line in [*shown, caplog.text] if "s3cret" in line], shown
+
+
+def _post(url: str, body: dict) -> int:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_private_events_answer_no_direct_request(server):
+    """The page's registry polling (`tick`) is not an API: no /run/, /call/ or /api/ route answers it, and no
+    event skips the queue by fn_index."""
+    body = {"data": ["captcha", "crnn", "champion"]}
+    for route in ("run/tick", "call/tick", "api/tick", "call/v2/tick", "run/tick_1"):
+        assert _post(f"{server}gradio_api/{route}", body) == 404, route
+    # Every event of ours is queued, so none answers the queue's REST shortcut; fn 0 is Gradio's own example
+    # loader (unqueued), which can only hand back one of the page's fixed example images.
+    for index in range(1, 14):
+        assert _post(f"{server}gradio_api/run/predict", {**body, "fn_index": index}) == 404, index
+    assert _post(f"{server}gradio_api/call/recognize", {"data": [None, "captcha", "crnn"]}) == 200  # the API is
+
+
+def test_uploads_are_limited_in_size_and_deleted_after_a_while(registered, tmp_path):
+    import glob
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    from webapp.app import build_app
+    from webapp.server import Limits, Server
+    from webapp.service import ModelService
+
+    limits = Limits(max_file_size="100KB", delete_cache=(1, 1))
+    running = Server(build_app(ModelService(), limits=limits), port=_free_port(), limits=limits).start()
+    try:
+        small, large = tmp_path / "small.png", tmp_path / "large.png"
+        small.write_bytes(_png(_stripes(160, 60, "RGB", (0, 0, 0), (255, 255, 255))))
+        large.write_bytes(os.urandom(300_000))
+        boundary = "ocrcoreboundary"
+        data = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"large.png\"\r\n"
+                "Content-Type: image/png\r\n\r\n").encode() + large.read_bytes() + f"\r\n--{boundary}--\r\n".encode()
+        request = urllib.request.Request(f"{running.url}gradio_api/upload", data=data,
+                                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 413
+        out = Client(running.url, verbose=False).predict(handle_file(str(small)), "captcha", "crnn",
+                                                         api_name="/recognize")
+        assert "text" in out
+        temp = os.environ.get("GRADIO_TEMP_DIR", f"{tempfile.gettempdir()}/gradio")
+        stored = glob.glob(f"{temp}/*/small.png")
+        deadline = time.monotonic() + 15
+        while any(Path(p).exists() for p in stored) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert stored and not any(Path(p).exists() for p in stored), stored
+    finally:
+        running.close()
+
+
+def test_start_up_does_not_depend_on_a_self_check(registered, monkeypatch):
+    """On a busy machine Gradio's launch() gives up when its own 3 s probe of localhost times out; the server
+    here starts whatever such a probe would say."""
+    import urllib.request
+
+    import gradio.networking
+
+    from webapp.app import build_app
+    from webapp.server import Server
+    from webapp.service import ModelService
+
+    monkeypatch.setattr(gradio.networking, "url_ok", lambda url: False)
+    running = Server(build_app(ModelService()), port=_free_port()).start()
+    try:
+        with urllib.request.urlopen(running.url, timeout=10) as page:
+            assert page.status == 200 and b"ocrcore" in page.read()
+    finally:
+        running.close()

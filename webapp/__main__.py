@@ -7,6 +7,7 @@ import logging
 import os
 
 from webapp.app import build_app
+from webapp.server import Limits, Server
 from webapp.service import ModelService
 
 
@@ -25,13 +26,15 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--tracking-uri", help="MLflow (default: $MLFLOW_TRACKING_URI or data/mlflow.db)")
     parser.add_argument("--task", default="captcha")
+    parser.add_argument("--max-file-size", default=Limits.max_file_size, help="largest upload, e.g. 20MB")
     parser.add_argument("--arch", help="model family shown first (default: the task's first registered or shipped one)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)
     service = ModelService(args.tracking_uri)  # registry calls fail fast: the page opens even when it is down
     arch = args.arch or default_arch(service, args.task)
-    build_app(service, args.task, arch).launch(server_name=args.host, server_port=args.port, show_error=True)
+    limits = Limits(max_file_size=args.max_file_size)
+    Server(build_app(service, args.task, arch, limits=limits), args.host, args.port, limits).run()
 
 
 if __name__ == "__main__":

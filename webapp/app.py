@@ -13,6 +13,7 @@ import gradio as gr
 
 from ocrcore.models import ARCHS
 from ocrcore.synth import TASKS
+from webapp.server import Limits
 from webapp.service import ModelService, sample_image
 
 CHAMPION = "champion"
@@ -55,7 +56,9 @@ def _path(value: Any) -> str | None:
 
 
 def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
-              refresh_seconds: float = 15.0) -> gr.Blocks:
+              refresh_seconds: float = 15.0, limits: Limits | None = None) -> gr.Blocks:
+    """The page. The version a visitor picks answers their own requests only (`ModelService.get`)."""
+    limits = limits or Limits()
     def recognize_page(image: Any, task: str, arch: str, version: str | None = None) -> tuple:
         r = service.recognize(_path(image), task, arch, _version(version))
         if "error" in r:
@@ -98,7 +101,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                                           service.serving_line(task, arch), changes]))
         return card, status, gr.update(choices=choices, value=chosen), rows
 
-    with gr.Blocks(title="ocrcore") as demo:
+    with gr.Blocks(title="ocrcore", delete_cache=limits.delete_cache) as demo:
         gr.Markdown("# ocrcore — constrained text recognition\nCaptchas, Chinese plates and printed Chinese, "
                     "recognised by models trained on synthetic data, with Grad-CAM heatmaps of where they looked.")
         with gr.Row():
@@ -143,13 +146,15 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
         task_box.change(lambda t: gr.Dataset(samples=[[p] for p in _examples(t)]), [task_box], [examples.dataset],
-                        api_visibility="private", queue=False)
+                        api_visibility="private", concurrency_id="page", concurrency_limit=4)
         registry_view = [model_info, status, version_box, versions]
-        # Registry polling stays out of the queue, so it never delays a recognition.
+        # Registry polling has its own concurrency group, so it never waits behind (or delays) a recognition.
         for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):
-            trigger(tick, [task_box, arch_box, version_box], registry_view, api_visibility="private", queue=False)
+            trigger(tick, [task_box, arch_box, version_box], registry_view, api_visibility="private",
+                    concurrency_id="registry", concurrency_limit=2, api_name="tick")
         gr.Timer(refresh_seconds).tick(tick, [task_box, arch_box, version_box], registry_view,
-                                       api_visibility="private", queue=False, trigger_mode="always_last")
+                                       api_visibility="private", concurrency_id="registry", trigger_mode="always_last",
+                                       api_name="tick")
         # The API: JSON with text, confidence and per-character probabilities (gradio_client: api_name="/recognize").
         with gr.Accordion("API (JSON)", open=False):
             gr.Markdown("`gradio_client.Client(url).predict(handle_file(path), task, arch, api_name='/recognize')`")

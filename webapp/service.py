@@ -2,6 +2,11 @@
 
 Models come from the MLflow registry (`ocrcore.tracking.resolve_serving_model`); when the registry has none
 for a task/arch or cannot be reached, the shipped model of that name (`pretrained/<task>-<arch>`) serves.
+What every visitor gets is chosen by the operator and the registry only: the `champion` alias (else the
+latest version above the accuracy floor, else the shipped model). A request may name another version to
+compare with: it answers that request alone (from a small cache of such versions) and never changes what
+anyone else is served; versions below the floor are served to no one. Tracking URIs are shown and logged
+with their password masked.
 Registry calls are bounded: short HTTP timeouts without retry loops, and after a failure no call for
 `retry_after` seconds, so a registry that is down costs a request nothing. A loaded model keeps serving
 whatever happens to the registry; `refresh()` follows the registry (a new champion, an alias moved or
@@ -17,6 +22,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -26,9 +32,9 @@ from PIL import Image
 
 from ocrcore.explain import GradCAM
 from ocrcore.inference import Recognizer
-from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image
-from ocrcore.tracking import configure, model_name, resolve_serving_model
-from ocrcore.tracking.registry import ServingModel, family_of
+from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
+from ocrcore.tracking import configure, model_name, redact, resolve_serving_model
+from ocrcore.tracking.registry import ServingModel, check_version, family_of
 
 log = logging.getLogger(__name__)
 HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped. Train one with `make demo` or " \
@@ -36,6 +42,8 @@ HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped
 WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
 PREVIEW_SIDE = 1024  # heatmap overlays
 REGISTRY_TIMEOUT_S = 3
+VERSION_CACHE = 4  # versions other than the served one kept loaded for comparison requests
+HEAVY_DECODES = 2  # uploads over WORK_PIXELS decoded at once; more wait (each may take up to MAX_DECODED_BYTES)
 
 
 def fail_fast_registry(timeout_s: int = REGISTRY_TIMEOUT_S) -> None:
@@ -72,7 +80,6 @@ class Loaded:
     cam: GradCAM
     source: str  # "registry", "shipped", or "memory" (deleted from the registry since it was loaded)
     why: str  # why this model is the one served, in words
-    requested: str | None = None  # the version asked for; None: the champion
     loaded_at: str = field(default_factory=lambda: datetime.now().strftime("%H:%M:%S"))
     lock: threading.Lock = field(default_factory=threading.Lock)  # Grad-CAM needs the model to itself
 
@@ -94,6 +101,13 @@ def shipped_model(task: str, arch: str) -> ServingModel | None:
     return ServingModel(f"pretrained/{name}", "shipped", None, weights_file(name), tags, card.get("shipped", ""))
 
 
+def _answered(exc: Exception) -> bool:
+    """Whether `exc` is the registry's own answer to a bad request (HTTP 4xx), not a failure to reach it."""
+    from mlflow.exceptions import MlflowException
+
+    return isinstance(exc, MlflowException) and exc.get_http_status_code() < 500
+
+
 def _why(serving: ServingModel) -> str:
     if serving.alias:
         return f"the {serving.alias} of {serving.name}"
@@ -108,10 +122,12 @@ class ModelService:
         fail_fast_registry()
         self.tracking_uri, self.max_pixels, self.max_side = tracking_uri, max_pixels, max_side
         self.retry_after, self.use_shipped = retry_after, use_shipped
-        self.loaded: dict[tuple[str, str], Loaded] = {}
+        self.loaded: dict[tuple[str, str], Loaded] = {}  # what every visitor gets, per task/arch
+        self.compared: OrderedDict[tuple[str, str, str], Loaded] = OrderedDict()  # versions named by a request
         self.health = Health()
         self.status = ""
         self._lock = threading.Lock()
+        self._heavy = threading.BoundedSemaphore(HEAVY_DECODES)
 
     # -- registry ---------------------------------------------------------------------------------------
     def _registry(self, fn: Any, *args: Any, **kw: Any) -> Any:
@@ -122,11 +138,14 @@ class ModelService:
         try:
             configure(self.tracking_uri)
             result = fn(*args, **kw)
-        except LookupError:
+        except (LookupError, ValueError):
             self._mark(True)
             raise
         except Exception as exc:
-            self._mark(False, f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+            if _answered(exc):  # the registry replied with a client error: it is up, the request was wrong
+                self._mark(True)
+                raise LookupError(redact(str(exc).splitlines()[0][:200])) from exc
+            self._mark(False, redact(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"))
             raise RegistryDown(self.health.error) from exc
         self._mark(True)
         return result
@@ -144,7 +163,7 @@ class ModelService:
     def uri(self) -> str:
         from ocrcore.tracking.store import tracking_uri
 
-        return tracking_uri(self.tracking_uri)
+        return redact(tracking_uri(self.tracking_uri))
 
     def registry_line(self) -> str:
         return self.health.line(self.uri)
@@ -188,31 +207,63 @@ class ModelService:
             return []
 
     def get(self, task: str, arch: str, version: str | None = None) -> Loaded | str:
-        """The model served for task/arch (champion unless `version`), or a message saying why there is none."""
+        """The model served to everyone for task/arch, or with `version`, that version for this request only;
+        or a message saying why there is none."""
+        if version is not None:
+            return self._compare(task, arch, version)
         key = (task, arch)
         with self._lock:
             current = self.loaded.get(key)
-            if current is not None and (version is None or current.serving.version == version):
+            if current is not None:
                 return current
             try:
-                serving = self._registry(resolve_serving_model, task, arch, version)
-                return self._load(key, serving, "registry", _why(serving), version)
-            except LookupError as exc:
-                if version is not None:
-                    return f"{exc}; pick another version or the champion."
+                serving = self._registry(resolve_serving_model, task, arch)
+                return self._load(key, serving, "registry", _why(serving))
+            except LookupError:
                 return self._shipped(key, f"nothing is registered as {model_name(task, arch)}") or \
                     HOW_TO_TRAIN.format(task=task, arch=arch)
             except RegistryDown as exc:
-                if current is not None:
-                    return current
                 return self._shipped(key, "the registry is unreachable") or (
                     f"The model registry at {self.uri} is unreachable ({exc}) and no {task}/{arch} model is loaded "
                     "or shipped; start the registry or point --tracking-uri at it.")
 
-    def _load(self, key: tuple[str, str], serving: ServingModel, source: str, why: str,
-              requested: str | None = None) -> Loaded:
+    def _compare(self, task: str, arch: str, version: str) -> Loaded | str:
+        """A registered version named by one request: loaded into a small cache of its own, never served to
+        anyone who did not name it; versions below the accuracy floor are refused."""
+        try:
+            version = check_version(version)
+        except ValueError as exc:
+            return f"{exc}."
+        served = self.loaded.get((task, arch))
+        if served is not None and served.source == "registry" and served.serving.version == version:
+            return served
+        key = (task, arch, version)
+        with self._lock:
+            if key in self.compared:
+                self.compared.move_to_end(key)
+                return self.compared[key]
+            try:
+                serving = self._registry(resolve_serving_model, task, arch, version)
+            except LookupError as exc:
+                return f"{exc}; pick another version or the champion."
+            except RegistryDown as exc:
+                return (f"The model registry at {self.uri} is unreachable ({exc}): version {version} cannot be "
+                        "loaded now; the champion still answers.")
+            status = serving.tags.get("status", "")
+            loaded = self._make(serving, "registry", f"v{version} ({status or 'registered'}), chosen for this "
+                                                     "request; other visitors are served the champion")
+            self.compared[key] = loaded
+            while len(self.compared) > VERSION_CACHE:
+                self.compared.popitem(last=False)
+            return loaded
+
+    @staticmethod
+    def _make(serving: ServingModel, source: str, why: str) -> Loaded:
         recognizer = Recognizer.from_checkpoint(serving.checkpoint)
-        self.loaded[key] = Loaded(serving, recognizer, GradCAM(recognizer.bundle), source, why, requested)
+        return Loaded(serving, recognizer, GradCAM(recognizer.bundle), source, why)
+
+    def _load(self, key: tuple[str, str], serving: ServingModel, source: str, why: str) -> Loaded:
+        self.loaded[key] = self._make(serving, source, why)
         log.info("serving %s v%s: %s", serving.name, serving.version, why)
         return self.loaded[key]
 
@@ -225,13 +276,15 @@ class ModelService:
     def refresh(self) -> str:
         """Follow the registry for every loaded model; returns a line for the page (empty: nothing changed)."""
         messages = [m for key in list(self.loaded) if (m := self._follow(key))]
+        with self._lock:
+            self.compared.clear()  # reloaded on request: a version since deleted or re-tagged is not kept
         self.status = "; ".join(messages)
         return self.status
 
     def _follow(self, key: tuple[str, str]) -> str:
         current = self.loaded[key]
         try:
-            latest = self._registry(resolve_serving_model, *key, current.requested, download=False)
+            latest = self._registry(resolve_serving_model, *key, download=False)
         except RegistryDown:
             return f"registry unreachable: still serving {current.label} ({current.why})"
         except LookupError:
@@ -252,8 +305,7 @@ class ModelService:
             return ""
         with self._lock:
             try:
-                loaded = self._load(key, self._registry(resolve_serving_model, *key, current.requested), "registry",
-                                    "", current.requested)
+                loaded = self._load(key, self._registry(resolve_serving_model, *key), "registry", "")
             except (RegistryDown, LookupError):
                 return f"still serving {current.label} ({current.why})"
             loaded.why = _why(loaded.serving)
@@ -276,8 +328,7 @@ class ModelService:
         if isinstance(model, str):
             return {"error": model}
         try:
-            image = load_image(source, max_pixels=self.max_pixels, name="the image", max_side=self.max_side,
-                               fit_pixels=WORK_PIXELS)
+            image = self._decode(source)
         except ImageLoadError as exc:
             return {"error": str(exc)}
         problem = content_problem(image)
@@ -288,18 +339,39 @@ class ModelService:
             pred = model.recognizer(np.asarray(image))
             recognise_ms = 1000 * (time.perf_counter() - start)
             explanation = model.cam.explain(image, max_side=PREVIEW_SIDE) if heatmaps else None
+        source_now, served = self._answered_by(model)
         result: dict[str, Any] = {
-            **pred.to_dict(), "model": model.label, "alias": model.serving.alias, "source": model.source,
-            "served": model.why, "latency_ms": round(recognise_ms, 2),
+            **pred.to_dict(), "model": model.label, "alias": model.serving.alias, "source": source_now,
+            "served": served, "latency_ms": round(recognise_ms, 2),
             "heatmap_ms": round(1000 * (time.perf_counter() - start) - recognise_ms, 2),
         }
         if not pred.text:
             result["message"] = "No characters found: the model read nothing it is confident is text."
         if explanation is not None:
             result["overlays"] = explanation.overlays()
-            read = explanation.prediction.text  # the reading the maps explain (the same model, in eval mode)
-            result["heatmap_captions"] = ["all characters"] + [f"{i + 1}: {c}" for i, c in enumerate(read)]
+            read = explanation.prediction  # the reading the maps explain (the same model, in eval mode)
+            unit = "head" if model.recognizer.bundle.length else "character"  # fixed length: one map per head
+            result["heatmap_captions"] = ["all characters"] + [
+                f"{unit} {i + 1}: {c} ({p:.2f})" for i, (c, p) in enumerate(zip(read.text, read.char_probs, strict=True))]
         return result
+
+    def _decode(self, source: ImageSource) -> Image.Image:
+        """The upload as RGB of at most WORK_PIXELS; large ones decode at most HEAVY_DECODES at a time and
+        their buffers go back to the OS afterwards."""
+        with self._heavy:
+            image = load_image(source, max_pixels=self.max_pixels, name="the image", max_side=self.max_side,
+                               fit_pixels=WORK_PIXELS)
+            width, height = image.info.get("decoded_size", image.size)
+            if width * height > WORK_PIXELS:
+                trim_heap()
+        return image
+
+    def _answered_by(self, model: Loaded) -> tuple[str, str]:
+        """(source, why) of an answer as things stand now: a registry model whose registry is down answers
+        from memory."""
+        if model.source == "registry" and self.health.ok is False:
+            return "memory", f"{model.why}; the registry is unreachable, so the copy loaded at {model.loaded_at}"
+        return model.source, model.why
 
     def model_card(self, task: str, arch: str, version: str | None = None) -> str:
         model = self.get(task, arch, version)

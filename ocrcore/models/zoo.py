@@ -141,10 +141,23 @@ def _line_from_classifier(source: ModelBundle, target: ModelBundle, rows: list[t
     return from_classifier(target.model, source.model, rows)
 
 
+def _heads_on_backbone(source: ModelBundle, target: ModelBundle, rows: list[tuple[int, int]]) -> int:
+    """A multi-head reader on a trained CTC reader's CNN: every backbone tensor is copied (the same
+    `vgg_backbone`, built with the source's widths); the per-position heads start fresh."""
+    src = source.model.state_dict()
+    state = target.model.state_dict()
+    copied = [k for k, v in state.items() if k.startswith("backbone.") and k in src and src[k].shape == v.shape]
+    if not copied:
+        raise ValueError(f"no backbone tensor of the {source.arch} model fits the {target.arch} model")
+    target.model.load_state_dict({**state, **{k: src[k] for k in copied}})
+    return len(copied)
+
+
 # (source arch, target arch) -> copy a trained `source` into a fresh `target` given the shared output rows
 # ((target row, source row) pairs); returns the number of tensors copied. `train --init-from` uses it.
 ADOPTIONS: dict[tuple[str, str], Callable[[ModelBundle, ModelBundle, list[tuple[int, int]]], int]] = {
     ("charcls", "crnn_char"): _line_from_classifier,
+    **{(ctc, "multihead"): _heads_on_backbone for ctc in ("crnn_cnn", "crnn_cnn_small")},
 }
 ADOPTED_SIZES = ("widths", "hidden")  # the source's sizes the adopting model is built with
 

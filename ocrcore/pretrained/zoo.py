@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,8 @@ def zoo_root(root: str | Path | None = None) -> Path:
 def available(root: str | Path | None = None) -> list[str]:
     """Names of the shipped models (folders with a card)."""
     folder = zoo_root(root)
-    return sorted(p.parent.name for p in folder.glob(f"*/{CARD}")) if folder.is_dir() else []
+    names = (p.parent.name for p in folder.glob(f"*/{CARD}")) if folder.is_dir() else ()
+    return sorted(n for n in names if NAME.fullmatch(n))
 
 
 def servable(root: str | Path | None = None) -> list[str]:
@@ -45,13 +47,26 @@ def servable(root: str | Path | None = None) -> list[str]:
     return [n for n in available(root) if n == "{task}-{arch}".format(**read_card(n, root))]
 
 
+NAME = re.compile(r"[a-z0-9][a-z0-9_]*-[a-z0-9][a-z0-9_]*")  # `<task>-<arch>`: one folder, never a path
+
+
+def check_name(name: str) -> str:
+    """`name` if it can name a shipped model (a folder directly under the zoo root), else PretrainedError: a
+    path such as `/abs/dir` or `../x` loads through the checkpoint API (`Recognizer.from_checkpoint`), never
+    by name."""
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise PretrainedError(f"{str(name)[:80]!r} is not a shipped model's name (<task>-<arch>, e.g. "
+                              "captcha-crnn_cnn_small); load a checkpoint file with Recognizer.from_checkpoint(path)")
+    return name
+
+
 def _restore_hint(name: str) -> str:
     return (f"restore it with `git checkout -- pretrained/{name}` (shipped models are tracked in the repository), "
             "or ship a model under this name again with `python -m ocrcore ship`")
 
 
 def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
-    folder = zoo_root(root) / name
+    folder = zoo_root(root) / check_name(name)
     path = folder / CARD
     if not path.is_file():
         if folder.is_dir():
@@ -67,7 +82,7 @@ def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
 
 def weights_file(name: str, root: str | Path | None = None) -> Path:
     """The verified weights of a shipped model: present, byte-identical to its card's, and of its architecture."""
-    card = read_card(name, root)
+    card = read_card(name, root)  # checks the name
     path = zoo_root(root) / name / WEIGHTS
     if not path.is_file():
         raise PretrainedError(f"{path} is missing: the weights of the shipped model {name!r}; " + _restore_hint(name))
@@ -88,7 +103,7 @@ def resolve(model: str | Path, root: str | Path | None = None) -> Path:
     path = Path(model)
     if path.exists():
         return path
-    if len(path.parts) == 1 and (zoo_root(root) / str(model)).is_dir():
+    if NAME.fullmatch(str(model)) and (zoo_root(root) / str(model)).is_dir():
         return weights_file(str(model), root)
     raise PretrainedError(f"{model}: no such file, and no shipped model of that name; shipped models: "
                           f"{', '.join(available(root)) or 'none'} (`python -m ocrcore pretrained` lists them)")

@@ -156,11 +156,21 @@ class ServingModel:
     created: str
 
 
+def check_version(version: str | int) -> str:
+    """A registered version number as MLflow names it ("3"), or ValueError saying what a version looks like."""
+    text = str(version).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{str(version)[:40]!r} is not a model version: give a version number (1, 2, ...) or "
+                         f"{CHAMPION!r}")
+    return str(int(text))
+
+
 def resolve_serving_model(task: str, arch: str, version: str | None = None, download: bool = True) -> ServingModel:
     """The model to serve: the given version, else alias `champion`, else the latest version.
 
-    Raises LookupError (with how to train one) when nothing is registered under `ocr-<task>-<arch>`, or
-    when the requested version does not exist. `download=False` only looks (no artifact download).
+    Raises LookupError (with how to train one) when nothing is registered under `ocr-<task>-<arch>`, when
+    the requested version does not exist or is below the accuracy floor (`rejected`: never served), and
+    ValueError when `version` is not a version number. `download=False` only looks (no artifact download).
     """
     from datetime import UTC, datetime
 
@@ -170,12 +180,16 @@ def resolve_serving_model(task: str, arch: str, version: str | None = None, down
     client, name = MlflowClient(), model_name(task, arch)
     alias = None
     if version is not None:
+        version = check_version(version)
         try:
             found = client.get_model_version(name, version)
         except MlflowException as exc:
             if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
                 raise
             raise LookupError(f"{name} has no version {version} (deleted?)") from exc
+        if found.tags.get("status") == REJECTED:
+            reason = found.tags.get("reason", "rejected")
+            raise LookupError(f"{name} v{version} is below the accuracy floor ({reason}): it is never served")
     else:
         found = _version_by_alias(client, name, CHAMPION)
         alias = CHAMPION if found is not None else None

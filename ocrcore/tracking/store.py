@@ -7,6 +7,7 @@ with artifacts in `<data dir>/mlartifacts` (data dir: `OCRCORE_DATA_DIR`, defaul
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 DEFAULT_DATA_DIR = "data"
@@ -22,6 +23,15 @@ def tracking_uri(uri: str | None = None) -> str:
     if os.environ.get("MLFLOW_TRACKING_URI"):
         return os.environ["MLFLOW_TRACKING_URI"]
     return f"sqlite:///{data_dir() / 'mlflow.db'}"
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<secret>[^@/\s]*)@")
+
+
+def redact(text: str) -> str:
+    """`text` with the password of every `scheme://user:password@host` URI in it masked (`user:***@`): what
+    may be shown to visitors or written to logs."""
+    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
 
 
 def configure(uri: str | None = None, experiment: str = "ocrcore") -> str:
