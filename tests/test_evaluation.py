@@ -29,12 +29,18 @@ def test_tally_counts_exactly():
 
 
 def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
-    bundle = tiny("crnn")
+    """The shipped captcha model (trained weights: its readings differ per image, unlike an untrained one's)
+    on the 8 seeded test images: 6 read right at every batch size, and the same 2 errors."""
+    from ocrcore.pretrained import available, load_pretrained
+
+    if "captcha-crnn_cnn_small" not in available():
+        pytest.skip("the shipped captcha model is not in pretrained/")
+    bundle, _ = load_pretrained("captcha-crnn_cnn_small")
     ds = ShardDataset(captcha_dataset, "test")
     reports = [evaluate(bundle, ds, batch_size=b) for b in (3, 8, 100)]
-    for key in ("samples", "sequence_accuracy", "char_accuracy", "accuracy_by_length"):
-        assert reports[0][key] == reports[1][key] == reports[2][key]
-    assert reports[0]["samples"] == 8
+    for key in ("samples", "sequence_accuracy", "char_accuracy", "accuracy_by_length", "errors"):
+        assert reports[0][key] == reports[1][key] == reports[2][key], key
+    assert reports[0]["samples"] == 8 and reports[0]["sequence_accuracy"] == 0.75
     paths = write_report(reports[0], tmp_path, "tiny")
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 8
     assert all(p.exists() for p in paths)

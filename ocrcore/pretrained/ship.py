@@ -148,6 +148,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     report = evaluate(bundle, test, batch_size=256, progress=True)
     latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
     card = build_card(name, bundle, state, data, split, report, latency, command, hardware, earlier)
+    card["fresh"] = fresh_draw(bundle, card)
     if real is not None:
         card["real"] = real_accuracy(bundle, real)
     root = zoo_root(root)
@@ -179,7 +180,11 @@ def real_accuracy(bundle: ModelBundle, folder: str | Path) -> dict[str, Any]:
             "decoding": "greedy"}
 
 
-def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300, seed: int = 9001) -> float:
+FRESH_IMAGES, FRESH_SEED = 300, 9001
+
+
+def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = FRESH_IMAGES,
+                   seed: int = FRESH_SEED) -> float:
     """Sequence accuracy on `images` new samples of the card's generator: a seed its data never used, and
     labels from the held-out (test) part of the label space, so none was seen in training."""
     data = card["data"]
@@ -195,6 +200,17 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = 300,
                                     f"generator draws with {gen.fonts_used()}: install those fonts to compare")
     fresh = GeneratorDataset(gen, images, seed=seed, split="test")
     return evaluate(bundle, fresh, batch_size=100)["sequence_accuracy"]
+
+
+def fresh_draw(bundle: ModelBundle, card: dict[str, Any]) -> dict[str, Any] | None:
+    """What the shipped weights read of the seeded fresh draw (`fresh_accuracy`): images and labels are fixed by
+    the seed, so the count is exact and the shipped-model check compares with it (any change to the weights,
+    preprocessing, decoding or generator shows). None where the draw cannot be made (fonts not installed)."""
+    try:
+        accuracy = fresh_accuracy(bundle, card, FRESH_IMAGES, FRESH_SEED)
+    except (FontNotFoundError, ValueError):
+        return None
+    return {"images": FRESH_IMAGES, "seed": FRESH_SEED, "correct": round(accuracy * FRESH_IMAGES)}
 
 
 def card_markdown(card: dict[str, Any]) -> str:
