@@ -18,20 +18,32 @@ apt_install() {
 # Regular and Bold. (fonts-cwtex-fs, the one FangSong face, covers 68 % of them: not used.)
 FONT_PACKAGES="fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp
   fonts-arphic-gkai00mp fonts-noto-cjk fonts-droid-fallback fonts-dejavu-core"
-missing=$(for p in $FONT_PACKAGES; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done)
-if [ -n "$missing" ]; then
-  if command -v apt-get >/dev/null; then
+# Every OS package is required: a missing one fails setup here, loudly, rather than tests later. On a machine
+# without apt-get, install the equivalents yourself and set OCRCORE_OS_PACKAGES=skip.
+missing_packages() {
+  for p in "$@"; do dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "ok installed" || echo "$p"; done
+}
+fail() { echo "setup: FAILED: $*" >&2; exit 1; }
+if [ "${OCRCORE_OS_PACKAGES:-install}" = skip ]; then
+  echo "setup: OCRCORE_OS_PACKAGES=skip: not checking fonts and chromium (tests that need them skip; in CI they fail)" >&2
+elif ! command -v apt-get >/dev/null; then
+  fail "no apt-get: install the CJK fonts ($(echo $FONT_PACKAGES)) and chromium with your OS package manager," \
+       "then rerun with OCRCORE_OS_PACKAGES=skip"
+else
+  # CJK fonts for the generators (nothing is downloaded at run time).
+  missing=$(missing_packages $FONT_PACKAGES)
+  if [ -n "$missing" ]; then
     echo "setup: installing fonts:" $missing
-    apt_install $missing
-  else
-    echo "setup: install CJK font packages (e.g. fonts-wqy-microhei fonts-noto-cjk) with your OS package manager" >&2
+    apt_install $missing || fail "apt-get could not install" $missing
   fi
-fi
-
-# Debian's Chromium for the browser test of the web app (Playwright drives it; never `playwright install`).
-if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
-  echo "setup: installing chromium for the browser test"
-  apt_install chromium || echo "setup: chromium not installed; the browser test will be skipped" >&2
+  missing=$(missing_packages $FONT_PACKAGES)
+  [ -z "$missing" ] || fail "font packages still missing after apt-get:" $missing
+  # Debian's Chromium for the browser test of the web app (Playwright drives it; never `playwright install`).
+  if [ ! -x /usr/bin/chromium ]; then
+    echo "setup: installing chromium for the browser test"
+    apt_install chromium || true
+  fi
+  [ -x /usr/bin/chromium ] || fail "chromium did not install (/usr/bin/chromium is missing): apt-get install chromium"
 fi
 
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}

@@ -117,4 +117,5 @@ def test_manifests_record_the_installed_fonts_a_generator_draws_with(tmp_path):
     old = json.loads(path.read_text(encoding="utf-8"))
     del old["plan"]["fonts"]  # written before fonts were recorded: still the same dataset
     path.write_text(json.dumps(old, ensure_ascii=False), encoding="utf-8")
-    assert write_dataset(tmp_path, gen, {"train": 4}, seed=1, shard_size=4, workers=1, progress=False)
+    again = write_dataset(tmp_path, gen, {"train": 4}, seed=1, shard_size=4, workers=1, progress=False)
+    assert again == old  # recognised as finished: the old manifest is returned, nothing rewritten

@@ -6,7 +6,7 @@ import pytest
 from ocrcore.data import ShardDataset
 from ocrcore.decoding import Prediction
 from ocrcore.evaluation import Tally, edit_distance, evaluate, write_report
-from tests.test_models import tiny
+from tests.prereq import require_shipped
 
 
 @pytest.mark.parametrize(("a", "b", "d"), [("", "", 0), ("abc", "abc", 0), ("abc", "abd", 1), ("abc", "", 3),
@@ -31,10 +31,9 @@ def test_tally_counts_exactly():
 def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     """The shipped captcha model (trained weights: its readings differ per image, unlike an untrained one's)
     on the 8 seeded test images: 6 read right at every batch size, and the same 2 errors."""
-    from ocrcore.pretrained import available, load_pretrained
+    from ocrcore.pretrained import load_pretrained
 
-    if "captcha-crnn_cnn_small" not in available():
-        pytest.skip("the shipped captcha model is not in pretrained/")
+    require_shipped("captcha-crnn_cnn_small")
     bundle, _ = load_pretrained("captcha-crnn_cnn_small")
     ds = ShardDataset(captcha_dataset, "test")
     reports = [evaluate(bundle, ds, batch_size=b) for b in (3, 8, 100)]
@@ -46,7 +45,7 @@ def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     assert all(p.exists() for p in paths)
 
 
-def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkeypatch):
+def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkeypatch, capsys):
     import bench.real_plates as real_plates
     from ocrcore.checkpoint import save_checkpoint
     from ocrcore.models import build
@@ -69,6 +68,7 @@ def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkey
     assert "| run | greedy | 4 |" in (tmp_path / "results" / "real-plates.md").read_text()
     monkeypatch.setattr("sys.argv", ["real_plates", "--model", str(model), "--real", str(tmp_path / "absent")])
     assert real_plates.main() == 0  # skips with a message
+    assert "skipped: no real plates at" in capsys.readouterr().out
 
 
 def test_wilson_interval_brackets_the_measured_accuracy():

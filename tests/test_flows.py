@@ -1,3 +1,4 @@
+import io
 import os
 import socket
 import subprocess
@@ -7,6 +8,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import torch
 
 from ocrcore.tracking import compare_and_promote, configure, model_name, resolve_serving_model
 
@@ -143,6 +145,7 @@ def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     configure()
     assert mlflow.get_tracking_uri() == mlflow_server
+    torch.manual_seed(0)
     checkpoint = save_checkpoint(store / "m.pt", tiny("crnn"))
     with mlflow.start_run() as run:
         uri = log_model(checkpoint, ShardDataset(captcha_dataset, "test").image(0))
@@ -152,15 +155,16 @@ def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha
     import base64
 
     import pandas as pd
-
-    png = (Path(__file__).parent / "data_probe.png")
     from PIL import Image
 
-    Image.fromarray(ShardDataset(captcha_dataset, "test").image(0)).save(png)
-    try:
-        out = model.predict(pd.DataFrame({"image": [base64.b64encode(png.read_bytes()).decode()]}))
-    finally:
-        png.unlink()
+    from ocrcore.inference import Recognizer
+
+    image = ShardDataset(captcha_dataset, "test").image(0)
+    png = io.BytesIO()  # in memory: tests write only to temporary folders
+    Image.fromarray(image).save(png, format="PNG")
+    out = model.predict(pd.DataFrame({"image": [base64.b64encode(png.getvalue()).decode()]}))
+    expected = Recognizer.from_checkpoint(checkpoint)(image)  # the served pyfunc reads as the library does
+    assert out["text"][0] == expected.text and out["confidence"][0] == pytest.approx(expected.confidence, abs=1e-5)
     assert list(out.columns) == ["text", "confidence", "char_probs"] and len(out) == 1
 
 

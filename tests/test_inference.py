@@ -10,6 +10,7 @@ from ocrcore.inference import OnnxRecognizer, Recognizer, export_onnx
 from ocrcore.io import ImageLoadError
 from ocrcore.models import ARCHS
 from ocrcore.preprocess import pad_batch, preprocess
+from tests.prereq import require_shipped
 from tests.test_models import tiny
 
 
@@ -54,10 +55,7 @@ def test_onnx_file_without_metadata_is_refused(tmp_path):
 def trained_reader():
     """The smallest shipped captcha model: fixed, trained weights whose readings differ from image to image
     (an untrained model reads one constant character everywhere and would hide a batching bug)."""
-    from ocrcore.pretrained import available
-
-    if "captcha-crnn_cnn_small" not in available():
-        pytest.skip("the shipped captcha model is not in pretrained/")
+    require_shipped("captcha-crnn_cnn_small")
     return Recognizer.from_pretrained("captcha-crnn_cnn_small")
 
 

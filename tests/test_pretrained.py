@@ -12,13 +12,14 @@ import torch
 from PIL import Image
 
 from ocrcore.checkpoint import save_checkpoint
-from ocrcore.data.shards import file_sha256
 from ocrcore.cli import main
+from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation.metrics import wilson_interval
 from ocrcore.inference import Recognizer
 from ocrcore.models import build
 from ocrcore.pretrained import PretrainedError, available, load_pretrained, read_card, resolve, weights_file
 from ocrcore.pretrained.ship import fresh_accuracy, ship
+from tests.prereq import require
 
 NAME = "captcha-crnn_cnn_small"
 
@@ -60,9 +61,9 @@ def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
     from ocrcore.data import ShardDataset
 
     image = ShardDataset(captcha_dataset, "test").image(0)
-    assert isinstance(Recognizer.from_pretrained(NAME)(image).text, str)
+    by_name, loaded = Recognizer.from_pretrained(NAME)(image), Recognizer(bundle)(image)
+    assert by_name.text == loaded.text and by_name.char_probs == pytest.approx(loaded.char_probs, abs=1e-6)
     assert resolve(NAME) == zoo / NAME / "model.pt"
-    from PIL import Image
 
     Image.fromarray(image).save(tmp_path / "a.png")
     assert main(["predict", "--model", NAME, str(tmp_path / "a.png")]) == 0
@@ -180,8 +181,7 @@ def test_a_card_can_carry_accuracy_on_real_images(zoo, captcha_dataset, tmp_path
     from ocrcore.synth import build_generator
 
     trained = Path(__file__).resolve().parents[1] / "pretrained" / NAME / "model.pt"
-    if not trained.is_file():
-        pytest.skip("the shipped captcha model is not in pretrained/")
+    require(trained.is_file(), f"the shipped model {NAME} ({trained})")
     real = tmp_path / "real"
     real.mkdir()
     gen, rng = build_generator("captcha"), np.random.default_rng(7)

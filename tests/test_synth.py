@@ -122,7 +122,10 @@ def test_natural_text_lines_read_like_text_and_keep_every_character_in_play():
     rng = np.random.default_rng(0)
     kept = {c for _ in range(3000) for c in no_floor.sample_label(rng)}
     assert len(set(hanzi)) > len(kept & set(hanzi)) + 300  # the floor reaches characters words never draw
-    assert build_generator("text", corpus="uniform").sample_label(rng)
+    uniform = build_generator("text", corpus="uniform")
+    drawn = [uniform.sample_label(rng) for _ in range(50)]
+    assert all(set(s) <= set(uniform.charset.chars) for s in drawn)
+    assert len(set("".join(drawn))) > 300  # uniform over thousands of characters: hardly a repeat
     with pytest.raises(ValueError, match="corpus must be"):
         build_generator("text", corpus="wiki")
 

@@ -351,8 +351,9 @@ class ModelService:
             result["overlays"] = explanation.overlays()
             read = explanation.prediction  # the reading the maps explain (the same model, in eval mode)
             unit = "head" if model.recognizer.bundle.length else "character"  # fixed length: one map per head
-            result["heatmap_captions"] = ["all characters"] + [
-                f"{unit} {i + 1}: {c} ({p:.2f})" for i, (c, p) in enumerate(zip(read.text, read.char_probs, strict=True))]
+            pairs = zip(read.text, read.char_probs, strict=True)
+            result["heatmap_captions"] = ["all characters"] + [f"{unit} {i + 1}: {c} ({p:.2f})"
+                                                               for i, (c, p) in enumerate(pairs)]
         return result
 
     def _decode(self, source: ImageSource) -> Image.Image:
