@@ -8,9 +8,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import torch
 
 from ocrcore.tracking import compare_and_promote, configure, model_name, resolve_serving_model
+from tests.prereq import require_shipped
 
 TINY = {"width": 80, "height": 30, "font_sizes": (24,)}
 FAST = {"epochs": 1, "batch_size": 16, "workers": 0}
@@ -137,16 +137,15 @@ def mlflow_server(tmp_path):
 def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha_dataset, monkeypatch):
     import mlflow
 
-    from ocrcore.checkpoint import save_checkpoint
     from ocrcore.data import ShardDataset
+    from ocrcore.pretrained import weights_file
     from ocrcore.tracking import log_model
-    from tests.test_models import tiny
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     configure()
     assert mlflow.get_tracking_uri() == mlflow_server
-    torch.manual_seed(0)
-    checkpoint = save_checkpoint(store / "m.pt", tiny("crnn"))
+    require_shipped("captcha-crnn_cnn_small")  # trained weights: readings that change with every pixel
+    checkpoint = weights_file("captcha-crnn_cnn_small")
     with mlflow.start_run() as run:
         uri = log_model(checkpoint, ShardDataset(captcha_dataset, "test").image(0))
     promotion = compare_and_promote("ocr-test-crnn", uri, 0.5, lambda _: 0.0, run_id=run.info.run_id)
@@ -159,13 +158,17 @@ def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha
 
     from ocrcore.inference import Recognizer
 
-    image = ShardDataset(captcha_dataset, "test").image(0)
-    png = io.BytesIO()  # in memory: tests write only to temporary folders
-    Image.fromarray(image).save(png, format="PNG")
-    out = model.predict(pd.DataFrame({"image": [base64.b64encode(png.getvalue()).decode()]}))
-    expected = Recognizer.from_checkpoint(checkpoint)(image)  # the served pyfunc reads as the library does
-    assert out["text"][0] == expected.text and out["confidence"][0] == pytest.approx(expected.confidence, abs=1e-5)
-    assert list(out.columns) == ["text", "confidence", "char_probs"] and len(out) == 1
+    images = [ShardDataset(captcha_dataset, "test").image(i) for i in range(4)]
+    pngs = []
+    for image in images:
+        png = io.BytesIO()  # in memory: tests write only to temporary folders
+        Image.fromarray(image).save(png, format="PNG")
+        pngs.append(base64.b64encode(png.getvalue()).decode())
+    out = model.predict(pd.DataFrame({"image": pngs}))
+    expected = Recognizer.from_checkpoint(checkpoint)(images)  # the served pyfunc reads as the library does
+    assert list(out["text"]) == [p.text for p in expected]
+    assert list(out["confidence"]) == pytest.approx([p.confidence for p in expected], abs=1e-5)
+    assert list(out.columns) == ["text", "confidence", "char_probs"] and len(out) == 4
 
 
 def test_generate_on_a_local_dask_cluster(prefect_harness, store, monkeypatch):

@@ -168,7 +168,8 @@ def test_many_class_classifiers_warm_up_on_a_few_classes_first(tmp_path):
 
     kept = sum(label in chars[7:10] for label in ShardDataset(tmp_path / "data", "train").labels)
     batches = kept // 8  # whole epochs over the first 3 classes' samples, as near 4 steps as they come
-    assert 0 < batches <= 4 and warm["train"]["step"] == batches * max(1, round(4 / batches)), (kept, warm["train"])
+    step = warm["train"]["step"]
+    assert 0 < batches <= 4 and step == batches * max(1, round(4 / batches)), (kept, step)
     assert (tmp_path / "run" / "best.pt").exists()
 
 

@@ -272,6 +272,7 @@ def test_app_starts_and_answers_with_the_registry_down(tmp_path):
         app.wait(timeout=30)
     assert out["source"] == "shipped" and "unreachable" in out["served"] and out["text"] == label, (out, label)
     assert out["model"] == "pretrained/captcha-crnn_cnn_small (shipped)"
+    assert out["confidence"] == pytest.approx(float(np.prod(out["char_probs"])), abs=1e-6)  # all 4 characters'
     assert elapsed < 20, f"start-up and one request took {elapsed:.1f} s"
     assert read_card("captcha-crnn_cnn_small")["task"] == "captcha"
 
