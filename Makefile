@@ -15,7 +15,7 @@ test: setup
 	$(PY) -m pytest -q
 
 lint: setup
-	$(PY) -m ruff check ocrcore tests bench
+	$(PY) -m ruff check ocrcore flows webapp bench tests
 
 # Main job on embedded defaults (local SQLite MLflow store in data/, Prefect without a server): register the shipped
 # models (pretrained/) as the first champions (idempotent), then generate -> fine-tune the captcha champion ->
