@@ -252,3 +252,32 @@ def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_
     assert result["version"] == "2" and "champion v1" in result["reason"]  # the gate re-scored the seeded model
     run = MlflowClient().get_run(result["run_id"])
     assert run.data.params["init_from"].endswith("model.pt")
+
+
+def test_registry_client_fails_fast_and_leaves_a_dead_registry_alone():
+    from ocrcore.tracking import RegistryClient, RegistryDown
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
+    client = RegistryClient(f"http://alice:s3cret@127.0.0.1:{port}", retry_after=60)
+    start = time.perf_counter()
+    assert client.families() is None and client.versions("captcha", "crnn") == [] and client.down
+    assert time.perf_counter() - start < 10  # no retry loop
+    calls: list[int] = []
+    with pytest.raises(RegistryDown):
+        client.call(lambda: calls.append(1))
+    assert calls == []  # not asked again within retry_after
+    assert "s3cret" not in client.line() and "unreachable" in client.line() and "s3cret" not in client.health.error
+
+
+def test_registry_client_answers_for_a_store(store, captcha_dataset):
+    from ocrcore.tracking import RegistryClient
+
+    client = RegistryClient()
+    assert client.families() == [] and client.versions("captcha", "crnn") == [] and client.health.ok is True
+    with pytest.raises(LookupError, match="train one"):
+        client.resolve("captcha", "crnn")
+    with pytest.raises(ValueError, match="not a model version"):
+        client.resolve("captcha", "crnn", "abc")
+    assert client.health.ok is True  # the registry answered: a wrong request is not an outage

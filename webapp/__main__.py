@@ -13,10 +13,10 @@ from webapp.service import ModelService
 
 def default_arch(service: ModelService, task: str) -> str:
     """The task's first registered family, else its first shipped model's, else crnn."""
-    from ocrcore.pretrained import servable
+    from ocrcore.pretrained import servable, split_family
 
-    registered = [pair.split("/", 1)[1] for pair in service.registered() or [] if pair.startswith(f"{task}/")]
-    shipped = [name.split("-", 1)[1] for name in servable() if name.startswith(f"{task}-")]
+    registered = [a for t, a in service.registry.families() or [] if t == task]
+    shipped = [a for t, a in map(split_family, servable()) if t == task]
     return (registered or shipped or ["crnn"])[0]
 
 

@@ -13,10 +13,9 @@ import gradio as gr
 
 from ocrcore.models import ARCHS
 from ocrcore.synth import TASKS
+from ocrcore.tracking.registry import CHAMPION
 from webapp.server import Limits
 from webapp.service import ModelService, sample_image
-
-CHAMPION = "champion"
 
 
 def _version(choice: str | None) -> str | None:

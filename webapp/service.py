@@ -1,16 +1,12 @@
 """The app's logic without Gradio: which models exist, which one is served and why, recognition with heatmaps.
 
-Models come from the MLflow registry (`ocrcore.tracking.resolve_serving_model`); when the registry has none
-for a task/arch or cannot be reached, the shipped model of that name (`pretrained/<task>-<arch>`) serves.
-What every visitor gets is chosen by the operator and the registry only: the `champion` alias (else the
-latest version above the accuracy floor, else the shipped model). A request may name another version to
-compare with: it answers that request alone (from a small cache of such versions) and never changes what
-anyone else is served; versions below the floor are served to no one. Tracking URIs are shown and logged
-with their password masked.
-Registry calls are bounded: short HTTP timeouts without retry loops, and after a failure no call for
-`retry_after` seconds, so a registry that is down costs a request nothing. A loaded model keeps serving
-whatever happens to the registry; `refresh()` follows the registry (a new champion, an alias moved or
-deleted, a version or the whole model deleted) and every answer says what is served and why.
+What to serve is the registry policy of `ocrcore.tracking.serving` (the champion, else the latest version
+above the floor, else the shipped model; fail-fast registry calls under a health check); this module keeps
+the loaded models. What every visitor gets is chosen by the operator and the registry only. A request may
+name another version to compare with: it answers that request alone (from a small cache of such versions)
+and never changes what anyone else is served; versions below the floor are served to no one. A loaded model
+keeps serving whatever happens to the registry; `refresh()` follows the registry (a new champion, an alias
+moved or deleted, a version or the whole model deleted) and every answer says what is served and why.
 
 Images are bounded whatever the upload: refused over `max_pixels` or `max_side`, reduced to `WORK_PIXELS`
 before recognition, and heatmaps drawn on a preview of at most `PREVIEW_SIDE` pixels a side.
@@ -19,7 +15,6 @@ before recognition, and heatmaps drawn on a preview of at most `PREVIEW_SIDE` pi
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -33,44 +28,18 @@ from PIL import Image
 from ocrcore.explain import GradCAM
 from ocrcore.inference import Recognizer
 from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
-from ocrcore.tracking import configure, model_name, redact, resolve_serving_model
-from ocrcore.tracking.registry import ServingModel, check_version, family_of
+from ocrcore.pretrained import family_name
+from ocrcore.tracking import model_name
+from ocrcore.tracking.registry import ServingModel, check_version
+from ocrcore.tracking.serving import SHIPPED, Health, RegistryClient, RegistryDown, shipped_model, why_served
 
 log = logging.getLogger(__name__)
 HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped. Train one with `make demo` or " \
                "`python -m flows.pipeline --task {task} --arch {arch}`, then press Refresh."
 WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
 PREVIEW_SIDE = 1024  # heatmap overlays
-REGISTRY_TIMEOUT_S = 3
 VERSION_CACHE = 4  # versions other than the served one kept loaded for comparison requests
 HEAVY_DECODES = 2  # uploads over WORK_PIXELS decoded at once; more wait (each may take up to MAX_DECODED_BYTES)
-
-
-def fail_fast_registry(timeout_s: int = REGISTRY_TIMEOUT_S) -> None:
-    """MLflow's HTTP client without its retry loop (7 retries with backoff: minutes per call when the server
-    is down) and with a short timeout. Process-wide; explicit settings in the environment win."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(timeout_s))
-
-
-class RegistryDown(RuntimeError):
-    """The registry could not be reached (now, or within the last `retry_after` seconds)."""
-
-
-@dataclass
-class Health:
-    ok: bool | None = None  # None: not asked yet
-    error: str = ""
-    since: float = 0.0  # wall clock of the last change
-    last_failure: float = 0.0  # monotonic
-
-    def line(self, uri: str) -> str:
-        when = datetime.fromtimestamp(self.since).strftime("%H:%M:%S") if self.since else ""
-        if self.ok is None:
-            return f"registry {uri}: not contacted yet"
-        if self.ok:
-            return f"registry {uri}: reachable"
-        return f"registry {uri}: **unreachable** since {when} ({self.error}); serving what is loaded or shipped"
 
 
 @dataclass
@@ -86,32 +55,7 @@ class Loaded:
     @property
     def label(self) -> str:
         version = self.serving.version
-        return f"{self.serving.name} {'(shipped)' if version == 'shipped' else 'v' + version}"
-
-
-def shipped_model(task: str, arch: str) -> ServingModel | None:
-    """The shipped model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
-    from ocrcore.pretrained import read_card, servable, weights_file
-
-    name = f"{task}-{arch}"
-    if name not in servable():
-        return None
-    card = read_card(name)
-    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": "shipped"}
-    return ServingModel(f"pretrained/{name}", "shipped", None, weights_file(name), tags, card.get("shipped", ""))
-
-
-def _answered(exc: Exception) -> bool:
-    """Whether `exc` is the registry's own answer to a bad request (HTTP 4xx), not a failure to reach it."""
-    from mlflow.exceptions import MlflowException
-
-    return isinstance(exc, MlflowException) and exc.get_http_status_code() < 500
-
-
-def _why(serving: ServingModel) -> str:
-    if serving.alias:
-        return f"the {serving.alias} of {serving.name}"
-    return f"the latest version of {serving.name} (no champion alias)"
+        return f"{self.serving.name} {'(shipped)' if version == SHIPPED else 'v' + version}"
 
 
 class ModelService:
@@ -119,92 +63,35 @@ class ModelService:
 
     def __init__(self, tracking_uri: str | None = None, max_pixels: int = MAX_PIXELS, max_side: int = MAX_SIDE,
                  retry_after: float = 15.0, use_shipped: bool = True) -> None:
-        fail_fast_registry()
-        self.tracking_uri, self.max_pixels, self.max_side = tracking_uri, max_pixels, max_side
-        self.retry_after, self.use_shipped = retry_after, use_shipped
+        self.registry = RegistryClient(tracking_uri, retry_after)
+        self.max_pixels, self.max_side, self.use_shipped = max_pixels, max_side, use_shipped
         self.loaded: dict[tuple[str, str], Loaded] = {}  # what every visitor gets, per task/arch
         self.compared: OrderedDict[tuple[str, str, str], Loaded] = OrderedDict()  # versions named by a request
-        self.health = Health()
         self.status = ""
         self._lock = threading.Lock()
         self._heavy = threading.BoundedSemaphore(HEAVY_DECODES)
 
     # -- registry ---------------------------------------------------------------------------------------
-    def _registry(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        """`fn(*args)` against the store; LookupError passes through (the registry answered), anything else
-        marks the registry down and raises RegistryDown. While down, calls are skipped for `retry_after` s."""
-        if self.health.ok is False and time.monotonic() - self.health.last_failure < self.retry_after:
-            raise RegistryDown(self.health.error)
-        try:
-            configure(self.tracking_uri)
-            result = fn(*args, **kw)
-        except (LookupError, ValueError):
-            self._mark(True)
-            raise
-        except Exception as exc:
-            if _answered(exc):  # the registry replied with a client error: it is up, the request was wrong
-                self._mark(True)
-                raise LookupError(redact(str(exc).splitlines()[0][:200])) from exc
-            self._mark(False, redact(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"))
-            raise RegistryDown(self.health.error) from exc
-        self._mark(True)
-        return result
-
-    def _mark(self, ok: bool, error: str = "") -> None:
-        if ok != self.health.ok:
-            self.health.since = time.time()
-            log.log(logging.INFO if ok else logging.WARNING, "registry %s%s", "reachable" if ok else "unreachable: ",
-                    error)
-        self.health.ok, self.health.error = ok, error
-        if not ok:
-            self.health.last_failure = time.monotonic()
+    @property
+    def health(self) -> Health:
+        return self.registry.health
 
     @property
     def uri(self) -> str:
-        from ocrcore.tracking.store import tracking_uri
-
-        return redact(tracking_uri(self.tracking_uri))
+        return self.registry.uri
 
     def registry_line(self) -> str:
-        return self.health.line(self.uri)
+        return self.registry.line()
 
     def registered(self) -> list[str] | None:
         """`task/arch` pairs with a registered model; None when the registry cannot be reached."""
-        def names() -> list[str]:
-            from mlflow import MlflowClient
-
-            return [m.name for m in MlflowClient().search_registered_models(max_results=500)]
-
-        try:
-            found = self._registry(names)
-        except RegistryDown:
-            return None
-        return sorted(f"{t}/{a}" for t, a in filter(None, map(family_of, found)))
+        found = self.registry.families()
+        return None if found is None else [f"{t}/{a}" for t, a in found]
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
         """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""
-        from datetime import UTC
-
-        def rows() -> list[list[str]]:
-            from mlflow import MlflowClient
-
-            client, name = MlflowClient(), model_name(task, arch)
-            found = client.search_model_versions(f"name = '{name}'")
-            aliases: dict[str, list[str]] = {}
-            if found:  # version searches carry no aliases; the registered model has them
-                for alias, version in (client.get_registered_model(name).aliases or {}).items():
-                    aliases.setdefault(str(version), []).append(alias)
-            out = []
-            for v in sorted(found, key=lambda v: -int(v.version)):
-                when = datetime.fromtimestamp(v.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
-                out.append([str(v.version), ", ".join(aliases.get(str(v.version), [])), v.tags.get("status", ""),
-                            v.tags.get("sequence_accuracy", ""), when, v.tags.get("reason", "")])
-            return out
-
-        try:
-            return self._registry(rows)
-        except (RegistryDown, LookupError):
-            return []
+        return [[v.version, ", ".join(v.aliases), v.status, v.sequence_accuracy, v.registered, v.reason]
+                for v in self.registry.versions(task, arch)]
 
     def get(self, task: str, arch: str, version: str | None = None) -> Loaded | str:
         """The model served to everyone for task/arch, or with `version`, that version for this request only;
@@ -217,8 +104,8 @@ class ModelService:
             if current is not None:
                 return current
             try:
-                serving = self._registry(resolve_serving_model, task, arch)
-                return self._load(key, serving, "registry", _why(serving))
+                serving = self.registry.resolve(task, arch)
+                return self._load(key, serving, "registry", why_served(serving))
             except LookupError:
                 return self._shipped(key, f"nothing is registered as {model_name(task, arch)}") or \
                     HOW_TO_TRAIN.format(task=task, arch=arch)
@@ -243,7 +130,7 @@ class ModelService:
                 self.compared.move_to_end(key)
                 return self.compared[key]
             try:
-                serving = self._registry(resolve_serving_model, task, arch, version)
+                serving = self.registry.resolve(task, arch, version)
             except LookupError as exc:
                 return f"{exc}; pick another version or the champion."
             except RegistryDown as exc:
@@ -284,7 +171,7 @@ class ModelService:
     def _follow(self, key: tuple[str, str]) -> str:
         current = self.loaded[key]
         try:
-            latest = self._registry(resolve_serving_model, *key, download=False)
+            latest = self.registry.resolve(*key, download=False)
         except RegistryDown:
             return f"registry unreachable: still serving {current.label} ({current.why})"
         except LookupError:
@@ -293,22 +180,22 @@ class ModelService:
             gone = f"{current.label} is no longer in the registry"
             with self._lock:
                 if self._shipped(key, gone) is not None:
-                    return f"{gone}: now serving the shipped model pretrained/{key[0]}-{key[1]}"
+                    return f"{gone}: now serving the shipped model pretrained/{family_name(*key)}"
             current.source, current.why = "memory", f"{gone}; serving the copy loaded at {current.loaded_at}"
             current.serving = replace(current.serving, alias=None)
             return current.why
         if current.source == "registry" and latest.version == current.serving.version:
             if latest.alias != current.serving.alias:  # same weights, another alias: say so, load nothing
                 current.serving = replace(current.serving, alias=latest.alias, tags=latest.tags)
-                current.why = _why(current.serving)
+                current.why = why_served(current.serving)
                 return f"{current.label} is now {current.why}"
             return ""
         with self._lock:
             try:
-                loaded = self._load(key, self._registry(resolve_serving_model, *key), "registry", "")
+                loaded = self._load(key, self.registry.resolve(*key), "registry", "")
             except (RegistryDown, LookupError):
                 return f"still serving {current.label} ({current.why})"
-            loaded.why = _why(loaded.serving)
+            loaded.why = why_served(loaded.serving)
         return f"now serving {loaded.label}: {loaded.why}"
 
     def serving_line(self, task: str, arch: str) -> str:
@@ -370,7 +257,7 @@ class ModelService:
     def _answered_by(self, model: Loaded) -> tuple[str, str]:
         """(source, why) of an answer as things stand now: a registry model whose registry is down answers
         from memory."""
-        if model.source == "registry" and self.health.ok is False:
+        if model.source == "registry" and self.registry.down:
             return "memory", f"{model.why}; the registry is unreachable, so the copy loaded at {model.loaded_at}"
         return model.source, model.why
 

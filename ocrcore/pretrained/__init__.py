@@ -10,13 +10,15 @@ from ocrcore.pretrained.zoo import (
                                     WEIGHTS,
                                     PretrainedError,
                                     available,
+                                    family_name,
                                     load_pretrained,
                                     read_card,
                                     resolve,
                                     servable,
+                                    split_family,
                                     weights_file,
                                     zoo_root,
 )
 
-__all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "load_pretrained", "read_card", "resolve",
-           "servable", "weights_file", "zoo_root"]
+__all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "family_name", "load_pretrained", "read_card",
+           "resolve", "servable", "split_family", "weights_file", "zoo_root"]

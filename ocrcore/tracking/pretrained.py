@@ -15,7 +15,7 @@ import numpy as np
 
 from ocrcore.pretrained import read_card, weights_file
 from ocrcore.synth import build_generator, seeded_rng
-from ocrcore.tracking.registry import CHALLENGER, CHAMPION, _version_by_alias, log_model, model_name
+from ocrcore.tracking.registry import CHALLENGER, CHAMPION, log_model, model_name, version_by_alias
 
 log = logging.getLogger(__name__)
 SHA_TAG = "pretrained_sha256"
@@ -49,7 +49,7 @@ def register_pretrained(shipped: str, root: str | Path | None = None) -> Seeded:
         mlflow.log_dict(card, "card.json")
         uri = log_model(weights, np.asarray(example))
     version = str(mlflow.register_model(uri, name).version)
-    first = _version_by_alias(client, name, CHAMPION) is None
+    first = version_by_alias(client, name, CHAMPION) is None
     reason = (f"shipped model pretrained/{shipped}: {100 * accuracy:.2f}% on its card's "
               f"{card['test']['images']:,} test images; " +
               ("first version of this model" if first else "the champion in service stays"))

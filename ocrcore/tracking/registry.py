@@ -19,6 +19,7 @@ from PIL import Image
 
 import ocrcore
 from ocrcore.checkpoint import read_checkpoint
+from ocrcore.pretrained.zoo import family_name, split_family
 
 log = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, REJECTED = "champion", "challenger", "rejected"  # REJECTED: below the floor
@@ -31,25 +32,64 @@ MIN_ACCURACY: dict[str, float] = {"captcha": 0.90, "plate": 0.90, "text": 0.80, 
 
 
 def model_name(task: str, arch: str) -> str:
-    return f"ocr-{task}-{arch}"
+    """The registered name of a task/arch: `ocr-<task>-<arch>`."""
+    return "ocr-" + family_name(task, arch)
 
 
 def family_of(name: str) -> tuple[str, str] | None:
     """(task, arch) of a registered name `ocr-<task>-<arch>`, or None for names of other projects."""
-    task, sep, arch = name.removeprefix("ocr-").partition("-")
-    return (task, arch) if name.startswith("ocr-") and sep and task and arch else None
+    return split_family(name.removeprefix("ocr-")) if name.startswith("ocr-") else None
 
 
-def served_families() -> list[tuple[str, str]]:
-    """(task, arch) of every registered `ocr-*` model that has a champion: what the app serves."""
+def registered_families(champion_only: bool = False) -> list[tuple[str, str]]:
+    """(task, arch) of every registered `ocr-*` model, or only of those with a champion."""
     from mlflow import MlflowClient
 
     found = []
     for model in MlflowClient().search_registered_models(max_results=500):
         family = family_of(model.name)
-        if family and CHAMPION in (model.aliases or {}):
+        if family and (not champion_only or CHAMPION in (model.aliases or {})):
             found.append(family)
     return sorted(found)
+
+
+def served_families() -> list[tuple[str, str]]:
+    """(task, arch) of every registered `ocr-*` model that has a champion: what the app serves."""
+    return registered_families(champion_only=True)
+
+
+def registered_at(timestamp_ms: int) -> str:
+    """A registry timestamp (ms since the epoch) as ISO 8601 UTC to the second."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered version as the registry describes it."""
+    version: str
+    aliases: tuple[str, ...]
+    status: str  # champion, challenger, rejected (below the floor), or "" when not set
+    sequence_accuracy: str
+    registered: str
+    reason: str
+
+
+def list_versions(task: str, arch: str) -> list[VersionInfo]:
+    """Every version of `ocr-<task>-<arch>`, newest first ([] when nothing is registered under that name)."""
+    from mlflow import MlflowClient
+
+    client, name = MlflowClient(), model_name(task, arch)
+    found = client.search_model_versions(f"name = '{name}'")
+    aliases: dict[str, list[str]] = {}
+    if found:  # version searches carry no aliases; the registered model has them
+        for alias, version in (client.get_registered_model(name).aliases or {}).items():
+            aliases.setdefault(str(version), []).append(alias)
+    return [VersionInfo(str(v.version), tuple(aliases.get(str(v.version), [])), v.tags.get("status", ""),
+                        v.tags.get("sequence_accuracy", ""), registered_at(v.creation_timestamp),
+                        v.tags.get("reason", ""))
+            for v in sorted(found, key=lambda v: -int(v.version))]
 
 
 def _png_base64(image: np.ndarray) -> str:
@@ -106,7 +146,7 @@ def compare_and_promote(name: str, model_uri: str, score: float,
     client.set_model_version_tag(name, version, metric, f"{score:.6f}")
     if run_id:
         client.set_model_version_tag(name, version, "run_id", run_id)
-    champion = _version_by_alias(client, name, CHAMPION)
+    champion = version_by_alias(client, name, CHAMPION)
     champion_score = None
     if score < floor:
         promoted, reason = False, f"{metric} {score:.4f} is below the floor {floor:.4f}: never promoted"
@@ -127,7 +167,7 @@ def compare_and_promote(name: str, model_uri: str, score: float,
     return Promotion(str(version), promoted, reason, score, champion_score)
 
 
-def _version_by_alias(client: Any, name: str, alias: str) -> Any:
+def version_by_alias(client: Any, name: str, alias: str) -> Any:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -172,8 +212,6 @@ def resolve_serving_model(task: str, arch: str, version: str | None = None, down
     the requested version does not exist or is below the accuracy floor (`rejected`: never served), and
     ValueError when `version` is not a version number. `download=False` only looks (no artifact download).
     """
-    from datetime import UTC, datetime
-
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
@@ -191,7 +229,7 @@ def resolve_serving_model(task: str, arch: str, version: str | None = None, down
             reason = found.tags.get("reason", "rejected")
             raise LookupError(f"{name} v{version} is below the accuracy floor ({reason}): it is never served")
     else:
-        found = _version_by_alias(client, name, CHAMPION)
+        found = version_by_alias(client, name, CHAMPION)
         alias = CHAMPION if found is not None else None
         if found is None:  # no champion: the latest version that passed the floor
             versions = [v for v in client.search_model_versions(f"name = '{name}'")
@@ -200,6 +238,6 @@ def resolve_serving_model(task: str, arch: str, version: str | None = None, down
                 raise LookupError(f"no model is registered as {name!r} (or none above the accuracy floor); train "
                                   f"one with `python -m flows.pipeline --task {task} --arch {arch}`")
             found = max(versions, key=lambda v: int(v.version))
-    created = datetime.fromtimestamp(found.creation_timestamp / 1000, tz=UTC).isoformat(timespec="seconds")
     checkpoint = _checkpoint_of(name, str(found.version)) if download else None
-    return ServingModel(name, str(found.version), alias, checkpoint, dict(found.tags), created)
+    return ServingModel(name, str(found.version), alias, checkpoint, dict(found.tags),
+                        registered_at(found.creation_timestamp))
