@@ -14,8 +14,9 @@ TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(
         "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16))}
 
 
-def tiny(arch, charset="alnum_upper", length=4, **kw):
-    return build(arch, get_charset(charset), length if arch == "multihead" else None, **{**TINY[arch], **kw})
+def tiny(arch, charset="alnum_upper", length=None, **kw):
+    """A few-thousand-parameter `arch` (fixed-length readers: their declared default length, 4 for multihead)."""
+    return build(arch, get_charset(charset), length, **{**TINY[arch], **kw})
 
 
 @pytest.mark.parametrize("arch", ARCHS)
@@ -112,3 +113,43 @@ def test_variants_start_from_their_base_model(variant):
     with torch.no_grad():
         expected, got = base.model.eval()(x), model.model.eval()(x)
     assert torch.allclose(expected, got[:, 1:] if variant.endswith("_lead") else got, atol=1e-5)
+
+
+def test_every_architecture_is_declared_once_and_answers_what_the_library_asks():
+    from ocrcore.checkpoint import CheckpointError
+    from ocrcore.models import get_arch
+    from ocrcore.models.zoo import REGISTRY
+
+    assert ARCHS == list(REGISTRY) and all(get_arch(a).name == a for a in ARCHS)
+    assert {a for a in ARCHS if get_arch(a).fixed_length} == {"multihead", "charcls"}
+    assert build("multihead", "digits").length == 4 and build("charcls", "digits").length == 1
+    assert build("crnn", "digits", length=7).length is None  # CTC reads any length
+    with pytest.raises(ValueError, match="length must be 1"):
+        build("charcls", "digits", length=2)
+    with pytest.raises(ValueError, match="unknown architecture 'cnn'"):
+        build("cnn", "digits")
+    assert get_arch("crnn_cnn_small_stn").start_rule("crnn_cnn_small") == "family"
+    assert get_arch("crnn_cnn_small").start_rule("crnn_cnn_small_lead") == "family"
+    assert get_arch("crnn").start_rule("crnn") == "same"
+    assert callable(get_arch("multihead").start_rule("crnn_cnn_small"))
+    with pytest.raises(CheckpointError, match="a crnn model cannot start from a multihead model"):
+        get_arch("crnn").start_rule("multihead")
+
+
+def test_multihead_starts_on_a_ctc_readers_backbone():
+    """`train --arch multihead --init-from captcha-crnn_cnn_small`: the CNN is copied, the heads start fresh, so
+    the backbone's features for an image are the CTC model's."""
+    from ocrcore.training.transfer import transfer_weights
+
+    torch.manual_seed(0)
+    ctc = build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16))
+    heads = build("multihead", "alnum_upper", widths=(8, 8, 16, 16))
+    backbone = [k for k in ctc.model.state_dict() if k.startswith("backbone.")]
+    transfer = transfer_weights(ctc, heads)
+    assert transfer.copied == len(backbone) > 0 and transfer.carried_rows == 36
+    x = torch.rand(2, 1, 64, 128)
+    with torch.no_grad():
+        assert torch.equal(ctc.model.eval().backbone(x), heads.model.eval().backbone(x))
+    with pytest.raises(ValueError, match="backbone does not fit"):
+        transfer_weights(build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 8, 8)),
+                         build("multihead", "alnum_upper", widths=(16, 16, 32, 32)))

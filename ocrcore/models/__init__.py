@@ -1,5 +1,5 @@
 """Models: plain `nn.Module`s with named stages (`backbone`, `sequence`, `head`) and the zoo that builds them."""
 
-from ocrcore.models.zoo import ARCHS, FIXED_LENGTH_ARCHS, ModelBundle, build, from_metadata
+from ocrcore.models.zoo import ARCHS, Arch, ModelBundle, build, from_metadata, get_arch
 
-__all__ = ["ARCHS", "FIXED_LENGTH_ARCHS", "ModelBundle", "build", "from_metadata"]
+__all__ = ["ARCHS", "Arch", "ModelBundle", "build", "from_metadata", "get_arch"]

@@ -1,7 +1,10 @@
-"""The model zoo: `ARCHS`, one-line builders, and `build()` returning model + codec + preprocessing together.
+"""The model zoo: every architecture declared once (`@register`), and `build()` returning model + codec +
+preprocessing together.
 
-Tests, flows and the web app iterate over the same `ARCHS`; this is the one place that knows which
-architecture pairs with which codec.
+An architecture's declaration says everything the rest of the library asks about it (`get_arch(name)`):
+its builder (which pairs it with its codec), whether it reads a fixed number of characters, which
+architecture it is a variant of, which other architectures' checkpoints it can start from, and the
+defaults older checkpoints were built with. Tests, flows and the web app iterate over the same `ARCHS`.
 
 >>> bundle = build("crnn", get_charset("alnum_upper"))
 >>> type(bundle.codec).__name__, bundle.preprocess.height
@@ -43,94 +46,60 @@ class ModelBundle:
                 "charset_name": self.charset.name, "length": self.length, "preprocess": self.preprocess.to_dict()}
 
 
-def _ctc(arch: str, charset: Charset, preprocess: Preprocess | None, recurrent: bool, kw: dict) -> ModelBundle:
-    pre = preprocess or Preprocess(height=32)
-    model = CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=recurrent, **kw)
-    codec = LeadCTCCodec(charset) if kw.get("lead") else CTCCodec(charset)
-    return ModelBundle(arch, model, codec, pre, charset, arch_kwargs=kw)
+Adopt = Callable[[ModelBundle, ModelBundle, list[tuple[int, int]]], int]
+ADOPTED_SIZES = ("widths", "hidden")  # the source's sizes a model started from another architecture is built with
 
 
-def crnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    """CNN + BiLSTM with a residual path around the BiLSTM (`skip`): without it the model sat on CTC's
-    all-blank plateau for over 1,000 steps; with it, 91 % after 500 (bench/results/ctc-start.md)."""
-    return _ctc("crnn", charset, preprocess, True, {"skip": True, **kw})
+@dataclass(frozen=True)
+class Arch:
+    """One architecture as the zoo declares it."""
+
+    name: str
+    builder: Callable[..., ModelBundle]  # (charset, length, preprocess, **kw) -> ModelBundle
+    fixed_length: int | None = None  # fixed-length readers: the default code length; None: any length (CTC)
+    length_fixed: bool = False  # True: always `fixed_length` characters (a one-character classifier)
+    base: str | None = None  # a variant of `base`: each starts from the other's weights by parameter name
+    adopts: dict[str, Adopt] = field(default_factory=dict)  # source arch -> copy a trained source into a fresh one
+    saved_before: dict[str, Any] = field(default_factory=dict)  # defaults of checkpoints written before a change
+
+    @property
+    def family(self) -> str:
+        return self.base or self.name
+
+    def start_rule(self, source: str) -> str | Adopt:
+        """How a model of this architecture starts from a `source` checkpoint: "same" (every weight, the
+        source's sizes), "family" (a variant or its base: weights by parameter name, the source's sizes), or
+        the function that copies across architectures (`adopts`); CheckpointError when it cannot."""
+        if source == self.name:
+            return "same"
+        if get_arch(source).family == self.family:
+            return "family"
+        if source in self.adopts:
+            return self.adopts[source]
+        from ocrcore.checkpoint import CheckpointError
+
+        starts = " or ".join(sorted(self.adopts))
+        raise CheckpointError(f"a {self.name} model cannot start from a {source} model; start it from a "
+                              f"{self.name} checkpoint" + (f" or a {starts} one" if starts else ""))
 
 
-def crnn_cnn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    return _ctc("crnn_cnn", charset, preprocess, False, kw)
+REGISTRY: dict[str, Arch] = {}
 
 
-def crnn_cnn_small(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    """`crnn_cnn` with a narrower CNN (0.5M parameters): about 1 ms per captcha on one CPU thread."""
-    return _ctc("crnn_cnn_small", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw})
+def register(fixed_length: int | None = None, length_fixed: bool = False, base: str | None = None,
+             adopts: dict[str, Adopt] | None = None, saved_before: dict[str, Any] | None = None) -> Callable:
+    """Declare the decorated builder as the architecture of its name."""
+    def declare(builder: Callable[..., ModelBundle]) -> Callable[..., ModelBundle]:
+        REGISTRY[builder.__name__] = Arch(builder.__name__, builder, fixed_length, length_fixed, base,
+                                          dict(adopts or {}), dict(saved_before or {}))
+        return builder
+    return declare
 
 
-def crnn_cnn_small_stn(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    """`crnn_cnn_small` behind a spatial transformer (a learned affine warp, identity at the start): for crops
-    that arrive tilted or loosely cut, as LPRNet reads plates."""
-    return _ctc("crnn_cnn_small_stn", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "stn": True})
-
-
-def crnn_cnn_small_lead(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    """`crnn_cnn_small` with the first character classified by its own head (`LeadCTCCodec`): a plate's
-    province, the position with the most classes and the least real data, read apart from the code."""
-    return _ctc("crnn_cnn_small_lead", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "lead": True})
-
-
-def multihead(charset: Charset, length: int = 4, preprocess: Preprocess | None = None,
-              label_smoothing: float = 0.1, **kw: Any) -> ModelBundle:
-    # 64 x 32L: the /16, /4 feature map (4 x 8L) pools evenly to 2 x 2L, which ONNX export requires.
-    pre = preprocess or Preprocess(height=64, width=32 * length, keep_aspect=False)
-    return ModelBundle("multihead", MultiHeadCNN(len(charset), length, in_channels=pre.channels, **kw),
-                       FixedLengthCodec(charset, length, label_smoothing), pre, charset, length, kw)
-
-
-def charcls(charset: Charset, preprocess: Preprocess | None = None, label_smoothing: float = 0.1,
-            **kw: Any) -> ModelBundle:
-    """Residual CNN + a head that keeps the layout (`pool="grid"`): with global average pooling the 3,755-class
-    loss sat at ln(3755) for about 1,700 steps, with the grid about 1,000; after the class warm-up of
-    `train`, about 150."""
-    kw = {"pool": "grid", **kw}
-    pre = preprocess or Preprocess(height=64, width=64, keep_aspect=False)
-    return ModelBundle("charcls", CharClassifier(len(charset), in_channels=pre.channels, **kw),
-                       FixedLengthCodec(charset, 1, label_smoothing), pre, charset, 1, kw)
-
-
-def crnn_char(charset: Charset, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
-    """A line reader made of the character classifier's CNN and grid head slid along the line (CTC, one step per
-    8 px); `train --init-from` a `charcls` checkpoint (e.g. the shipped char-charcls) starts it reading."""
-    pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
-    model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
-    return ModelBundle("crnn_char", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
-
-
-BUILDERS: dict[str, Callable[..., ModelBundle]] = {
-    "crnn": crnn, "crnn_cnn": crnn_cnn, "crnn_cnn_small": crnn_cnn_small, "multihead": multihead,
-    "charcls": charcls, "crnn_char": crnn_char, "crnn_cnn_small_stn": crnn_cnn_small_stn,
-    "crnn_cnn_small_lead": crnn_cnn_small_lead,
-}
-# Variants that add modules to a base architecture: one starts from the other's weights by parameter name
-# (`train --init-from`; the added modules start fresh: the transformer at the identity).
-FAMILIES: dict[str, str] = {"crnn_cnn_small_stn": "crnn_cnn_small", "crnn_cnn_small_lead": "crnn_cnn_small"}
-
-
-def same_family(a: str, b: str) -> bool:
-    return FAMILIES.get(a, a) == FAMILIES.get(b, b)
-ARCHS: list[str] = list(BUILDERS)
-FIXED_LENGTH_ARCHS = ("multihead", "charcls")
-
-
-def build(arch: str, charset: Charset | str, length: int | None = None, preprocess: Preprocess | None = None,
-          **kw: Any) -> ModelBundle:
-    """Build `arch` for `charset`; `length` is the code length of fixed-length architectures."""
-    if arch not in BUILDERS:
-        raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHS}")
-    charset = get_charset(charset)
-    if arch == "multihead":
-        return multihead(charset, length or 4, preprocess, **kw)
-    if arch == "charcls" and length not in (None, 1):
-        raise ValueError("charcls reads one character; length must be 1")
-    return BUILDERS[arch](charset, preprocess, **kw)
+def get_arch(name: str) -> Arch:
+    if name not in REGISTRY:
+        raise ValueError(f"unknown architecture {name!r}; choose one of {list(REGISTRY)}")
+    return REGISTRY[name]
 
 
 def _line_from_classifier(source: ModelBundle, target: ModelBundle, rows: list[tuple[int, int]]) -> int:
@@ -146,29 +115,103 @@ def _heads_on_backbone(source: ModelBundle, target: ModelBundle, rows: list[tupl
     `vgg_backbone`, built with the source's widths); the per-position heads start fresh."""
     src = source.model.state_dict()
     state = target.model.state_dict()
-    copied = [k for k, v in state.items() if k.startswith("backbone.") and k in src and src[k].shape == v.shape]
-    if not copied:
-        raise ValueError(f"no backbone tensor of the {source.arch} model fits the {target.arch} model")
-    target.model.load_state_dict({**state, **{k: src[k] for k in copied}})
-    return len(copied)
+    backbone = [k for k in state if k.startswith("backbone.")]
+    misfits = [k for k in backbone if k not in src or src[k].shape != state[k].shape]
+    if misfits:  # a partly copied CNN is no start: build the target with the source's widths
+        raise ValueError(f"the {source.arch} model's backbone does not fit the {target.arch} model ({len(misfits)} "
+                         f"of {len(backbone)} tensors differ, e.g. {misfits[0]}): build it with widths="
+                         f"{source.arch_kwargs.get('widths')}")
+    target.model.load_state_dict({**state, **{k: src[k] for k in backbone}})
+    return len(backbone)
 
 
-# (source arch, target arch) -> copy a trained `source` into a fresh `target` given the shared output rows
-# ((target row, source row) pairs); returns the number of tensors copied. `train --init-from` uses it.
-ADOPTIONS: dict[tuple[str, str], Callable[[ModelBundle, ModelBundle, list[tuple[int, int]]], int]] = {
-    ("charcls", "crnn_char"): _line_from_classifier,
-    **{(ctc, "multihead"): _heads_on_backbone for ctc in ("crnn_cnn", "crnn_cnn_small")},
-}
-ADOPTED_SIZES = ("widths", "hidden")  # the source's sizes the adopting model is built with
+def _ctc(arch: str, charset: Charset, preprocess: Preprocess | None, recurrent: bool, kw: dict) -> ModelBundle:
+    pre = preprocess or Preprocess(height=32)
+    model = CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=recurrent, **kw)
+    codec = LeadCTCCodec(charset) if kw.get("lead") else CTCCodec(charset)
+    return ModelBundle(arch, model, codec, pre, charset, arch_kwargs=kw)
 
 
-# Defaults that changed after checkpoints were written: a checkpoint whose metadata lacks the key was built
-# with the old value (`crnn` before its residual path, `charcls` before its layout-keeping head).
-SAVED_BEFORE: dict[str, dict[str, Any]] = {"crnn": {"skip": False}, "charcls": {"pool": "avg"}}
+@register(saved_before={"skip": False})  # before the residual path
+def crnn(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """CNN + BiLSTM with a residual path around the BiLSTM (`skip`): without it the model sat on CTC's
+    all-blank plateau for over 1,000 steps; with it, 91 % after 500 (bench/results/ctc-start.md)."""
+    return _ctc("crnn", charset, preprocess, True, {"skip": True, **kw})
+
+
+@register()
+def crnn_cnn(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    return _ctc("crnn_cnn", charset, preprocess, False, kw)
+
+
+@register()
+def crnn_cnn_small(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """`crnn_cnn` with a narrower CNN (0.5M parameters): about 1 ms per captcha on one CPU thread."""
+    return _ctc("crnn_cnn_small", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw})
+
+
+@register(base="crnn_cnn_small")
+def crnn_cnn_small_stn(charset: Charset, length: None, preprocess: Preprocess | None = None,
+                       **kw: Any) -> ModelBundle:
+    """`crnn_cnn_small` behind a spatial transformer (a learned affine warp, identity at the start): for crops
+    that arrive tilted or loosely cut, as LPRNet reads plates."""
+    return _ctc("crnn_cnn_small_stn", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "stn": True})
+
+
+@register(base="crnn_cnn_small")
+def crnn_cnn_small_lead(charset: Charset, length: None, preprocess: Preprocess | None = None,
+                        **kw: Any) -> ModelBundle:
+    """`crnn_cnn_small` with the first character classified by its own head (`LeadCTCCodec`): a plate's
+    province, the position with the most classes and the least real data, read apart from the code."""
+    return _ctc("crnn_cnn_small_lead", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw, "lead": True})
+
+
+@register(fixed_length=4, adopts={"crnn_cnn": _heads_on_backbone, "crnn_cnn_small": _heads_on_backbone})
+def multihead(charset: Charset, length: int, preprocess: Preprocess | None = None,
+              label_smoothing: float = 0.1, **kw: Any) -> ModelBundle:
+    # 64 x 32L: the /16, /4 feature map (4 x 8L) pools evenly to 2 x 2L, which ONNX export requires.
+    pre = preprocess or Preprocess(height=64, width=32 * length, keep_aspect=False)
+    return ModelBundle("multihead", MultiHeadCNN(len(charset), length, in_channels=pre.channels, **kw),
+                       FixedLengthCodec(charset, length, label_smoothing), pre, charset, length, kw)
+
+
+@register(fixed_length=1, length_fixed=True, saved_before={"pool": "avg"})  # before the layout-keeping head
+def charcls(charset: Charset, length: int, preprocess: Preprocess | None = None, label_smoothing: float = 0.1,
+            **kw: Any) -> ModelBundle:
+    """Residual CNN + a head that keeps the layout (`pool="grid"`): with global average pooling the 3,755-class
+    loss sat at ln(3755) for about 1,700 steps, with the grid about 1,000; after the class warm-up of
+    `train`, about 150."""
+    kw = {"pool": "grid", **kw}
+    pre = preprocess or Preprocess(height=64, width=64, keep_aspect=False)
+    return ModelBundle("charcls", CharClassifier(len(charset), in_channels=pre.channels, **kw),
+                       FixedLengthCodec(charset, 1, label_smoothing), pre, charset, 1, kw)
+
+
+@register(adopts={"charcls": _line_from_classifier})
+def crnn_char(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """A line reader made of the character classifier's CNN and grid head slid along the line (CTC, one step per
+    8 px); `train --init-from` a `charcls` checkpoint (e.g. the shipped char-charcls) starts it reading."""
+    pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
+    model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
+    return ModelBundle("crnn_char", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
+
+
+ARCHS: list[str] = list(REGISTRY)
+
+
+def build(arch: str, charset: Charset | str, length: int | None = None, preprocess: Preprocess | None = None,
+          **kw: Any) -> ModelBundle:
+    """Build `arch` for `charset`; `length` is the code length of fixed-length architectures (CTC readers read
+    any length and ignore it)."""
+    spec = get_arch(arch)
+    if spec.length_fixed and length not in (None, spec.fixed_length):
+        raise ValueError(f"{arch} reads {spec.fixed_length} character(s); length must be {spec.fixed_length}")
+    fixed = (length or spec.fixed_length) if spec.fixed_length else None
+    return spec.builder(get_charset(charset), fixed, preprocess, **kw)
 
 
 def from_metadata(meta: dict[str, Any]) -> ModelBundle:
     """Rebuild the (untrained) bundle that a checkpoint's metadata describes."""
     charset = Charset(meta["charset"], name=meta.get("charset_name", "custom"))
-    kwargs = {**SAVED_BEFORE.get(meta["arch"], {}), **meta.get("arch_kwargs", {})}
+    kwargs = {**get_arch(meta["arch"]).saved_before, **meta.get("arch_kwargs", {})}
     return build(meta["arch"], charset, meta.get("length"), Preprocess.from_dict(meta["preprocess"]), **kwargs)

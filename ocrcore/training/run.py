@@ -13,11 +13,10 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from ocrcore.charsets import Charset, get_charset
-from ocrcore.checkpoint import check_compatible, read_checkpoint
+from ocrcore.checkpoint import load_bundle
 from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
-from ocrcore.models import FIXED_LENGTH_ARCHS, ModelBundle, build
-from ocrcore.models.zoo import ADOPTED_SIZES, ADOPTIONS, same_family
-from ocrcore.preprocess import Preprocess
+from ocrcore.models import ModelBundle, build, get_arch
+from ocrcore.models.zoo import ADOPTED_SIZES
 from ocrcore.pretrained import resolve
 from ocrcore.synth import build_generator
 from ocrcore.training.trainer import TrainConfig, Trainer
@@ -71,19 +70,20 @@ def _holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dat
     return Subset(dataset, order[cut:]), Subset(dataset, order[:cut])
 
 
-def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, start: Path | None) -> ModelBundle:
-    """The model to train: the zoo's `arch`, or when fine-tuning, the starting checkpoint's sizes and
-    preprocessing on this charset; `height` overrides the input height (a multiple of 16; for a square
-    input such as the character classifier's, the side)."""
-    meta = read_checkpoint(start)["meta"] if start is not None else None
-    if meta is not None and meta["arch"] != arch and same_family(meta["arch"], arch):  # a variant of it, or its base
-        sizes = {k: v for k, v in meta["arch_kwargs"].items() if k in ADOPTED_SIZES}
-        bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **sizes)
-    elif meta is not None and (meta["arch"], arch) not in ADOPTIONS:
-        check_compatible(meta, arch, None, None, where=str(start))
-        bundle = build(arch, cs, length, Preprocess.from_dict(meta["preprocess"]), **meta["arch_kwargs"])
-    else:  # a fresh model, or one of the source's sizes that starts from another architecture (init_weights)
-        sizes = {k: v for k, v in meta["arch_kwargs"].items() if k in ADOPTED_SIZES} if meta else {}
+def _bundle(arch: str, cs: Charset, length: int | None, height: int | None,
+            start: ModelBundle | None) -> ModelBundle:
+    """The model to train: the zoo's `arch`, or when fine-tuning, built as the architecture's start rule says
+    from the starting model: its sizes and preprocessing (the same architecture), its sizes (a variant) or its
+    backbone sizes (another architecture it adopts), on this charset; `height` overrides the input height (a
+    multiple of 16; for a square input such as the character classifier's, the side)."""
+    rule = get_arch(arch).start_rule(start.arch) if start is not None else None
+    if rule == "same":
+        bundle = build(arch, cs, length, start.preprocess, **start.arch_kwargs)
+    elif rule == "family":
+        sizes = {k: v for k, v in start.arch_kwargs.items() if k in ADOPTED_SIZES}
+        bundle = build(arch, cs, length, start.preprocess, **sizes)
+    else:  # a fresh model, or one of the source's sizes that starts from another architecture
+        sizes = {k: v for k, v in start.arch_kwargs.items() if k in ADOPTED_SIZES} if start else {}
         bundle = build(arch, cs, length, **sizes)
     if height is None or height == bundle.preprocess.height:
         return bundle
@@ -166,18 +166,19 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     else:
         raise ValueError("give a generated dataset (data=), a folder of labelled images (folder=) or a generator "
                          "to draw from on the fly (synthetic=)")
-    if arch in FIXED_LENGTH_ARCHS and length is None:
+    fixed = get_arch(arch).fixed_length is not None
+    if fixed and length is None:
         raise ValueError(f"{arch} reads a fixed number of characters but this data has labels of several lengths; "
                          "pass length= or use a CTC architecture (crnn)")
-    start = resolve(init_from) if init_from else None
+    start = load_bundle(resolve(init_from))[0] if init_from else None  # read once: the sizes and the weights
     torch.manual_seed(cfg.seed)  # the initial weights too come from the seed: a rerun is the same run
-    bundle = _bundle(arch, cs, length if arch in FIXED_LENGTH_ARCHS else None, height, start)
+    bundle = _bundle(arch, cs, length if fixed else None, height, start)
     fresh = not (out / "last.pt").exists()
     if fresh and start is None:
         class_warmup(bundle, train_set, cfg, out)
     trainer = Trainer(bundle, train_set, val_set, cfg, out, on_step=on_step, on_epoch=on_epoch)
     if fresh and start is not None:
-        trainer.init_weights(start)
+        trainer.init_weights(start, str(init_from))
     history = trainer.fit()
     if trainer.rank == 0:
         (out / "history.json").write_text(json.dumps(history, indent=1))

@@ -147,13 +147,15 @@ class Trainer:
             torch.cuda.set_rng_state_all(train["cuda_rng"])
         log.info("resumed from %s at step %d (epoch %d)", path, self.step, self.step // self.steps_per_epoch)
 
-    def init_weights(self, path: str | Path) -> Transfer:
-        """Fine-tune: start from another checkpoint's weights (the same architecture, or one the zoo can start from
-        it, `ADOPTIONS`; on another charset, the output rows of shared characters are carried over and new ones
-        start fresh; the log says which)."""
-        source, _ = load_bundle(path)  # transfer_weights refuses an architecture it cannot start from
-        transfer = transfer_weights(source, self.bundle)
-        log.info("fine-tuning from %s: %s", path, transfer)
+    def init_weights(self, source: ModelBundle | str | Path, name: str | None = None) -> Transfer:
+        """Fine-tune: start from another model's weights (a checkpoint path, or the bundle already loaded from
+        one) of the same architecture or one the zoo's declaration lets it start from (`Arch.start_rule`); on
+        another charset, the output rows of shared characters are carried over and new ones start fresh; the
+        log says which."""
+        if not isinstance(source, ModelBundle):
+            name, source = str(source), load_bundle(source)[0]
+        transfer = transfer_weights(source, self.bundle)  # refuses an architecture it cannot start from
+        log.info("fine-tuning from %s: %s", name or source.arch, transfer)
         return transfer
 
     # -- loop ----------------------------------------------------------------------------------------------

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ocrcore.checkpoint import CheckpointError
 from ocrcore.models import ModelBundle
-from ocrcore.models.zoo import ADOPTIONS, same_family
+from ocrcore.models.zoo import get_arch
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,16 @@ class Transfer:
 
 def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
     """Copy `source`'s weights into `target`, matching output rows by character: the same architecture, or one
-    the zoo can start from another (`ADOPTIONS`: a line reader from a character classifier)."""
+    the zoo's declaration of `target.arch` says it can start from (`Arch.start_rule`: a variant or its base by
+    parameter name, or another architecture it adopts, such as a line reader from a character classifier);
+    CheckpointError otherwise."""
     src_labels, dst_labels = source.codec.class_labels, target.codec.class_labels
     row_of = {label: i for i, label in enumerate(src_labels)}
     pairs = [(j, row_of[label]) for j, label in enumerate(dst_labels) if label in row_of]
     new = "".join(label for label in dst_labels if label and label not in row_of)
-    if not same_family(source.arch, target.arch):
-        adopt = ADOPTIONS.get((source.arch, target.arch))
-        if adopt is None:
-            starts = sorted(s for s, t in ADOPTIONS if t == target.arch)
-            other = " or a " + " or ".join(starts) + " one" if starts else ""
-            raise CheckpointError(f"a {target.arch} model cannot start from a {source.arch} model; start it from "
-                                  f"a {target.arch} checkpoint{other}")
-        return Transfer(adopt(source, target, pairs), len(pairs), new, ())
+    rule = get_arch(target.arch).start_rule(source.arch)
+    if callable(rule):
+        return Transfer(rule(source, target, pairs), len(pairs), new, ())
     src_state, dst_state = source.model.state_dict(), target.model.state_dict()
     relabel = src_labels != dst_labels
     copied, carried, skipped = 0, 0, []
