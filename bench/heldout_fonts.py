@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from ocrcore.data import GeneratorDataset
-from ocrcore.evaluation import evaluate
+from ocrcore.evaluation import evaluate, write_rows
 from ocrcore.pretrained import load_pretrained
 from ocrcore.synth import build_generator
 
@@ -52,10 +52,7 @@ def main() -> int:
         print(rows[-1])
     header = ["| model | font | in training | images | sequence / top-1 | top-5 | characters | machine |",
               "|---|---|---|---|---|---|---|---|"]
-    old = [r for r in (OUT.read_text(encoding="utf-8").splitlines()[2:] if OUT.exists() else [])
-           if not r.startswith(f"| {args.model} |")]
-    OUT.write_text("\n".join(header + old + rows) + "\n", encoding="utf-8")
-    print(f"wrote {OUT}")
+    print(f"wrote {write_rows(OUT, header, rows, replaces=f'| {args.model} |')}")
     return 0
 
 

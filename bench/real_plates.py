@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 from ocrcore.checkpoint import load_bundle
 from ocrcore.data import FolderDataset
 from ocrcore.decoding import constraint_for
-from ocrcore.evaluation import evaluate, write_report
+from ocrcore.evaluation import evaluate, write_report, write_rows
 from ocrcore.evaluation.metrics import wilson_interval
 from ocrcore.fonts import cjk_fonts
 from ocrcore.pretrained import resolve
@@ -93,17 +93,15 @@ def table(md: Path, name: str, decoding: str, report: dict) -> None:
     header = ["| model | decoding | real plates | sequence (95 % interval) | characters | province | per position | "
               "most frequent confusions | ms per crop (onnxruntime, 1 thread) | machine |",
               "|---|---|---|---|---|---|---|---|---|---|"]
-    rows = [r for r in (md.read_text(encoding="utf-8").splitlines()[2:] if md.exists() else [])
-            if not r.startswith(f"| {name} | {decoding} |")]
     positions = " ".join(f"{100 * a:.0f}" for a in report.get("accuracy_by_position", []))
     confusions = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in report["top_confusions"][:6])
     n = report["samples"]
     low, high = wilson_interval(round(report["sequence_accuracy"] * n), n)
-    rows.append(f"| {name} | {decoding} | {n} | {100 * report['sequence_accuracy']:.1f} % "
-                f"({100 * low:.0f}-{100 * high:.0f}) | "
-                f"{100 * report['char_accuracy']:.1f} % | {100 * report['first_char_accuracy']:.1f} % | {positions} | "
-                f"{confusions} | {report['latency']['ms_batch1_1thread']:.2f} | {platform.machine()} |")
-    md.write_text("\n".join(header + rows) + "\n", encoding="utf-8")
+    row = (f"| {name} | {decoding} | {n} | {100 * report['sequence_accuracy']:.1f} % "
+           f"({100 * low:.0f}-{100 * high:.0f}) | "
+           f"{100 * report['char_accuracy']:.1f} % | {100 * report['first_char_accuracy']:.1f} % | {positions} | "
+           f"{confusions} | {report['latency']['ms_batch1_1thread']:.2f} | {platform.machine()} |")
+    write_rows(md, header, [row], replaces=f"| {name} | {decoding} |")
 
 
 if __name__ == "__main__":

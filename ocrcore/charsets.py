@@ -110,6 +110,7 @@ PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 PLATE_SUFFIXES = "挂学警港澳领使"
 ZH_PUNCTUATION = "，。、；：？！“”‘’（）《》【】—…·"
 ASCII_PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[]_"
+WRITTEN_EXTRA = " \\^`{|}~"  # the rest of printable ASCII, and the space between Latin words, as prose holds them
 
 
 @lru_cache(maxsize=256)
@@ -128,7 +129,8 @@ def _builtin(name: str) -> Charset:
         "alnum": string.digits + string.ascii_lowercase + string.ascii_uppercase,
         "gb2312_l1": _gb2312_level1(),
         "plate": PLATE_PROVINCES + PLATE_LETTERS + string.digits + PLATE_SUFFIXES,
-        "text_zh": _gb2312_level1() + string.digits + string.ascii_letters + ZH_PUNCTUATION + ASCII_PUNCTUATION,
+        "text_zh": (_gb2312_level1() + string.digits + string.ascii_letters + ZH_PUNCTUATION + ASCII_PUNCTUATION
+                    + WRITTEN_EXTRA),
     }
     return Charset(sets[name], name=name)
 

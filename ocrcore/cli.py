@@ -194,6 +194,9 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise images with a checkpoint or an exported .onnx file")
     p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt), ONNX file, or a shipped model's name")
     p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--paragraph", action="store_true",
+                   help="each image holds several lines (a screenshot, a scanned paragraph): split it into lines "
+                        "and read each (one output row per line, numbered)")
     _add_decoding(p)
     p.set_defaults(func=run_predict)
 
@@ -213,8 +216,12 @@ def run_predict(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.images:
         try:
-            pred = rec(path)
-            print(f"{path}\t{pred.text}\t{pred.confidence:.4f}")
+            if args.paragraph:
+                for i, (_, pred) in enumerate(rec.read_paragraph(path), 1):
+                    print(f"{path}:{i}\t{pred.text}\t{pred.confidence:.4f}")
+            else:
+                pred = rec(path)
+                print(f"{path}\t{pred.text}\t{pred.confidence:.4f}")
         except ImageLoadError as exc:
             failed += 1
             print(f"{path}\terror: {exc}", file=sys.stderr)

@@ -91,8 +91,7 @@ class GradCAM:
         return Explanation(prediction, per_char, combined, shown)
 
     def _lengths(self, x: torch.Tensor) -> torch.Tensor | None:
-        fn = getattr(self.bundle.model, "output_lengths", None)
-        return fn(torch.tensor([x.shape[-1]])) if fn else None
+        return self.bundle.output_lengths(torch.tensor([x.shape[-1]]))
 
     def _targets(self, prediction: Prediction) -> list[tuple[int, list[int]]]:
         """(class index, output rows) per decoded character."""

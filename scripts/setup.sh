@@ -18,6 +18,10 @@ apt_install() {
 # Regular and Bold. (fonts-cwtex-fs, the one FangSong face, covers 68 % of them: not used.)
 FONT_PACKAGES="fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp
   fonts-arphic-gkai00mp fonts-noto-cjk fonts-droid-fallback fonts-dejavu-core"
+# Real Chinese prose for the text generator (ocrcore/synth/prose.py; read where installed, never redistributed):
+# Debian's Simplified Chinese documentation (GPL-2+: debian-reference, maint-guide; GFDL-1.2+: manpages-zh;
+# verbatim-copy licence: debian-faq, the held-out test corpus).
+PROSE_PACKAGES="debian-reference-zh-cn maint-guide-zh-cn manpages-zh debian-faq-zh-cn"
 # Every OS package is required: a missing one fails setup here, loudly, rather than tests later. On a machine
 # without apt-get, install the equivalents yourself and set OCRCORE_OS_PACKAGES=skip.
 missing_packages() {
@@ -27,17 +31,17 @@ fail() { echo "setup: FAILED: $*" >&2; exit 1; }
 if [ "${OCRCORE_OS_PACKAGES:-install}" = skip ]; then
   echo "setup: OCRCORE_OS_PACKAGES=skip: not checking fonts and chromium (tests that need them skip; in CI they fail)" >&2
 elif ! command -v apt-get >/dev/null; then
-  fail "no apt-get: install the CJK fonts ($(echo $FONT_PACKAGES)) and chromium with your OS package manager," \
+  fail "no apt-get: install the CJK fonts and prose ($(echo $FONT_PACKAGES $PROSE_PACKAGES)) and chromium," \
        "then rerun with OCRCORE_OS_PACKAGES=skip"
 else
   # CJK fonts for the generators (nothing is downloaded at run time).
-  missing=$(missing_packages $FONT_PACKAGES)
+  missing=$(missing_packages $FONT_PACKAGES $PROSE_PACKAGES)
   if [ -n "$missing" ]; then
-    echo "setup: installing fonts:" $missing
+    echo "setup: installing fonts and prose:" $missing
     apt_install $missing || fail "apt-get could not install" $missing
   fi
-  missing=$(missing_packages $FONT_PACKAGES)
-  [ -z "$missing" ] || fail "font packages still missing after apt-get:" $missing
+  missing=$(missing_packages $FONT_PACKAGES $PROSE_PACKAGES)
+  [ -z "$missing" ] || fail "OS packages still missing after apt-get:" $missing
   # Debian's Chromium for the browser test of the web app (Playwright drives it; never `playwright install`).
   if [ ! -x /usr/bin/chromium ]; then
     echo "setup: installing chromium for the browser test"
@@ -52,4 +56,8 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 # CPU torch first: an unpinned torch would pull several GB of CUDA packages.
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[all]"
+if [ "${OCRCORE_OS_PACKAGES:-install}" != skip ]; then  # installed, and not stripped by a dpkg path-exclude
+  "$VENV/bin/python" -c 'from ocrcore.synth.prose import PROSE_PACKAGES as P, package_paragraphs as read
+for p in P: read(p)' || fail "the prose packages are installed but their files are missing (dpkg path-exclude?)"
+fi
 echo "setup: done ($("$VENV/bin/python" -c 'import torch, ocrcore; print("torch", torch.__version__, "ocrcore", ocrcore.__version__)'))"

@@ -61,8 +61,8 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
 
 
 def _output_lengths(bundle: ModelBundle, widths: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-    lengths = getattr(bundle.model, "output_lengths", None)
-    return lengths(widths) if lengths else torch.full((logits.shape[0],), logits.shape[1])
+    lengths = bundle.output_lengths(widths)
+    return lengths if lengths is not None else torch.full((logits.shape[0],), logits.shape[1])
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, title: str = "") -> list[Path]:
@@ -74,3 +74,13 @@ def write_report(report: dict[str, Any], out_dir: str | Path, title: str = "") -
     path = out / "report.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return [path, *plot_report(report, out, title)]
+
+
+def write_rows(md: str | Path, header: list[str], rows: list[str], replaces: str) -> Path:
+    """A results table in markdown (`header`: its two header lines) with `rows` added and the rows of an earlier
+    run that start with `replaces` taken out, so a rerun of a benchmark updates its own rows only."""
+    md = Path(md)
+    kept = [r for r in (md.read_text(encoding="utf-8").splitlines()[2:] if md.exists() else [])
+            if not r.startswith(replaces)]
+    md.write_text("\n".join(header + kept + rows) + "\n", encoding="utf-8")
+    return md

@@ -17,6 +17,7 @@ import torch
 from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Constraint, Prediction
 from ocrcore.decoding.lm import CharBigram
+from ocrcore.inference.lines import Line, split_lines
 from ocrcore.io import ImageSource
 from ocrcore.models import ModelBundle, from_metadata
 from ocrcore.preprocess import pad_batch, preprocess
@@ -45,11 +46,15 @@ class _Recognizer:
             arrays = [preprocess(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]
             batch, widths = pad_batch(arrays)
             logits = self.logits(batch)
-            lengths_fn = getattr(self.bundle.model, "output_lengths", None)
-            lengths = lengths_fn(torch.from_numpy(widths)) if lengths_fn else None
-            out += self.codec.decode(logits, lengths)
+            out += self.codec.decode(logits, self.bundle.output_lengths(torch.from_numpy(widths)))
         self.last_latency_ms = 1000 * (time.perf_counter() - start)
         return out
+
+    def read_paragraph(self, source: ImageSource, max_skew: float = 5.0) -> list[tuple[Line, Prediction]]:
+        """A paragraph image (a screenshot, a scanned page) split into lines (`split_lines`), each read: the
+        lines top to bottom with their readings."""
+        lines = split_lines(source, max_skew)
+        return list(zip(lines, self.predict([line.image for line in lines]), strict=True))
 
     def logits(self, batch: np.ndarray) -> torch.Tensor:
         raise NotImplementedError

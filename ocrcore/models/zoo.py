@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from ocrcore.charsets import Charset, get_charset  # noqa: F401 - get_charset used in the doctest
@@ -40,6 +41,12 @@ class ModelBundle:
     charset: Charset
     length: int | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor | None:
+        """Output steps of each image of a padded batch, from its own width (a codec must not read the padding's
+        steps); None for a fixed-length model, whose every step counts."""
+        steps = getattr(self.model, "output_lengths", None)
+        return steps(widths) if steps else None
 
     def metadata(self) -> dict[str, Any]:
         return {"arch": self.arch, "arch_kwargs": self.arch_kwargs, "charset": self.charset.chars,

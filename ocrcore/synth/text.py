@@ -16,6 +16,10 @@ from ocrcore.fonts import CJK_PACKAGE_HINT, Font, FontNotFoundError, cjk_fonts, 
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
 from ocrcore.synth.corpus import natural_line
+from ocrcore.synth.prose import HELD_OUT, TRAINING, prose_line
+
+CORPORA = ("natural", "uniform", "prose", "mixed", "prose_heldout")
+WRITTEN = ("prose", "mixed", "prose_heldout")  # corpora rendered as typeset text (see `render`)
 
 
 def _background(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int, int]]:
@@ -34,6 +38,14 @@ def _background(h: int, w: int, rng: np.random.Generator) -> tuple[np.ndarray, t
         grain = cv2.GaussianBlur(rng.normal(0, 1, (h, w)).astype(np.float32), (0, 0), rng.uniform(0.5, 3))
         bg += grain[..., None] * rng.uniform(5, 20)
     return np.clip(bg, 0, 255).astype(np.uint8), ink
+
+
+def _script_gaps(label: str, advances: list[float], size: int, rng: np.random.Generator) -> None:
+    """Widen the advance where a line switches between hanzi and Latin letters or digits, as many writers type
+    a space there: up to a third of an em, in place."""
+    for i, (a, b) in enumerate(zip(label, label[1:], strict=False)):
+        if ("\u4e00" <= a <= "\u9fff") != ("\u4e00" <= b <= "\u9fff") and (a.isalnum() and b.isalnum()):
+            advances[i] += rng.uniform(0.1, 0.33) * size
 
 
 def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
@@ -63,9 +75,12 @@ class TextLineGenerator(Generator):
     corpus="natural" (default) writes words drawn by their frequency in jieba's dictionary with dates, prices,
     numbers, Latin words and punctuation (`ocrcore.synth.corpus`), and with probability `floor` a uniformly
     drawn character instead of a word, so every character keeps a share; corpus="uniform" draws every
-    character uniformly (coverage without language). Images have height `height` and the width the text
-    needs. `fonts` are font paths; empty means every installed CJK font. `mix` weighs hanzi (words),
-    digits (numbers), Latin letters (words) and punctuation.
+    character uniformly (coverage without language); corpus="prose" draws spans of real technical prose
+    (`ocrcore.synth.prose`: Debian's Chinese documentation, Latin words, paths and punctuation as written),
+    corpus="mixed" prose or natural lines half and half, and corpus="prose_heldout" spans of the package held
+    out for testing. Images have height `height` and the width the text needs. `fonts` are font paths; empty
+    means every installed CJK font. `mix` weighs hanzi (words), digits (numbers), Latin letters (words) and
+    punctuation.
     """
 
     task: ClassVar[str] = "text"
@@ -79,8 +94,8 @@ class TextLineGenerator(Generator):
     floor: float = 0.1
 
     def __post_init__(self) -> None:
-        if self.corpus not in ("natural", "uniform"):
-            raise ValueError(f"corpus must be 'natural' (word frequencies) or 'uniform', not {self.corpus!r}")
+        if self.corpus not in CORPORA:
+            raise ValueError(f"corpus must be one of {CORPORA} (natural: word frequencies), not {self.corpus!r}")
 
     @cached_property
     def _fonts(self) -> list[Font]:
@@ -105,7 +120,10 @@ class TextLineGenerator(Generator):
     def sample_label(self, rng: np.random.Generator) -> str:
         n = int(rng.integers(self.length[0], self.length[1] + 1))
         hanzi, digits, letters, punct = self._pools
-        if self.corpus == "natural":
+        if self.corpus in ("prose", "prose_heldout") or self.corpus == "mixed" and rng.random() < 0.5:
+            packages = (HELD_OUT,) if self.corpus == "prose_heldout" else TRAINING
+            return prose_line(packages, self.length, self.charset.chars, rng)
+        if self.corpus in ("natural", "mixed"):
             return natural_line(n, hanzi, self.charset.chars, self.mix, self.floor, rng)
         pools = [hanzi, digits, letters, punct]
         weights = np.array([w if pool else 0.0 for w, pool in zip(self.mix, pools, strict=True)])
@@ -123,7 +141,12 @@ class TextLineGenerator(Generator):
         face = _pick_font(label, self._fonts, rng)
         font = face.pil(int(rng.integers(30, 48)))
         spacing = rng.uniform(-0.02, 0.2) * font.size
-        advances = [font.getlength(c) + spacing for c in label]
+        if self.corpus in WRITTEN:  # as typeset: letter-spacing between hanzi only, Latin at its own advances
+            advances = [font.getlength(c) + (spacing if not c.isascii() else 0.0) for c in label]
+            if rng.random() < 0.5:
+                _script_gaps(label, advances, font.size, rng)  # "使用 pytorch 训练": gaps the label leaves out
+        else:
+            advances = [font.getlength(c) + spacing for c in label]
         pad = int(font.size * rng.uniform(0.15, 0.6))
         w, h = int(sum(advances) + 2 * pad), int(font.size * rng.uniform(1.2, 1.6))
         bg, ink = _background(h, w, rng)

@@ -225,8 +225,9 @@ class Trainer:
         amp = self.cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
             logits = self.forward(images)
-        lengths_fn = getattr(self.model, "output_lengths", None)
-        lengths = lengths_fn(widths) if lengths_fn else torch.full((len(labels),), logits.shape[1])
+        lengths = self.bundle.output_lengths(widths)
+        if lengths is None:
+            lengths = torch.full((len(labels),), logits.shape[1])
         loss = self.bundle.codec.loss(logits.float(), lengths, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -1,0 +1,108 @@
+"""Real-prose corpus: extraction from tiny fixtures (not the installed packages), the space rule, spans."""
+import gzip
+
+import numpy as np
+import pytest
+
+from ocrcore.charsets import get_charset
+from ocrcore.synth import prose
+from tests.prereq import require
+
+PAGE = """<html><head><title>第 1 章 教程</title><style>p {color: red}</style></head><body>
+<div class="section"><h2>1.2. 文件系统</h2>
+<p>使用 <code>apt-get install foo</code> 命令安装软件包（参见 <a href="#x">第 1.2.12 节 “procfs 和 sysfs”</a>），
+   版本为 2.6.32, 大小约 10 MB。</p>
+<pre class="screen">$ ls -al /proc   # 程序清单不是正文
+</pre>
+<p>OK</p><ul><li>Debian GNU/Linux 是一个自由的操作系统。</li></ul>
+</div></body></html>"""
+
+MAN = r""".TH LS 1 "2024" "GNU" "用户命令"
+.SH 名称
+ls \- 列出目录内容
+.SH 描述
+列出 \fIFILE\fR 的信息（默认为当前目录）。
+如果没有指定 \fB\-cftuvSUX\fR 或 \fB\-\-sort\fR 选项，则按字母排序。
+.nf
+示例代码块不是正文内容：ls -l
+.fi
+.TP
+\fB\-a\fR, \fB\-\-all\fR
+不隐藏任何以 . 开始的项目
+"""
+
+
+def test_html_prose_is_kept_as_written_and_code_blocks_left_out():
+    found = prose.html_paragraphs(PAGE)
+    assert found == [
+        "第1章教程",
+        "1.2.文件系统",
+        "使用apt-get install foo命令安装软件包（参见第1.2.12节“procfs和sysfs”），版本为2.6.32,大小约10 MB。",
+        "Debian GNU/Linux是一个自由的操作系统。",
+    ]  # `OK` is no prose (no hanzi); the <pre> listing is left out; ASCII `,` and `.` stay half-width;
+    # the space after `,` goes: it is next to a hanzi
+
+
+def test_the_space_rule_drops_only_spaces_next_to_hanzi_or_full_width_marks():
+    assert prose.normalise("  使用  pytorch 训练 CRNN  模型，batch size 为 64 。 ") == \
+        "使用pytorch训练CRNN模型，batch size为64。"
+    assert prose.normalise("ls -al /proc\n\t和 /sys") == "ls -al /proc和/sys"
+
+
+def test_man_pages_are_read_without_requests_and_font_escapes(tmp_path):
+    page = tmp_path / "ls.1.gz"
+    page.write_bytes(gzip.compress(MAN.encode("utf-8")))
+    found = prose.read_paragraphs(page, "roff")
+    assert "列出FILE的信息（默认为当前目录）。如果没有指定-cftuvSUX或--sort选项，则按字母排序。" in found
+    assert "不隐藏任何以.开始的项目" in found and not any("示例代码块" in p for p in found)
+
+
+def test_lines_are_spans_of_the_corpus_within_the_charset(monkeypatch):
+    corpus = ("使用apt-get install foo命令安装软件包（参见第1.2.12节），版本为2.6.32,大小约10 MB。",
+              "Debian GNU/Linux是一个自由的操作系统，由全世界的志愿者维护。", "含有生僻字的句子：犇猋骉麤。")
+    monkeypatch.setattr(prose, "package_paragraphs", lambda package: corpus)
+    prose._table.cache_clear()
+    chars = get_charset("text_zh").chars
+    rng = np.random.default_rng(0)
+    try:
+        lines = [prose.prose_line(("a", "b"), (5, 20), chars, rng) for _ in range(200)]
+        assert all(5 <= len(s) <= 20 and set(s) <= set(chars) for s in lines)
+        assert all(any(s in p for p in corpus) for s in lines)  # a span, character for character
+        assert not any(c in s for s in lines for c in "犇猋骉麤")  # outside the charset: never drawn
+        assert sum(s.startswith(("使用", "Debian")) for s in lines) > 20  # paragraph starts are line starts
+        assert prose.coverage(("a",), chars) < 1.0
+        with pytest.raises(ValueError, match="widen the charset"):
+            prose.prose_line(("a",), (5, 20), "0123456789", rng)
+    finally:
+        prose._table.cache_clear()
+
+
+def test_missing_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(prose.PROSE_PACKAGES, "manpages-zh", ("/nonexistent/*.gz", "roff"))
+    prose.package_paragraphs.cache_clear()
+    try:
+        with pytest.raises(FileNotFoundError, match="apt-get install manpages-zh"):
+            prose.package_paragraphs("manpages-zh")
+    finally:
+        prose.package_paragraphs.cache_clear()
+
+
+def test_text_lines_from_the_installed_prose_hold_out_one_package():
+    from glob import glob
+
+    from ocrcore.synth import build_generator
+
+    require(all(glob(pattern) for pattern, _ in prose.PROSE_PACKAGES.values()),
+            f"the prose packages {list(prose.PROSE_PACKAGES)}", "scripts/setup.sh installs them")
+    assert prose.HELD_OUT not in prose.TRAINING
+    held_out = set(prose.package_paragraphs(prose.HELD_OUT))
+    gen = build_generator("text", corpus="prose", length=(5, 40))
+    rng = np.random.default_rng(3)
+    labels = [gen.sample_label(rng) for _ in range(300)]
+    assert all(5 <= len(s) <= 40 and not gen.charset.missing(s) for s in labels)
+    assert not any(s in p for s in labels if len(s) >= 15 for p in held_out)  # training spans: not the test corpus
+    assert sum(any(c.isascii() and c.isalpha() for c in s) for s in labels) > 60  # Latin words, as written
+    test = build_generator("text", corpus="prose_heldout", length=(5, 40))
+    assert all(any(s in p for p in held_out) for s in (test.sample_label(rng) for _ in range(30)))
+    image, label = gen.sample(np.random.default_rng(5))
+    assert np.asarray(image).shape[0] == 32 and label
