@@ -137,7 +137,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
-    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (.pt) or a shipped model's name")
+    p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
+                   help="checkpoint (.pt) or a shipped model's name (--checkpoint: the same)")
     _add_source(p)
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: beside the checkpoint, or runs/NAME/)")
@@ -172,7 +173,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ocrcore.data import FolderDataset
     from ocrcore.evaluation import evaluate, write_report
 
-    checkpoint = resolve(args.checkpoint)
+    checkpoint = resolve(args.model)
     bundle, _ = load_bundle(checkpoint)
     dataset = ShardDataset(args.data, args.split) if args.data else FolderDataset(args.folder, bundle.charset)
     lm = _language_model(bundle.charset, args.lm_weight, args.lm_bonus)
@@ -181,7 +182,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern,
                           **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if lm else {})}
     name = f"{args.split}" if args.data else args.folder.name
-    beside = checkpoint.parent if checkpoint == args.checkpoint else Path("runs") / str(args.checkpoint)  # a name
+    beside = checkpoint.parent if checkpoint == args.model else Path("runs") / str(args.model)  # a name
     out = args.out or beside / f"eval-{name}"
     write_report(report, out, title=f"{bundle.arch} {name}")
     keys = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_ms_per_image")
@@ -232,7 +233,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width)")
-    p.add_argument("--checkpoint", type=Path, required=True, help="checkpoint (.pt) or a shipped model's name")
+    p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
+                   help="checkpoint (.pt) or a shipped model's name (--checkpoint: the same)")
     p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (a shipped model: ./NAME.onnx)")
     p.set_defaults(func=run_export)
 
@@ -241,9 +243,9 @@ def run_export(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
     from ocrcore.inference import export_onnx
 
-    checkpoint = resolve(args.checkpoint)
+    checkpoint = resolve(args.model)
     bundle, _ = load_bundle(checkpoint)
-    default = checkpoint.with_suffix(".onnx") if checkpoint == args.checkpoint else Path(f"{args.checkpoint}.onnx")
+    default = checkpoint.with_suffix(".onnx") if checkpoint == args.model else Path(f"{args.model}.onnx")
     print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
     return 0
 

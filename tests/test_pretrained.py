@@ -68,7 +68,7 @@ def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
     Image.fromarray(image).save(tmp_path / "a.png")
     assert main(["predict", "--model", NAME, str(tmp_path / "a.png")]) == 0
     assert main(["evaluate", "--checkpoint", NAME, "--data", str(captcha_dataset), "--out", str(tmp_path / "e")]) == 0
-    assert main(["export", "--checkpoint", NAME, "--out", str(tmp_path / "m.onnx")]) == 0
+    assert main(["export", "--model", NAME, "--out", str(tmp_path / "m.onnx")]) == 0  # --checkpoint: an alias
     assert (tmp_path / "m.onnx").stat().st_size > 0
     assert main(["pretrained", "--check"]) == 0 and NAME in capsys.readouterr().out
 
