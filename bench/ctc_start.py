@@ -1,6 +1,6 @@
 """How fast each CTC model leaves the all-blank plateau: validation accuracy after each of 4 short epochs.
 
-Every variant trains 4 epochs over the same 8,000 captchas of a `bench/train_captcha.sh` dataset (125 steps
+Every variant trains 4 epochs over the same 8,000 captchas of a `bench/train_task.sh captcha` dataset (125 steps
 of 64 per epoch, one thread, augmentation on) and is validated on the same 500 images after each epoch.
 Appends one row per variant to bench/results/ctc-start.json and rewrites ctc-start.md.
 Usage: python bench/ctc_start.py --data data/bench-captcha --variants crnn crnn_cnn crnn:clip_grad=0

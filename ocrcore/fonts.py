@@ -158,7 +158,7 @@ def chinese_face(path: str) -> int:
             family = str(face["name"].getDebugName(1) or "")
             if family.split()[-1:] and family.split()[-1] in ("SC", "CN", "GB"):
                 return index
-    except Exception as exc:  # an unreadable name table: the first face, as before
+    except Exception as exc:  # an unreadable name table: the first face
         log.debug("no face names in %s: %s", path, exc)
     return 0
 

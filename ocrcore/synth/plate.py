@@ -260,8 +260,8 @@ class PlateGenerator(Generator):
             return "black"
         if label[-1] in "挂学":
             return "yellow"
-        # A plain 7-character number: blue or yellow, in the proportion of their weights (was 50/50 whatever the
-        # weights, which drew half of all plain plates yellow where the road has mostly blue).
+        # A plain 7-character number: blue or yellow, in the proportion of their weights (the road has mostly
+        # blue).
         plain = [(t, w) for t, w in zip(self.types, self.type_weights, strict=True) if t in ("blue", "yellow")]
         if not plain:
             return "blue"

@@ -25,10 +25,6 @@ def local_rank() -> int:
     return int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def is_main() -> bool:
-    return world()[0] == 0
-
-
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()
