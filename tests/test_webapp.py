@@ -533,3 +533,35 @@ def test_start_up_does_not_depend_on_a_self_check(registered, monkeypatch):
             assert page.status == 200 and b"ocrcore" in page.read()
     finally:
         running.close()
+
+
+def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
+    """Several lines in one image: /recognize_paragraph splits them and the shipped line model reads each."""
+    from gradio_client import handle_file
+
+    from tests.test_lines import paragraph
+
+    require_shipped("text-crnn_char")
+    lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
+    Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
+    out = client.predict(handle_file(str(tmp_path / "page.png")), "text", "crnn_char",
+                         api_name="/recognize_paragraph")
+    assert [line["text"] for line in out["lines"]] == lines and out["text"] == "\n".join(lines), out
+    assert out["source"] == "shipped" and out["model"] == "pretrained/text-crnn_char (shipped)"
+    tops = [line["box"][1] for line in out["lines"]]
+    assert tops == sorted(tops) and all(0 < line["confidence"] <= 1 for line in out["lines"])
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 60), "white").save(blank)
+    assert "error" in client.predict(handle_file(str(blank)), "text", "crnn_char", api_name="/recognize_paragraph")
+
+
+def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
+    from tests.test_lines import paragraph
+    from webapp.service import ModelService
+
+    require_shipped("text-crnn_char")
+    out = ModelService().read_paragraph(paragraph(["批量大小为六十四", "自由的操作系统"], indent=(0, 1)), "text",
+                                        "crnn_char")
+    assert out["heatmap_captions"] == ["line 1: 批量大小为六十四", "line 2: 自由的操作系统"]
+    boxes = [line["box"] for line in out["lines"]]
+    assert [o.size for o in out["overlays"]] == [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]  # each its line

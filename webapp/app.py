@@ -73,6 +73,9 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         r = service.recognize(_path(image), task, arch, heatmaps=False)
         return {k: v for k, v in r.items() if k not in ("overlays", "heatmap_captions")}
 
+    def paragraph_api(image: Any, task: str, arch: str) -> dict[str, Any]:
+        return service.read_paragraph(_path(image), task, arch, heatmaps=False)
+
     def batch(files: list[str] | None, task: str, arch: str) -> tuple[list[list[Any]], str | None]:
         rows = []
         for path in files or []:
@@ -160,4 +163,10 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             json_button = gr.Button("Show as JSON", size="sm")
             api_json = gr.JSON(label="response")
         json_button.click(api, [image, task_box, arch_box], api_json, api_name="recognize", preprocess=False)
+        # Several lines in one image: api_name="/recognize_paragraph" answers the lines, each with its reading.
+        with gr.Accordion("Paragraph (several lines, JSON)", open=False):
+            paragraph_button = gr.Button("Read as a paragraph", size="sm")
+            paragraph_json = gr.JSON(label="lines")
+        paragraph_button.click(paragraph_api, [image, task_box, arch_box], paragraph_json,
+                               api_name="recognize_paragraph", preprocess=False)
     return demo

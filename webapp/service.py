@@ -39,6 +39,7 @@ HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped
 WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
 PREVIEW_SIDE = 1024  # heatmap overlays
 VERSION_CACHE = 4  # versions other than the served one kept loaded for comparison requests
+HEATMAP_LINES = 12  # a paragraph's lines with a heatmap each (the rest are read without)
 HEAVY_DECODES = 2  # uploads over WORK_PIXELS decoded at once; more wait (each may take up to MAX_DECODED_BYTES)
 
 
@@ -241,6 +242,40 @@ class ModelService:
             pairs = zip(read.text, read.char_probs, strict=True)
             result["heatmap_captions"] = ["all characters"] + [f"{unit} {i + 1}: {c} ({p:.2f})"
                                                                for i, (c, p) in enumerate(pairs)]
+        return result
+
+    def read_paragraph(self, source: ImageSource | None, task: str, arch: str, version: str | None = None,
+                       heatmaps: bool = True) -> dict[str, Any]:
+        """An image of several lines (a screenshot, a scanned paragraph) split into lines and read line by line:
+        `lines` (text, confidence, per-character probabilities, box), `text` (the lines joined by newlines), one
+        heatmap per line (the first `HEATMAP_LINES`), and what served; or `error`."""
+        if source is None:
+            return {"error": "No image: upload, paste, take a photo or generate a sample first."}
+        model = self.get(task, arch, version)
+        if isinstance(model, str):
+            return {"error": model}
+        try:
+            image = self._decode(source)
+        except ImageLoadError as exc:
+            return {"error": str(exc)}
+        start = time.perf_counter()
+        with model.lock:
+            read = model.recognizer.read_paragraph(np.asarray(image))
+            recognise_ms = 1000 * (time.perf_counter() - start)
+            maps = [model.cam.explain(line.image, max_side=PREVIEW_SIDE).overlays()[0]
+                    for line, _ in read[:HEATMAP_LINES]] if heatmaps else []
+        if not read:
+            return {"error": "No lines found: the image holds no ink to read."}
+        source_now, served = self._answered_by(model)
+        result: dict[str, Any] = {
+            "text": "\n".join(p.text for _, p in read),
+            "lines": [{**p.to_dict(), "box": list(line.box)} for line, p in read],
+            "model": model.label, "alias": model.serving.alias, "source": source_now, "served": served,
+            "latency_ms": round(recognise_ms, 2),
+        }
+        if heatmaps:
+            result["overlays"] = maps
+            result["heatmap_captions"] = [f"line {i + 1}: {p.text}" for i, (_, p) in enumerate(read[:HEATMAP_LINES])]
         return result
 
     def _decode(self, source: ImageSource) -> Image.Image:
