@@ -7,12 +7,12 @@ training runs `train` (optimizer, scheduler, step, RNG state, history).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ocrcore.files import atomic_write
 from ocrcore.models import ModelBundle, from_metadata
 
 FORMAT = 1
@@ -32,9 +32,8 @@ def save_checkpoint(path: str | Path, bundle: ModelBundle, train_state: dict[str
         state["train"] = train_state
     if extra:
         state["extra"] = extra
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        torch.save(state, tmp)
     return path
 
 

@@ -19,6 +19,8 @@ import numpy as np
 from fontTools.ttLib import TTCollection, TTFont
 from PIL import ImageFont
 
+from ocrcore.files import atomic_write
+
 log = logging.getLogger(__name__)
 
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts", "/Library/Fonts",
@@ -81,9 +83,8 @@ def codepoints(font: Font) -> frozenset[int]:
     points = frozenset(face.getBestCmap() or {})
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp.npy")
-        np.save(tmp, np.array(sorted(points), dtype=np.uint32))
-        os.replace(tmp, cached)
+        with atomic_write(cached) as tmp, open(tmp, "wb") as f:  # a file object: np.save adds no suffix
+            np.save(f, np.array(sorted(points), dtype=np.uint32))
     except OSError as exc:  # a read-only home still works, only slower
         log.debug("font cache not written: %s", exc)
     return points

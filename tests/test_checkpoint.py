@@ -96,3 +96,17 @@ def test_int8_rows_only_when_fp16_does_not_fit_and_read_back_close():
     assert set(back) == set(weights)
     step = weights["big.weight"].float().abs().amax(1, keepdim=True) / 127
     assert ((back["big.weight"] - weights["big.weight"].float()).abs() <= step / 2 + 1e-3).all()
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    from ocrcore.files import atomic_write
+
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["state.json"]
+    with atomic_write(target) as tmp:
+        tmp.write_text("new")
+    assert target.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["state.json"]

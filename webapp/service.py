@@ -210,15 +210,10 @@ class ModelService:
 
         Also `served` (what answered and why) and, where the image holds nothing readable, `message`.
         """
-        if source is None:
-            return {"error": "No image: upload, paste, take a photo or generate a sample first."}
-        model = self.get(task, arch, version)
-        if isinstance(model, str):
-            return {"error": model}
-        try:
-            image = self._decode(source)
-        except ImageLoadError as exc:
-            return {"error": str(exc)}
+        ready = self._prepare(source, task, arch, version)
+        if isinstance(ready, str):
+            return {"error": ready}
+        model, image = ready
         problem = content_problem(image)
         if problem:
             return {"error": problem[0].upper() + problem[1:] + "."}
@@ -249,15 +244,10 @@ class ModelService:
         """An image of several lines (a screenshot, a scanned paragraph) split into lines and read line by line:
         `lines` (text, confidence, per-character probabilities, box), `text` (the lines joined by newlines), one
         heatmap per line (the first `HEATMAP_LINES`), and what served; or `error`."""
-        if source is None:
-            return {"error": "No image: upload, paste, take a photo or generate a sample first."}
-        model = self.get(task, arch, version)
-        if isinstance(model, str):
-            return {"error": model}
-        try:
-            image = self._decode(source)
-        except ImageLoadError as exc:
-            return {"error": str(exc)}
+        ready = self._prepare(source, task, arch, version)
+        if isinstance(ready, str):
+            return {"error": ready}
+        model, image = ready
         start = time.perf_counter()
         with model.lock:
             read = model.recognizer.read_paragraph(np.asarray(image))
@@ -277,6 +267,19 @@ class ModelService:
             result["overlays"] = maps
             result["heatmap_captions"] = [f"line {i + 1}: {p.text}" for i, (_, p) in enumerate(read[:HEATMAP_LINES])]
         return result
+
+    def _prepare(self, source: ImageSource | None, task: str, arch: str,
+                 version: str | None) -> tuple[Loaded, Image.Image] | str:
+        """The model that answers and the decoded image, or a message saying why not."""
+        if source is None:
+            return "No image: upload, paste, take a photo or generate a sample first."
+        model = self.get(task, arch, version)
+        if isinstance(model, str):
+            return model
+        try:
+            return model, self._decode(source)
+        except ImageLoadError as exc:
+            return str(exc)
 
     def _decode(self, source: ImageSource) -> Image.Image:
         """The upload as RGB of at most WORK_PIXELS; large ones decode at most HEAVY_DECODES at a time and

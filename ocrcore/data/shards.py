@@ -30,6 +30,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ocrcore import __version__
+from ocrcore.files import atomic_write
 from ocrcore.synth import SPLITS, Generator, LabelSplit, build_generator, seeded_rng
 
 log = logging.getLogger(__name__)
@@ -99,11 +100,9 @@ def write_shard(path: Path, images: list[np.ndarray], labels: list[str]) -> None
     digests = np.array([int.from_bytes(hashlib.blake2b(im.tobytes(), digest_size=8).digest(), "little")
                         for im in images], dtype=np.uint64)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, pixels=np.concatenate([im.reshape(-1) for im in images]), offsets=offsets, shapes=shapes,
                  labels=np.array(labels, dtype=np.str_), digests=digests)
-    os.replace(tmp, path)
 
 
 def file_sha256(path: Path) -> str:
@@ -134,9 +133,8 @@ def _same_plan(old: dict[str, Any], new: dict[str, Any]) -> bool:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 def read_manifest(root: str | Path) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -24,6 +23,7 @@ from ocrcore.checkpoint import FORMAT, INT8, dequantise, load_bundle, quantise_r
 from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
+from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
@@ -155,12 +155,10 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     _check_replacement(name, card, root, force)
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{WEIGHTS}.tmp"
-    torch.save({"format": FORMAT, "meta": bundle.metadata(), "model": weights}, tmp)
-    if tmp.stat().st_size > MAX_BYTES:
-        tmp.unlink()
-        raise PretrainedError(f"{name}: the weights take more than {MAX_BYTES >> 20} MiB; ship a smaller model")
-    os.replace(tmp, folder / WEIGHTS)
+    with atomic_write(folder / WEIGHTS) as tmp:
+        torch.save({"format": FORMAT, "meta": bundle.metadata(), "model": weights}, tmp)
+        if tmp.stat().st_size > MAX_BYTES:
+            raise PretrainedError(f"{name}: the weights take more than {MAX_BYTES >> 20} MiB; ship a smaller model")
     card["weights"] = {"file": WEIGHTS, "sha256": file_sha256(folder / WEIGHTS),
                        "bytes": (folder / WEIGHTS).stat().st_size,
                        "dtype": "float16" + (" + int8 rows" if any(k.endswith(INT8) for k in weights) else "")}
