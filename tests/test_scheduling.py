@@ -4,6 +4,7 @@ server's database, copies of prefect.yaml and flows/)."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -110,8 +111,21 @@ def prefect_server(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
         log.close()
-        errors = [line for line in (tmp_path / "server.log").read_text().splitlines() if "Traceback" in line]
+        errors = server_tracebacks((tmp_path / "server.log").read_text())
         assert not errors, f"the server logged {len(errors)} tracebacks; see {tmp_path / 'server.log'}"
+
+
+# SQLite lock contention on a loaded machine: the server's periodic services hit it now and then and retry on
+# their next cycle (Prefect's own SQLite busy timeout is 60 s; the lock is refused at once when a reader must
+# upgrade to a writer). A lock is the machine's load, not a fault of the deployment under test.
+TRANSIENT = ("(sqlite3.OperationalError) database is locked", "sqlite3.OperationalError: database is locked")
+
+
+def server_tracebacks(log: str) -> list[str]:
+    """The tracebacks of a server log (each up to the next log record), but for transient SQLite locks."""
+    chunks = log.split("Traceback (most recent call last):")[1:]
+    blocks = [re.split(r"\n\d\d:\d\d:\d\d\.\d+ \| ", chunk, maxsplit=1)[0] for chunk in chunks]
+    return [b for b in blocks if not any(t in b for t in TRANSIENT)]
 
 
 def _cli(env, *args, cwd=None, timeout=180):
