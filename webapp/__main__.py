@@ -12,12 +12,8 @@ from webapp.service import ModelService
 
 
 def default_arch(service: ModelService, task: str) -> str:
-    """The task's first registered family, else its first shipped model's, else crnn."""
-    from ocrcore.pretrained import servable, split_family
-
-    registered = [a for t, a in service.registry.families() or [] if t == task]
-    shipped = [a for t, a in map(split_family, servable()) if t == task]
-    return (registered or shipped or ["crnn"])[0]
+    """The task's first registered architecture, else its first shipped one's, else crnn."""
+    return (service.archs(task) or ["crnn"])[0]
 
 
 def main() -> None:

@@ -18,6 +18,18 @@ from webapp.server import Limits
 from webapp.service import ModelService, sample_image
 
 
+def _choices(service: ModelService, task: str, current: str | None = None) -> list[str]:
+    """The family list for `task`: what is registered or shipped for it (and `current`), else every architecture."""
+    found = service.archs(task)
+    return ([current] if current and current not in found and found else []) + found if found else list(ARCHS)
+
+
+def _follow_task(service: ModelService, task: str) -> gr.Dropdown:
+    """The family list after a task change: that task's registered or shipped families, the first selected."""
+    choices = _choices(service, task)
+    return gr.Dropdown(choices=choices, value=choices[0])
+
+
 def _version(choice: str | None) -> str | None:
     return None if choice in (None, "", CHAMPION) else choice
 
@@ -108,7 +120,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     "recognised by models trained on synthetic data, with Grad-CAM heatmaps of where they looked.")
         with gr.Row():
             task_box = gr.Dropdown(list(TASKS), value=task, label="task")
-            arch_box = gr.Dropdown(ARCHS, value=arch, label="model family")
+            arch_box = gr.Dropdown(_choices(service, task, arch), value=arch, label="model family")
             version_box = gr.Dropdown([CHAMPION], value=CHAMPION, label="version", allow_custom_value=True)
             refresh = gr.Button("Refresh models", size="sm")
         model_info = gr.Markdown(elem_id="model-info")
@@ -149,6 +161,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
         task_box.change(lambda t: gr.Dataset(samples=[[p] for p in _examples(t)]), [task_box], [examples.dataset],
                         api_visibility="private", concurrency_id="page", concurrency_limit=4)
+        task_box.change(lambda t: _follow_task(service, t), [task_box], [arch_box], api_visibility="private",
+                        concurrency_id="page", concurrency_limit=4)
         registry_view = [model_info, status, version_box, versions]
         # Registry polling has its own concurrency group, so it never waits behind (or delays) a recognition.
         for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):

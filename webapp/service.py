@@ -31,7 +31,15 @@ from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, conten
 from ocrcore.pretrained import family_name
 from ocrcore.tracking import model_name
 from ocrcore.tracking.registry import ServingModel, check_version
-from ocrcore.tracking.serving import SHIPPED, Health, RegistryClient, RegistryDown, shipped_model, why_served
+from ocrcore.tracking.serving import (
+    SHIPPED,
+    Health,
+    RegistryClient,
+    RegistryDown,
+    servable_archs,
+    shipped_model,
+    why_served,
+)
 
 log = logging.getLogger(__name__)
 HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped. Train one with `make demo` or " \
@@ -88,6 +96,10 @@ class ModelService:
         """`task/arch` pairs with a registered model; None when the registry cannot be reached."""
         found = self.registry.families()
         return None if found is None else [f"{t}/{a}" for t, a in found]
+
+    def archs(self, task: str) -> list[str]:
+        """What can answer for `task`: registered architectures first, then shipped ones."""
+        return servable_archs(task, self.registry.families())
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
         """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""

@@ -36,7 +36,7 @@ SHIPPED = "shipped"  # the version and status of a model served from pretrained/
 T = TypeVar("T")
 
 __all__ = ["REGISTRY_TIMEOUT_S", "SHIPPED", "Health", "RegistryClient", "RegistryDown", "family_of",
-           "fail_fast_registry", "shipped_model", "why_served"]
+           "fail_fast_registry", "servable_archs", "shipped_model", "why_served"]
 
 
 def fail_fast_registry(timeout_s: int = REGISTRY_TIMEOUT_S) -> None:
@@ -154,6 +154,15 @@ def shipped_model(task: str, arch: str) -> ServingModel | None:
     card = read_card(name)
     tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": SHIPPED}
     return ServingModel(f"pretrained/{name}", SHIPPED, None, weights_file(name), tags, card.get("shipped", ""))
+
+
+def servable_archs(task: str, registered: list[tuple[str, str]] | None) -> list[str]:
+    """The architectures an app can serve for `task`: those registered for it (`registered`: (task, arch)
+    pairs, None when the registry cannot be asked), then those shipped for it, each once, registered first."""
+    from ocrcore.pretrained import servable, split_family
+
+    found = [a for t, a in registered or [] if t == task] + [a for t, a in map(split_family, servable()) if t == task]
+    return list(dict.fromkeys(found))
 
 
 def why_served(serving: ServingModel) -> str:
