@@ -140,7 +140,7 @@ def package_paragraphs(package: str) -> tuple[str, ...]:
 
 
 @cache
-def _table(packages: tuple[str, ...], chars: str) -> tuple[tuple[str, ...], np.ndarray]:
+def _table(packages: tuple[str, ...]) -> tuple[tuple[str, ...], np.ndarray]:
     """Paragraphs of `packages` and cumulative draw probabilities: each package an equal share (the man pages
     would otherwise be 85 % of it), within a package proportional to length (uniform over its text)."""
     paragraphs, weights = [], []
@@ -153,12 +153,17 @@ def _table(packages: tuple[str, ...], chars: str) -> tuple[tuple[str, ...], np.n
     return tuple(paragraphs), cumulative / cumulative[-1]
 
 
+@cache
+def _charset(chars: str) -> frozenset[str]:
+    return frozenset(chars)
+
+
 def prose_line(packages: tuple[str, ...], length: tuple[int, int], chars: str, rng: np.random.Generator,
                tries: int = 100) -> str:
     """A span of real prose of `length` (min, max) characters written only with `chars`: it starts at a clause
     boundary (or a paragraph's start) and ends after a punctuation mark where one falls in range."""
-    paragraphs, cumulative = _table(tuple(packages), chars)
-    allowed = set(chars)
+    paragraphs, cumulative = _table(tuple(packages))
+    allowed = _charset(chars)
     for _ in range(tries):
         text = paragraphs[min(int(np.searchsorted(cumulative, rng.random())), len(paragraphs) - 1)]
         if len(text) < length[0]:
@@ -169,8 +174,12 @@ def prose_line(packages: tuple[str, ...], length: tuple[int, int], chars: str, r
             start += 1
         span = text[start:start + length[1]]
         ends = [i + 1 for i, c in enumerate(span) if c in _BREAKS and i + 1 >= length[0]]
-        n = ends[int(rng.integers(len(ends)))] if ends and rng.random() < 0.5 else int(
-            rng.integers(length[0], min(length[1], len(span)) + 1)) if len(span) >= length[0] else 0
+        if ends and rng.random() < 0.5:  # end after a punctuation mark
+            n = ends[int(rng.integers(len(ends)))]
+        elif len(span) >= length[0]:
+            n = int(rng.integers(length[0], min(length[1], len(span)) + 1))
+        else:
+            continue
         line = span[:n].strip()
         if len(line) >= length[0] and set(line) <= allowed:
             return line
@@ -180,6 +189,6 @@ def prose_line(packages: tuple[str, ...], length: tuple[int, int], chars: str, r
 
 def coverage(packages: tuple[str, ...], chars: str) -> float:
     """The share of the packages' prose characters that `chars` holds."""
-    paragraphs, _ = _table(tuple(packages), chars)
-    allowed, total = set(chars), sum(len(p) for p in paragraphs)
+    paragraphs, _ = _table(tuple(packages))
+    allowed, total = _charset(chars), sum(len(p) for p in paragraphs)
     return sum(c in allowed for p in paragraphs for c in p) / total
