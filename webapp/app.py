@@ -21,7 +21,9 @@ from webapp.service import ModelService, sample_image
 def _choices(service: ModelService, task: str, current: str | None = None) -> list[str]:
     """The family list for `task`: what is registered or shipped for it (and `current`), else every architecture."""
     found = service.archs(task)
-    return ([current] if current and current not in found and found else []) + found if found else list(ARCHS)
+    if not found:
+        return list(ARCHS)
+    return found if not current or current in found else [current, *found]
 
 
 def _follow_task(service: ModelService, task: str) -> gr.Dropdown:
