@@ -28,7 +28,8 @@ from ocrcore.training.trainer import TrainConfig
 
 
 def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
-    """`key=value` strings to a dict; values are Python literals (`4`, `(4, 6)`, `True`) or plain strings."""
+    """`key=value` strings to a dict; values are Python literals (`4`, `(4, 6)`, `True`), tuples of plain strings
+    (`fonts=(/a.ttf,/b.ttc)`, no quotes needed) or plain strings."""
     params = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -37,7 +38,8 @@ def parse_params(pairs: Sequence[str]) -> dict[str, Any]:
         try:
             params[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
-            params[key] = value
+            inner = value[1:-1] if value[:1] == "(" and value[-1:] == ")" else None
+            params[key] = value if inner is None else tuple(v.strip() for v in inner.split(",") if v.strip())
     return params
 
 

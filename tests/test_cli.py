@@ -25,6 +25,9 @@ def test_bad_parameter_is_a_clear_error(tmp_path, capsys):
 def test_parse_params():
     assert parse_params(["length=(4, 6)", "difficulty=hard", "all_class=True"]) == {
         "length": (4, 6), "difficulty": "hard", "all_class": True}
+    # Paths need no quotes: a tuple that is not a literal is a tuple of strings, never a tuple of characters.
+    assert parse_params(["fonts=(/a/x.ttf, /b/y.ttc)", "fonts2=('/a/x.ttf',)"]) == {
+        "fonts": ("/a/x.ttf", "/b/y.ttc"), "fonts2": ("/a/x.ttf",)}
 
 
 def test_train_evaluate_export_predict(captcha_dataset, tmp_path, capsys):

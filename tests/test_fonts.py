@@ -13,6 +13,14 @@ def test_cjk_fonts_cover_gb2312():
             "scripts/setup.sh installs FONT_PACKAGES")
 
 
+def test_latin_fonts_draw_ascii_and_no_hanzi():
+    found = fonts.latin_fonts()
+    require(len({f.path.split("/")[-2] for f in found}) >= 3, "the setup's three Latin font packages",
+            "scripts/setup.sh installs fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf")
+    assert all(f.covers("CRNN pytorch 1.0 {x|y}~") and not f.covers("国") for f in found)
+    assert not any("Math" in f.path for f in found)
+
+
 def test_missing_cjk_font_names_the_package(monkeypatch, tmp_path):
     monkeypatch.setattr(fonts, "FONT_DIRS", ())
     monkeypatch.setenv("OCRCORE_FONT_DIRS", str(tmp_path))

@@ -106,3 +106,21 @@ def test_text_lines_from_the_installed_prose_hold_out_one_package():
     assert all(any(s in p for p in held_out) for s in (test.sample_label(rng) for _ in range(30)))
     image, label = gen.sample(np.random.default_rng(5))
     assert np.asarray(image).shape[0] == 32 and label
+
+
+def test_typeset_lines_draw_latin_in_a_latin_font_and_screenshots_sharp():
+    from ocrcore.fonts import latin_fonts
+    from ocrcore.synth import build_generator
+
+    require(bool(latin_fonts()), "a Latin text font", "scripts/setup.sh installs fonts-dejavu-core")
+    cjk = build_generator("text", corpus="natural").fonts_used()[0]
+    label = "使用 pytorch 训练 CRNN"
+    draw = lambda **kw: np.asarray(build_generator(  # noqa: E731
+        "text", corpus="mixed", fonts=(cjk,), crisp=1.0, **kw).render(label, np.random.default_rng(0)))
+    one_font, two_fonts = draw(latin_share=0.0), draw(latin_share=1.0)
+    assert one_font.shape[0] == two_fonts.shape[0] == 32
+    assert one_font.shape != two_fonts.shape or np.abs(one_font.astype(int) - two_fonts).mean() > 5
+    gen = build_generator("text", corpus="mixed", fonts=(cjk,), latin_share=1.0)
+    assert set(gen.fonts_used()) > {cjk} and build_generator("text", corpus="natural").fonts_used()[0] == cjk
+    with pytest.raises(ValueError, match="latin_share is a probability"):
+        build_generator("text", latin_share=2.0)

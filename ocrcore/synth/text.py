@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ocrcore.charsets import ASCII_PUNCTUATION, ZH_PUNCTUATION, get_charset
-from ocrcore.fonts import CJK_PACKAGE_HINT, Font, FontNotFoundError, cjk_fonts, resolve_fonts
+from ocrcore.fonts import CJK_PACKAGE_HINT, Font, FontNotFoundError, cjk_fonts, latin_fonts, resolve_fonts
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
 from ocrcore.synth.corpus import natural_line
@@ -81,6 +81,11 @@ class TextLineGenerator(Generator):
     out for testing. Images have height `height` and the width the text needs. `fonts` are font paths; empty
     means every installed CJK font. `mix` weighs hanzi (words), digits (numbers), Latin letters (words) and
     punctuation.
+
+    Typeset corpora (prose, mixed, prose_heldout) are drawn as documents and screens show them: with
+    probability `latin_share` the line's ASCII in a separate Latin font (`latin_fonts`, empty: every installed
+    one; as a browser falls back from a CJK font), with probability `crisp` as a screenshot (no blur, noise or
+    warp; a fifth of those at UI sizes, 11-20 px, scaled up), and now and then a span underlined (links).
     """
 
     task: ClassVar[str] = "text"
@@ -92,10 +97,16 @@ class TextLineGenerator(Generator):
     degrade: float = 1.0
     corpus: str = "natural"
     floor: float = 0.1
+    latin_fonts: tuple[str, ...] = ()
+    latin_share: float = 0.5
+    crisp: float = 0.25
 
     def __post_init__(self) -> None:
         if self.corpus not in CORPORA:
             raise ValueError(f"corpus must be one of {CORPORA} (natural: word frequencies), not {self.corpus!r}")
+        for name in ("latin_share", "crisp"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} is a probability between 0 and 1, not {getattr(self, name)!r}")
 
     @cached_property
     def _fonts(self) -> list[Font]:
@@ -107,8 +118,13 @@ class TextLineGenerator(Generator):
             raise FontNotFoundError(f"no installed CJK font also draws digits and Latin letters; {CJK_PACKAGE_HINT}")
         return fonts
 
+    @cached_property
+    def _latin(self) -> list[Font]:
+        return resolve_fonts(self.latin_fonts, latin_fonts())
+
     def fonts_used(self) -> list[str]:
-        return [f.path for f in self._fonts]
+        latin = [f.path for f in self._latin] if self.corpus in WRITTEN and self.latin_share > 0 else []
+        return [f.path for f in self._fonts] + latin
 
     @cached_property
     def _pools(self) -> tuple[str, str, str, str]:
@@ -139,10 +155,17 @@ class TextLineGenerator(Generator):
 
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
         face = _pick_font(label, self._fonts, rng)
-        font = face.pil(int(rng.integers(30, 48)))
+        written = self.corpus in WRITTEN
+        crisp = written and rng.random() < self.crisp  # a screenshot: sharp, unwarped
+        small = crisp and rng.random() < 0.2  # UI text (11-20 px), scaled up to the model's height
+        font = face.pil(int(rng.integers(11, 21) if small else rng.integers(30, 48)))
         spacing = rng.uniform(-0.02, 0.2) * font.size
-        if self.corpus in WRITTEN:  # as typeset: letter-spacing between hanzi only, Latin at its own advances
-            advances = [font.getlength(c) + (spacing if not c.isascii() else 0.0) for c in label]
+        faces = [font] * len(label)
+        if written:  # as typeset: letter-spacing between hanzi only, Latin at its own advances
+            if self._latin and rng.random() < self.latin_share:
+                latin = self._latin[int(rng.integers(len(self._latin)))].pil(font.size)
+                faces = [latin if c.isascii() else font for c in label]
+            advances = [f.getlength(c) + (spacing if not c.isascii() else 0.0) for f, c in zip(faces, label)]
             if rng.random() < 0.5:
                 _script_gaps(label, advances, font.size, rng)  # "使用 pytorch 训练": gaps the label leaves out
         else:
@@ -155,11 +178,15 @@ class TextLineGenerator(Generator):
         top, bottom = _em_box(face, font.size)  # the hanzi box, centred with a little jitter, inside the image
         slack = max(0.0, (h - (bottom - top)) / 2)
         baseline = slack - top + rng.uniform(-1, 1) * min(0.1 * font.size, slack)
-        bold = int(rng.random() < 0.2)
-        for char, adv in zip(label, advances, strict=True):
-            draw.text((x, baseline), char, font=font, fill=ink, stroke_width=bold, stroke_fill=ink, anchor="ls")
+        bold = int(rng.random() < 0.2 and not small)
+        for char, adv, f in zip(label, advances, faces, strict=True):
+            draw.text((x, baseline), char, font=f, fill=ink, stroke_width=bold, stroke_fill=ink, anchor="ls")
             x += adv
-        s = self.degrade
+        if written and rng.random() < 0.05:  # an underlined span (a link), under the baseline
+            i, j = sorted(int(v) for v in rng.integers(0, len(label) + 1, size=2))
+            left, y = pad + sum(advances[:i]), baseline + max(1.0, 0.12 * font.size)
+            draw.line([(left, y), (left + sum(advances[i:j]), y)], fill=ink, width=max(1, font.size // 14))
+        s = 0.0 if crisp else self.degrade
         arr = degrade.apply_some(np.asarray(image), rng, [
             (0.3 * s, lambda im, r: degrade.perspective(im, r, 0.03)),
             (0.3 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=2, max_shear=0.15)),
@@ -168,10 +195,11 @@ class TextLineGenerator(Generator):
             (0.5 * s, lambda im, r: degrade.lighting(im, r, 0.6)),
             (0.15 * s, degrade.shadow),
             (0.3 * s, lambda im, r: degrade.gaussian_noise(im, r, 8)),
-            (0.4 * s, lambda im, r: degrade.jpeg(im, r, 30, 95)),
+            (0.2 if crisp else 0.4 * s, lambda im, r: degrade.jpeg(im, r, 30, 95)),  # screenshots saved as JPEG too
         ])
         out_w = max(self.height, round(arr.shape[1] * self.height / arr.shape[0]))
-        return Image.fromarray(cv2.resize(arr, (out_w, self.height), interpolation=cv2.INTER_AREA))
+        resize = cv2.INTER_CUBIC if arr.shape[0] < self.height else cv2.INTER_AREA
+        return Image.fromarray(cv2.resize(arr, (out_w, self.height), interpolation=resize))
 
 
 @dataclass(frozen=True)
