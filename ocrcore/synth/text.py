@@ -165,7 +165,8 @@ class TextLineGenerator(Generator):
             if self._latin and rng.random() < self.latin_share:
                 latin = self._latin[int(rng.integers(len(self._latin)))].pil(font.size)
                 faces = [latin if c.isascii() else font for c in label]
-            advances = [f.getlength(c) + (spacing if not c.isascii() else 0.0) for f, c in zip(faces, label, strict=True)]
+            advances = [f.getlength(c) + (spacing if not c.isascii() else 0.0)
+                        for f, c in zip(faces, label, strict=True)]
             if rng.random() < 0.5:
                 _script_gaps(label, advances, font.size, rng)  # "使用 pytorch 训练": gaps the label leaves out
         else:
