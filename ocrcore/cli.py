@@ -109,6 +109,8 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or shipped model")
     p.add_argument("--height", type=int,
                    help="input height, a multiple of 16 (default: the architecture's; charcls: the square side)")
+    p.add_argument("--width", type=int, help="fixed input width, every image stretched to it (default: the task's: "
+                   "128 for plates; other tasks keep the aspect ratio)")
     for f in fields(TrainConfig):
         kind = {"int": int, "float": float, "bool": _bool, "str": str}.get(str(f.type).split(" ")[0], float)
         p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
@@ -132,7 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.synthetic else None
     result = run_training(args.arch, cfg, args.out, data=args.data, folder=args.folder, val_folder=args.val_folder,
                           charset=args.charset, length=args.length, init_from=args.init_from,
-                          height=args.height, synthetic=synthetic)
+                          height=args.height, synthetic=synthetic, width=args.width)
     print(f"run: {args.out.resolve()}  best: {result['best']}")
     return 0
 

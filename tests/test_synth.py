@@ -175,6 +175,18 @@ def test_plate_styles_render_at_size(glyphs, camera):
         build_generator("plate", glyphs="comic")
 
 
+def test_varied_plate_crops_come_in_every_size_and_aspect():
+    """camera="varied": plates 40-260 px wide with margins from clipped to loose, as detectors of other cameras
+    hand them over (real crops: 53-282 px wide, aspect 0.7-5.5), where "detector" draws every crop at 94 x 24."""
+    gen = build_generator("plate", camera="varied")
+    rng = np.random.default_rng(2)
+    sizes = np.array([gen.render(gen.sample_label(rng), rng).size for _ in range(60)])
+    widths, aspects = sizes[:, 0], sizes[:, 0] / sizes[:, 1]
+    assert widths.min() < 60 and widths.max() > 180 and aspects.min() < 2.3 and aspects.max() > 3.5
+    assert 2.3 < np.median(aspects) < 3.6  # mostly tight boxes, as detectors draw them
+    assert all(np.asarray(gen.sample(rng)[0]).std() > 5 for _ in range(5))
+
+
 def test_plain_plates_are_coloured_by_the_type_weights():
     gen = build_generator("plate", types=("blue", "yellow"), type_weights=(0.9, 0.1))
     rng = np.random.default_rng(5)

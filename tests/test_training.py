@@ -228,6 +228,8 @@ def test_a_plate_variant_fine_tunes_from_the_base_checkpoint(tmp_path, variant, 
     assert "left as initialised: " in caplog.text and ("stn." in caplog.text or "lead." in caplog.text)
     meta = read_checkpoint(result["checkpoint"])["meta"]
     assert meta["arch"] == variant and list(meta["arch_kwargs"]["widths"]) == [8, 16, 16, 16]
+    # Plates are read at the task's one input geometry (crops of any size and aspect stretched to 32 x 128).
+    assert (meta["preprocess"]["width"], meta["preprocess"]["keep_aspect"]) == (128, False)
     back = run_training("crnn_cnn_small", cfg, tmp_path / "back", synthetic=spec, init_from=result["checkpoint"])
     kwargs = read_checkpoint(back["checkpoint"])["meta"]["arch_kwargs"]
     assert set(kwargs) == {"widths"} and list(kwargs["widths"]) == [8, 16, 16, 16]

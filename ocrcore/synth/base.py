@@ -29,6 +29,8 @@ class Generator:
     task: ClassVar[str] = ""
     #: True when labels can be split between train and test (sequences); False for classification.
     label_disjoint_splits: ClassVar[bool] = True
+    #: The fixed input width models of this task read, every image stretched to it; None: keep the aspect.
+    input_width: ClassVar[int | None] = None
     charset_name: str = "alnum_upper"
 
     @property

@@ -13,7 +13,11 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   `"bold"` is the first version: DejaVu Sans Bold as the font draws it.
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
-  `"loose"` is the first version's warp and degradations.
+  `"loose"` is the first version's warp and degradations. `"varied"`: crops as detectors of other cameras hand
+  them over - the plate 40 to 260 px wide (log-uniform), margins from clipped to loose (each side up to a quarter
+  of the plate's width and three quarters of its height, mostly tight), a holder frame and the car body around
+  it, so sizes and aspect ratios vary as they do on the road (real crops: 53-282 px wide, aspect 0.7-5.5);
+  `size` is then unused: models read plates through the task's fixed input (`input_width`).
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
@@ -53,7 +57,8 @@ DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
 # Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles).
 DEFAULT_WEIGHTS = (0.65, 0.12, 0.15, 0.04, 0.04)
 GLYPHS = ("ga36", "bold")
-CAMERAS = ("detector", "loose")
+CAMERAS = ("detector", "loose", "varied")
+HOLDER_COLOURS = np.array([(25, 25, 28), (60, 60, 64), (185, 185, 190), (150, 120, 60)], np.int16)
 
 
 def plate_number(plate_type: str, rng: np.random.Generator, all_class: bool, suffix_prob: float) -> str:
@@ -197,6 +202,9 @@ class PlateGenerator(Generator):
     """
 
     task: ClassVar[str] = "plate"
+    # Crops of every size and aspect become one input geometry, stretched to 32 x 128 (the 94 x 24 crop's shape):
+    # a crop's width then never tells the model how far apart the characters are.
+    input_width: ClassVar[int | None] = 128
     charset_name: str = "plate"
     size: tuple[int, int] = (94, 24)
     types: tuple[str, ...] = DEFAULT_TYPES
@@ -308,15 +316,21 @@ class PlateGenerator(Generator):
         s = self.degrade
         h, w = plate.shape[:2]
         plate = degrade.apply_some(plate, rng, [(0.4 * s, degrade.dirt), (0.3 * s, degrade.shadow)])
-        pad_x, pad_y = int(w * 0.12), int(h * 0.3)
+        varied = self.camera == "varied"
+        pad_x, pad_y = (int(w * 0.35), int(h * 1.0)) if varied else (int(w * 0.12), int(h * 0.3))
         body = np.empty((h + 2 * pad_y, w + 2 * pad_x, 3), np.uint8)
         body[:] = CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))] + rng.integers(-20, 21, size=3)
+        if varied:
+            _holder(body, (pad_x, pad_y, w, h), rng)
         body = degrade.gaussian_noise(body, rng, 20)
         body[pad_y:pad_y + h, pad_x:pad_x + w] = plate
         src = np.float32([[pad_x, pad_y], [pad_x + w, pad_y], [pad_x + w, pad_y + h], [pad_x, pad_y + h]])
-        out_w, out_h = self.size
+        if varied:
+            dst, (out_w, out_h) = self._varied_corners(w, h, rng)
+        else:
+            out_w, out_h = self.size
+            dst = (self._detector_corners if self.camera == "detector" else self._loose_corners)(w, h, rng)
         up = 2  # warp at 2x the output size, then shrink: the glyph edges stay anti-aliased
-        dst = (self._detector_corners if self.camera == "detector" else self._loose_corners)(w, h, rng)
         matrix = cv2.getPerspectiveTransform(src, dst * up)
         crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
                                    borderMode=cv2.BORDER_REPLICATE)
@@ -352,7 +366,28 @@ class PlateGenerator(Generator):
         little shear; then the box around the plate's corners, with margins of -2..+6 % of its width and
         -4..+12 % of its height per side, is what gets resized to the output size.
         """
+        corners, size = self._seen_corners(w, h, rng)
         s, (out_w, out_h) = self.degrade, self.size
+        lo = corners.min(0) - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
+        hi = corners.max(0) + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
+        return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)
+
+    def _varied_corners(self, w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
+        """As `_detector_corners`, with each side's margin -3..+25 % of the plate's width (left, right) or
+        -8..+75 % of its height (top, bottom), drawn as u^3 and u^4 so most are tight, and the plate 40-260 px wide:
+        returns the corners and the crop's own (width, height)."""
+        corners, _ = self._seen_corners(w, h, rng)
+        s = self.degrade
+        u = rng.random((2, 2)).astype(np.float32) ** np.float32([3, 4])  # (low/high side, x/y): mostly tight
+        margin = (np.float32([-0.03, -0.08]) + u * np.float32([0.28, 0.83])) * s * np.float32([w, h])
+        lo, hi = corners.min(0) - margin[0], corners.max(0) + margin[1]
+        scale = np.exp(rng.uniform(np.log(40), np.log(260))) / w  # output px per plate px
+        out_w, out_h = (max(8, round(float(v) * scale)) for v in hi - lo)
+        return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32), (out_w, out_h)
+
+    def _seen_corners(self, w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """The plate's four corners (centred) after roll, yaw and shear, and the plate's size before them."""
+        s = self.degrade
         steep = self.tilt > 0 and rng.random() < self.tilt  # see `tilt`
         roll_sd, max_roll, max_yaw, max_shear = (9.0, 20.0, 0.25, 0.15) if steep else (3.5, 10.0, 0.12, 0.08)
         corners = np.float32([[-w, -h], [w, -h], [w, h], [-w, h]]) / 2
@@ -362,8 +397,19 @@ class PlateGenerator(Generator):
         angle = np.deg2rad(np.clip(rng.normal(0, roll_sd), -max_roll, max_roll) * s)
         rotation = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
         corners = corners @ rotation.T
-        lo, hi = corners.min(0), corners.max(0)
-        size = hi - lo
-        lo = lo - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
-        hi = hi + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
-        return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)
+        return corners, corners.max(0) - corners.min(0)
+
+
+def _holder(body: np.ndarray, box: tuple[int, int, int, int], rng: np.random.Generator) -> None:
+    """In place: half the time a plate holder (a dark, grey, chrome or gilt frame of 2-7 % of the plate's width)
+    around the plate at `box` (x, y, w, h), and a bumper edge or grille bar above or below it."""
+    x, y, w, h = box
+    if rng.random() < 0.5:
+        t = max(1, round(w * rng.uniform(0.02, 0.07)))
+        colour = HOLDER_COLOURS[int(rng.integers(len(HOLDER_COLOURS)))] + rng.integers(-15, 16, size=3)
+        body[max(0, y - t):y + h + t, max(0, x - t):x + w + t] = np.clip(colour, 0, 255)
+    if rng.random() < 0.5:
+        gap = int(rng.integers(h // 4, h))
+        edge = max(0, y - gap) if rng.random() < 0.5 else min(body.shape[0] - 1, y + h + gap)
+        thick = max(1, int(rng.integers(1, max(2, h // 5))))
+        body[edge:edge + thick] = np.clip(body[edge:edge + thick].astype(np.int16) + rng.integers(-80, 81), 0, 255)

@@ -18,7 +18,7 @@ from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_man
 from ocrcore.models import ModelBundle, build, get_arch
 from ocrcore.models.zoo import ADOPTED_SIZES
 from ocrcore.pretrained import resolve
-from ocrcore.synth import build_generator
+from ocrcore.synth import GENERATORS, build_generator
 from ocrcore.training.trainer import TrainConfig, Trainer
 
 log = logging.getLogger(__name__)
@@ -70,12 +70,13 @@ def _holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dat
     return Subset(dataset, order[cut:]), Subset(dataset, order[:cut])
 
 
-def _bundle(arch: str, cs: Charset, length: int | None, height: int | None,
+def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, width: int | None,
             start: ModelBundle | None) -> ModelBundle:
     """The model to train: the zoo's `arch`, or when fine-tuning, built as the architecture's start rule says
     from the starting model: its sizes and preprocessing (the same architecture), its sizes (a variant) or its
     backbone sizes (another architecture it adopts), on this charset; `height` overrides the input height (a
-    multiple of 16; for a square input such as the character classifier's, the side)."""
+    multiple of 16; for a square input such as the character classifier's, the side); `width` makes the input
+    that fixed width, every image stretched to it."""
     rule = get_arch(arch).start_rule(start.arch) if start is not None else None
     if rule == "same":
         bundle = build(arch, cs, length, start.preprocess, **start.arch_kwargs)
@@ -85,14 +86,17 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None,
     else:  # a fresh model, or one of the source's sizes that starts from another architecture
         sizes = {k: v for k, v in start.arch_kwargs.items() if k in ADOPTED_SIZES} if start else {}
         bundle = build(arch, cs, length, **sizes)
-    if height is None or height == bundle.preprocess.height:
-        return bundle
-    if height < 16 or height % 16:
-        raise ValueError(f"height must be a positive multiple of 16 (the backbone pools it 4 times), not {height}")
     pre = bundle.preprocess
-    square = pre.width == pre.height  # the character classifier: --height 32 means 32x32
-    return build(arch, cs, length, replace(pre, height=height, width=height if square else pre.width),
-                 **bundle.arch_kwargs)
+    if height is not None and height != pre.height:
+        if height < 16 or height % 16:
+            raise ValueError(f"height must be a positive multiple of 16 (the backbone pools it 4 times), not {height}")
+        square = pre.width == pre.height  # the character classifier: --height 32 means 32x32
+        pre = replace(pre, height=height, width=height if square else pre.width)
+    if width is not None and (width != pre.width or pre.keep_aspect):
+        if width < 16 or width % pre.width_multiple:
+            raise ValueError(f"width must be a multiple of {pre.width_multiple} and at least 16, not {width}")
+        pre = replace(pre, width=width, keep_aspect=False)
+    return bundle if pre == bundle.preprocess else build(arch, cs, length, pre, **bundle.arch_kwargs)
 
 
 AUTO_CLASS_WARMUP = (500, 200)  # classifiers of more classes than this get this many warm-up steps by default
@@ -137,16 +141,20 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
                  folder: str | Path | None = None, val_folder: str | Path | None = None,
                  charset: str | None = None, length: int | None = None, init_from: str | Path | None = None,
                  on_step: Callable | None = None, on_epoch: Callable | None = None,
-                 height: int | None = None, synthetic: Synthetic | None = None) -> dict[str, Any]:
+                 height: int | None = None, synthetic: Synthetic | None = None,
+                 width: int | None = None) -> dict[str, Any]:
     """Train `arch` on a generated dataset (`data`), a user's folder, or samples generated on the fly
     (`synthetic`); resumes if `out/last.pt` exists.
 
     `init_from` (a checkpoint or a shipped model's name) fine-tunes: the model takes its architecture and
     weights, also onto another charset (shared characters keep their output rows). `height` overrides the
-    input height.
+    input height; `width` fixes the input width (default: the task's `input_width`, e.g. 128 for plates, for
+    generated and synthetic data; else the starting model's or the architecture's).
     """
     out = Path(out)
+    task = None
     if data is not None:
+        task = read_manifest(data)["plan"]["task"]
         cs, data_length = dataset_charset_and_length(data)
         cs = get_charset(charset) if charset else cs
         train_set: Dataset = ShardDataset(data, "train")
@@ -160,6 +168,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         if val_set is None:
             train_set, val_set = _holdout(train_set, 0.1, cfg.seed)
     elif synthetic is not None:
+        task = synthetic.task
         cs, length_of_task, train_set, val_set = synthetic.datasets(cfg.seed)
         cs = get_charset(charset) if charset else cs
         length = length or length_of_task
@@ -172,7 +181,9 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
                          "pass length= or use a CTC architecture (crnn)")
     start = load_bundle(resolve(init_from))[0] if init_from else None  # read once: the sizes and the weights
     torch.manual_seed(cfg.seed)  # the initial weights too come from the seed: a rerun is the same run
-    bundle = _bundle(arch, cs, length if fixed else None, height, start)
+    if width is None and task is not None:
+        width = GENERATORS[task].input_width
+    bundle = _bundle(arch, cs, length if fixed else None, height, width, start)
     fresh = not (out / "last.pt").exists()
     if fresh and start is None:
         class_warmup(bundle, train_set, cfg, out)
