@@ -36,3 +36,13 @@ def require_shipped(name: str) -> None:
 
 def require_chromium() -> None:
     require(CHROMIUM.exists(), f"Debian's chromium ({CHROMIUM})", "scripts/setup.sh installs it with apt")
+
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-background-networking", "--disable-gpu",
+                 "--disable-component-update", "--no-first-run"]
+
+
+def chromium(playwright):
+    """Debian's Chromium, headless, driven by Playwright (never `playwright install`)."""
+    require_chromium()
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.prereq import require_chromium, require_shipped
+from tests.prereq import chromium, require_chromium, require_shipped
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -337,9 +337,7 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--headless", "--no-sandbox", "--disable-background-networking",
-                                          "--disable-gpu", "--disable-component-update", "--no-first-run"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 1100})
         page.goto(server)
         page.locator("#input-image input[type=file]").set_input_files(str(sample_png))
@@ -553,6 +551,34 @@ def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 60), "white").save(blank)
     assert "error" in client.predict(handle_file(str(blank)), "text", "crnn_char", api_name="/recognize_paragraph")
+
+
+def test_a_paragraph_in_a_real_browser(server, tmp_path):
+    """The page's Paragraph tab: an image of three lines read line by line by the shipped text model (the
+    registry holds only a captcha model, and the page is on the captcha task), with one heatmap per line."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_lines import paragraph
+
+    require_chromium()
+    require_shipped("text-crnn_char")
+    lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
+    Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
+    with sync_playwright() as p:
+        browser = chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(server)
+        page.get_by_role("tab", name="Paragraph").click()
+        page.locator("#paragraph-image input[type=file]").set_input_files(str(tmp_path / "page.png"))
+        page.locator("#read-paragraph").click()
+        page.wait_for_function("document.querySelector('#paragraph-note')?.innerText.includes('lines')",
+                               timeout=90_000)
+        note = page.locator("#paragraph-note").inner_text()
+        assert "⚠️" not in note and note.startswith("3 lines") and "text-crnn_char" in note, note
+        assert page.locator("#paragraph-text textarea").input_value() == "\n".join(lines)
+        page.wait_for_selector("#paragraph-heatmaps img", timeout=30_000)
+        assert page.locator("#paragraph-heatmaps img").count() == len(lines)
+        browser.close()
 
 
 def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):

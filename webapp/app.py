@@ -90,6 +90,20 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
     def paragraph_api(image: Any, task: str, arch: str) -> dict[str, Any]:
         return service.read_paragraph(_path(image), task, arch, heatmaps=False)
 
+    def paragraph_page(image: Any, task: str, arch: str, version: str | None = None) -> tuple:
+        # Paragraphs are printed Chinese: read by the text model the page has chosen, else the text task's first.
+        if task != "text":
+            task, arch, version = "text", _choices(service, "text")[0], None
+        r = service.read_paragraph(_path(image), task, arch, _version(version))
+        if "error" in r:
+            return "", [], [], f"⚠️ {r['error']}"
+        rows = [[i + 1, line["text"], round(line["confidence"], 4)] for i, line in enumerate(r["lines"])]
+        gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
+        more = len(r["lines"]) - len(gallery)
+        note = (f"{len(rows)} lines · {r['model']} ({r['served']}) · recognition {r['latency_ms']:.1f} ms"
+                + (f" · heatmaps for the first {len(gallery)} lines ({more} more not drawn)" if more > 0 else ""))
+        return r["text"], rows, gallery, note
+
     def batch(files: list[str] | None, task: str, arch: str) -> tuple[list[list[Any]], str | None]:
         rows = []
         for path in files or []:
@@ -148,6 +162,22 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             heatmaps = gr.Gallery(label="Grad-CAM: where the model looked (all, then per character)",
                                   columns=5, height="auto", object_fit="contain", elem_id="heatmaps")
             note = gr.Markdown(elem_id="note")
+        with gr.Tab("Paragraph"):
+            gr.Markdown("Several lines of printed Chinese in one image (a screenshot, a scanned page): split into "
+                        "lines, each read by the text model, each with its heatmap.")
+            with gr.Row():
+                with gr.Column():
+                    para_image = gr.Image(sources=["upload", "clipboard"], type="filepath", label="paragraph image",
+                                          elem_id="paragraph-image", height=260)
+                    para_run = gr.Button("Read the paragraph", variant="primary", elem_id="read-paragraph")
+                with gr.Column():
+                    para_text = gr.Textbox(label="text, line by line", lines=6, elem_id="paragraph-text",
+                                           interactive=False)
+                    para_lines = gr.Dataframe(headers=["line", "text", "confidence"], interactive=False,
+                                              elem_id="paragraph-lines")
+            para_maps = gr.Gallery(label="Grad-CAM: where the model looked, line by line", columns=1,
+                                   height="auto", object_fit="contain", elem_id="paragraph-heatmaps")
+            para_note = gr.Markdown(elem_id="paragraph-note")
         with gr.Tab("Batch"):
             files = gr.File(file_count="multiple", label="images", type="filepath")
             run_batch = gr.Button("Recognise all", variant="primary")
@@ -160,6 +190,9 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         image.upload(recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         sample.click(generate, [task_box], [image], api_name="generate_sample").then(
             recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
+        para_outputs = [para_text, para_lines, para_maps, para_note]
+        para_run.click(paragraph_page, [para_image, task_box, arch_box, version_box], para_outputs,
+                       api_visibility="private", preprocess=False)
         run_batch.click(batch, [files, task_box, arch_box], [table, download], api_name="recognize_batch")
         task_box.change(lambda t: gr.Dataset(samples=[[p] for p in _examples(t)]), [task_box], [examples.dataset],
                         api_visibility="private", concurrency_id="page", concurrency_limit=4)
