@@ -36,7 +36,7 @@ from ocrcore.models import build
 from ocrcore.preprocess import Preprocess
 from ocrcore.synth import build_generator
 from ocrcore.training import TrainConfig, Trainer
-from ocrcore.training.run import class_warmup
+from ocrcore.training.job import class_warmup
 
 ROOT = Path(__file__).resolve().parent / "results"
 TRAIN_KEYS = {f.name for f in fields(TrainConfig)}

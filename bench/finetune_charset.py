@@ -1,8 +1,8 @@
-"""What a shipped model is worth on someone else's captchas: fine-tune from it vs. train from random weights.
+"""What a pretrained model is worth on someone else's captchas: fine-tune from it vs. train from random weights.
 
 The data come from another captcha library on PyPI, `multicolorcaptcha` (its own Google fonts, colours,
 lines and circles; 256x64), in its hexadecimal mode: 4 characters of 0-9A-F, a 16-character charset
-where the shipped model has 36 (the rows of the 16 shared characters and of the blank are carried over, see
+where the pretrained model has 36 (the rows of the 16 shared characters and of the blank are carried over, see
 `ocrcore.training.transfer`). Both runs see the same images for the same number of steps; the report gives
 validation accuracy and training loss after every epoch and test accuracy at the end (a rerun reuses finished
 runs). Writes bench/results/finetune-charset.*.
@@ -46,7 +46,7 @@ def write_folder(out: Path, count: int, seed: int) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--start", required=True, help="shipped model name or checkpoint to fine-tune from")
+    parser.add_argument("--start", required=True, help="pretrained model name or checkpoint to fine-tune from")
     parser.add_argument("--arch", default="crnn_cnn_small")
     parser.add_argument("--data", type=Path, default=Path("data/multicolorcaptcha-hex"))
     parser.add_argument("--train", type=int, default=4000)
@@ -59,7 +59,7 @@ def main() -> None:
     test = FolderDataset(write_folder(args.data / "test", args.test, seed=2))
     cfg = TrainConfig(epochs=args.epochs, batch_size=64, lr=1e-3, workers=1, seed=0)
     results = {}
-    for name, start in (("from the shipped model", args.start), ("from random weights", None)):
+    for name, start in (("from the pretrained model", args.start), ("from random weights", None)):
         out = args.out / ("pretrained" if start else "random")
         run = run_training(args.arch, cfg, out, folder=train, charset=CHARSET, init_from=start)
         bundle, _ = load_bundle(run["checkpoint"])

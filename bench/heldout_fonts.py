@@ -1,4 +1,4 @@
-"""How a shipped Chinese model reads fonts it never saw: accuracy per installed CJK font, trained-on or not.
+"""How a pretrained Chinese model reads fonts it never saw: accuracy per installed CJK font, trained-on or not.
 
 For each installed CJK font file the task's generator can draw with, draws `--images` fresh test samples (labels of
 the held-out test part, a seed the training data never used) with that font alone, through the model card's
@@ -28,7 +28,7 @@ OUT = Path(__file__).resolve().parents[1] / "bench" / "results" / "heldout-fonts
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True, help="a shipped char or text model, e.g. char-charcls")
+    parser.add_argument("--model", required=True, help="a pretrained char or text model, e.g. char-charcls")
     parser.add_argument("--images", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=9002)
     parser.add_argument("--held-out", nargs="*", default=None, metavar="FILE",

@@ -1,4 +1,4 @@
-"""What a character bigram language model adds to the CTC beam search of a shipped line model, per font.
+"""What a character bigram language model adds to the CTC beam search of a pretrained line model, per font.
 
 Builds the bigram from `--lm-lines` lines of the natural corpus (the training generator's text, its own seed;
 no image is drawn), then reads `--images` fresh test lines per font (the card's generator, one font at a time,

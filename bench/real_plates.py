@@ -1,7 +1,7 @@
 """How well a plate model reads real roadside crops: accuracy, per position, province, confusions, failures.
 
 Reads `../shared/realdata/plates_dev` (200 real crops, label = file name; measurement only, never training
-data) with a checkpoint or shipped model, through the one evaluation routine, and writes to
+data) with a checkpoint or pretrained model, through the one evaluation routine, and writes to
 bench/results/real-plates/NAME/: report.json and plots, failures.png (each failure: the real crop, a synthetic
 plate of the same label from our generator, truth and reading) and a row of bench/results/real-plates.md.
 Usage: python bench/real_plates.py --model runs/plate-crnn_cnn_small/best.pt --beam-width 8 --pattern plate
@@ -56,7 +56,7 @@ def failure_sheet(errors: list[dict], files: dict[str, Path], out: Path, limit: 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", required=True, help="checkpoint (.pt) or a shipped model's name")
+    parser.add_argument("--model", required=True, help="checkpoint (.pt) or a pretrained model's name")
     parser.add_argument("--name", help="results folder name (default: the model's run folder or name)")
     parser.add_argument("--real", type=Path, default=REAL)
     parser.add_argument("--beam-width", type=int, default=1)

@@ -1,4 +1,4 @@
-"""What the web app benches share: the demo page serving a shipped model from a temporary registry."""
+"""What the web app benches share: the demo page serving a pretrained model from a temporary registry."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def free_port() -> int:
 
 @contextmanager
 def served(model: str) -> Iterator[tuple[str, dict, Path]]:
-    """Seed a temporary registry with the shipped `model` (as `make demo` does) and launch the app on a free
+    """Seed a temporary registry with the pretrained `model` (as `make demo` does) and launch the app on a free
     loopback port; yields (url, the model's card, a temporary folder)."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     tmp = Path(tempfile.mkdtemp())

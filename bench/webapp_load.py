@@ -1,6 +1,6 @@
-"""Load on the demo page as served: the shipped model, fresh captchas, 8 concurrent API clients.
+"""Load on the demo page as served: the pretrained model, fresh captchas, 8 concurrent API clients.
 
-Seeds a temporary registry with the shipped model (as `make demo` does), launches the app, and sends
+Seeds a temporary registry with the pretrained model (as `make demo` does), launches the app, and sends
 200 freshly generated images (held-out labels, a seed no training set used) through `/recognize` from
 8 `gradio_client` clients at once; then 20 through `/recognize_ui` (with heatmaps) one at a time.
 Writes bench/results/webapp-load.{json,md}: p50/p95 latency, errors, accuracy of the answers, machine.
@@ -92,7 +92,7 @@ def main() -> None:
     (out / "webapp-load.json").write_text(json.dumps(result, indent=1) + "\n")
     (out / "webapp-load.md").write_text(
         f"# Web app under load ({result['machine']})\n\n"
-        f"`python bench/webapp_load.py`: the shipped `{args.model}` served from a seeded registry; "
+        f"`python bench/webapp_load.py`: the pretrained `{args.model}` served from a seeded registry; "
         f"{args.requests} fresh captchas (held-out labels) through `/recognize` from {args.clients} concurrent "
         f"`gradio_client` clients.\n\n"
         f"| endpoint | requests | p50 | p95 | errors | read correctly |\n|---|---|---|---|---|---|\n"

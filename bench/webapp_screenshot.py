@@ -1,6 +1,6 @@
-"""The README's screenshot: the demo page serving a shipped model, reading a fresh sample, heatmaps in view.
+"""The README's screenshot: the demo page serving a pretrained model, reading a fresh sample, heatmaps in view.
 
-Seeds a temporary registry with the shipped model (as `make demo` does), launches the app, uploads a
+Seeds a temporary registry with the pretrained model (as `make demo` does), launches the app, uploads a
 freshly generated image (a seed no training set used) that the model reads correctly, and saves the page
 with headless Debian Chromium. Writes docs/img/webapp.png.
 
@@ -18,7 +18,7 @@ from served import ROOT, served
 
 
 def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, str]:
-    """The first fresh sample (held-out labels, an unused seed) that the shipped model reads correctly."""
+    """The first fresh sample (held-out labels, an unused seed) that the pretrained model reads correctly."""
     from ocrcore.data import GeneratorDataset
     from ocrcore.inference import Recognizer
     from ocrcore.pretrained import read_card

@@ -10,7 +10,7 @@ import mlflow
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 
-from flows.common import task_runner
+from flows.defaults import task_runner
 from ocrcore.checkpoint import load_bundle
 from ocrcore.data import FolderDataset, ShardDataset
 from ocrcore.evaluation import evaluate, write_report

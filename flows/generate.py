@@ -10,7 +10,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 
-from flows.common import default_dataset_dir, task_runner
+from flows.defaults import default_dataset_dir, task_runner
 from ocrcore.data.shards import DatasetPlan, ShardJob, begin_dataset, finish_dataset, make_shard
 from ocrcore.synth import build_generator
 

@@ -33,7 +33,7 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
     """Generate a dataset, train `arch` on it, evaluate on its test split, register and maybe promote.
 
     `init_from` fine-tunes instead of training from random weights: "champion" (the registered champion of
-    `ocr-<task>-<arch>`), a shipped model's name, or a checkpoint path. `min_accuracy` is the champion gate's
+    `ocr-<task>-<arch>`), a pretrained model's name, or a checkpoint path. `min_accuracy` is the champion gate's
     floor (default: `ocrcore.tracking.MIN_ACCURACY[task]`): below it a version is never promoted.
     """
     config = {"epochs": 4, "batch_size": 64, **(config or {})}
@@ -93,8 +93,8 @@ def main() -> None:
     parser.add_argument("--dask-address", help="run generation and evaluation on this Dask scheduler")
     parser.add_argument("--lr", type=float, help="peak learning rate (default: the trainer's)")
     parser.add_argument("--seed-pretrained", action="store_true",
-                        help="first register the shipped models (pretrained/) as the first champions")
-    parser.add_argument("--init-from", help="fine-tune from 'champion', a shipped model's name, or a checkpoint")
+                        help="first register the pretrained models (pretrained/) as the first champions")
+    parser.add_argument("--init-from", help="fine-tune from 'champion', a pretrained model's name, or a checkpoint")
     parser.add_argument("--min-accuracy", type=float,
                         help="the champion gate's floor (default: ocrcore.tracking.MIN_ACCURACY of the task)")
     args = parser.parse_args()

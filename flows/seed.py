@@ -1,7 +1,7 @@
-"""Flow `seed_registry`: register every shipped model (`pretrained/`) named after its family (`<task>-<arch>`)
+"""Flow `seed_registry`: register every pretrained model (`pretrained/`) named after its family (`<task>-<arch>`)
 as the first champion of that family; variants under other names load by name only.
 
-Seconds, and idempotent: a shipped model already in the registry is not added again.
+Seconds, and idempotent: a pretrained model already in the registry is not added again.
 
     python -m flows.seed
 """
@@ -19,14 +19,14 @@ from ocrcore.tracking.store import configure
 
 
 @task
-def register_shipped(shipped: str, tracking_uri: str | None) -> dict[str, Any]:
+def register_one_pretrained(name: str, tracking_uri: str | None) -> dict[str, Any]:
     configure(tracking_uri)
-    return asdict(register_pretrained(shipped))
+    return asdict(register_pretrained(name))
 
 
 @flow(name="seed-registry")
 def seed_registry(tracking_uri: str | None = None) -> list[dict[str, Any]]:
-    results = [register_shipped(name, tracking_uri) for name in servable()]
+    results = [register_one_pretrained(name, tracking_uri) for name in servable()]
     for r in results:
         get_run_logger().info("%s v%s: %s", r["name"], r["version"], r["reason"])
     return results

@@ -12,7 +12,7 @@ import mlflow
 from prefect import flow, task
 from prefect.tasks import exponential_backoff
 
-from flows.common import digest
+from flows.defaults import digest
 from ocrcore.tracking.callbacks import log_sample_predictions, mlflow_callbacks
 from ocrcore.tracking.store import configure, data_dir
 from ocrcore.training import TrainConfig, run_training
@@ -38,7 +38,7 @@ def train(arch: str = "crnn", dataset: str | None = None, folder: str | None = N
           out: str | None = None, init_from: str | None = None) -> dict[str, Any]:
     """Train and return {checkpoint, best, history, run_id}; starts an MLflow run unless given one.
 
-    `init_from`: a checkpoint or shipped model to fine-tune from (same architecture; see `run_training`).
+    `init_from`: a checkpoint or pretrained model to fine-tune from (same architecture; see `run_training`).
     """
     cfg = asdict(TrainConfig(**(config or {})))
     configure(tracking_uri)

@@ -106,7 +106,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
     p.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, history.json")
-    p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or shipped model")
+    p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or pretrained model")
     p.add_argument("--height", type=int,
                    help="input height, a multiple of 16 (default: the architecture's; charcls: the square side)")
     p.add_argument("--width", type=int, help="fixed input width, every image stretched to it (default: the task's: "
@@ -142,7 +142,7 @@ def run_train(args: argparse.Namespace) -> int:
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
     p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
-                   help="checkpoint (.pt) or a shipped model's name (--checkpoint: the same)")
+                   help="checkpoint (.pt) or a pretrained model's name (--checkpoint: the same)")
     _add_source(p)
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: beside the checkpoint, or runs/NAME/)")
@@ -197,7 +197,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def add_predict(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise images with a checkpoint or an exported .onnx file")
-    p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt), ONNX file, or a shipped model's name")
+    p.add_argument("--model", type=Path, required=True, help="checkpoint (.pt), ONNX file or a pretrained model's name")
     p.add_argument("images", nargs="+", type=Path)
     p.add_argument("--paragraph", action="store_true",
                    help="each image holds several lines (a screenshot, a scanned paragraph): split it into lines "
@@ -207,8 +207,8 @@ def add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from ocrcore.images import ImageLoadError
     from ocrcore.inference import OnnxRecognizer, Recognizer
-    from ocrcore.io import ImageLoadError
 
     options = {"beam_width": args.beam_width, "constraint": constraint_for(args.pattern)}
     if args.model.suffix == ".onnx":
@@ -238,8 +238,8 @@ def run_predict(args: argparse.Namespace) -> int:
 def add_export(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width)")
     p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
-                   help="checkpoint (.pt) or a shipped model's name (--checkpoint: the same)")
-    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (a shipped model: ./NAME.onnx)")
+                   help="checkpoint (.pt) or a pretrained model's name (--checkpoint: the same)")
+    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (pretrained: ./NAME.onnx)")
     p.set_defaults(func=run_export)
 
 

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from ocrcore.decoding import CTCCodec, Prediction
-from ocrcore.io import ImageSource, fit, load_image
+from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
 from ocrcore.preprocess import preprocess
 

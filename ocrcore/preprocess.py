@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocrcore.io import ImageSource, load_image
+from ocrcore.images import ImageSource, load_image
 
 
 @dataclass(frozen=True)

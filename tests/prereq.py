@@ -26,11 +26,11 @@ def require(present: bool, what: str, remedy: str = "run `make setup`") -> None:
     pytest.skip(f"{what} is missing ({remedy} to run this test)")
 
 
-def require_shipped(name: str) -> None:
-    """The committed weights of the shipped model `name` (pretrained/<name>/model.pt)."""
+def require_pretrained(name: str) -> None:
+    """The committed weights of the pretrained model `name` (pretrained/<name>/model.pt)."""
     from ocrcore.pretrained import available
 
-    require(name in available(), f"the shipped model {name} (pretrained/{name}/model.pt)",
+    require(name in available(), f"the pretrained model {name} (pretrained/{name}/model.pt)",
             "restore it with `git checkout -- pretrained/`")
 
 

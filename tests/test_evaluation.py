@@ -6,7 +6,7 @@ import pytest
 from ocrcore.data import ShardDataset
 from ocrcore.decoding import Prediction
 from ocrcore.evaluation import Tally, edit_distance, evaluate, write_report
-from tests.prereq import require_shipped
+from tests.prereq import require_pretrained
 
 
 @pytest.mark.parametrize(("a", "b", "d"), [("", "", 0), ("abc", "abc", 0), ("abc", "abd", 1), ("abc", "", 3),
@@ -29,11 +29,11 @@ def test_tally_counts_exactly():
 
 
 def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
-    """The shipped captcha model (trained weights: its readings differ per image, unlike an untrained one's)
+    """The pretrained captcha model (trained weights: its readings differ per image, unlike an untrained one's)
     on the 8 seeded test images: 6 read right at every batch size, and the same 2 errors."""
     from ocrcore.pretrained import load_pretrained
 
-    require_shipped("captcha-crnn_cnn_small")
+    require_pretrained("captcha-crnn_cnn_small")
     bundle, _ = load_pretrained("captcha-crnn_cnn_small")
     ds = ShardDataset(captcha_dataset, "test")
     reports = [evaluate(bundle, ds, batch_size=b) for b in (3, 8, 100)]

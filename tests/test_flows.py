@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ocrcore.tracking import compare_and_promote, configure, model_name, resolve_serving_model
-from tests.prereq import require_shipped
+from tests.prereq import require_pretrained
 
 TINY = {"width": 80, "height": 30, "font_sizes": (24,)}
 FAST = {"epochs": 1, "batch_size": 16, "workers": 0}
@@ -144,7 +144,7 @@ def test_registration_against_a_real_mlflow_server(mlflow_server, store, captcha
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
     configure()
     assert mlflow.get_tracking_uri() == mlflow_server
-    require_shipped("captcha-crnn_cnn_small")  # trained weights: readings that change with every pixel
+    require_pretrained("captcha-crnn_cnn_small")  # trained weights: readings that change with every pixel
     checkpoint = weights_file("captcha-crnn_cnn_small")
     with mlflow.start_run() as run:
         uri = log_model(checkpoint, ShardDataset(captcha_dataset, "test").image(0))
@@ -235,7 +235,7 @@ def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_
     from ocrcore.pretrained.ship import ship
     from tests.test_models import tiny
 
-    monkeypatch.setenv("OCRCORE_PRETRAINED", str(tmp_path / "zoo"))
+    monkeypatch.setenv("OCRCORE_PRETRAINED", str(tmp_path / "pretrained"))
     ship(save_checkpoint(tmp_path / "m.pt", tiny("crnn_cnn")), "captcha-crnn_cnn", captcha_dataset, "cmd",
          latency_images=2)
     first, again = seed_registry(), seed_registry()

@@ -6,11 +6,11 @@ import torch
 from PIL import Image
 
 from ocrcore.data import ShardDataset
+from ocrcore.images import ImageLoadError
 from ocrcore.inference import OnnxRecognizer, Recognizer, export_onnx
-from ocrcore.io import ImageLoadError
 from ocrcore.models import ARCHS
 from ocrcore.preprocess import pad_batch, preprocess
-from tests.prereq import require_shipped
+from tests.prereq import require_pretrained
 from tests.test_models import tiny
 
 
@@ -53,9 +53,9 @@ def test_onnx_file_without_metadata_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def trained_reader():
-    """The smallest shipped captcha model: fixed, trained weights whose readings differ from image to image
+    """The smallest pretrained captcha model: fixed, trained weights whose readings differ from image to image
     (an untrained model reads one constant character everywhere and would hide a batching bug)."""
-    require_shipped("captcha-crnn_cnn_small")
+    require_pretrained("captcha-crnn_cnn_small")
     return Recognizer.from_pretrained("captcha-crnn_cnn_small")
 
 

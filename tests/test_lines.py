@@ -49,11 +49,11 @@ def test_one_line_and_a_blank_page():
     assert split_lines(np.full((60, 200, 3), 255, np.uint8)) == []
 
 
-def test_the_shipped_line_model_reads_a_paragraph_line_by_line():
+def test_the_pretrained_line_model_reads_a_paragraph_line_by_line():
     from ocrcore.inference import Recognizer
-    from tests.prereq import require_shipped
+    from tests.prereq import require_pretrained
 
-    require_shipped("text-crnn_char")
+    require_pretrained("text-crnn_char")
     lines = ["使用这个模型识别文字", "批量大小为64。", "第二段：这是一个", "自由的操作系统"]  # Latin: prose_lines
     page = paragraph(lines)
     read = Recognizer.from_pretrained("text-crnn_char").read_paragraph(page)
@@ -63,10 +63,31 @@ def test_the_shipped_line_model_reads_a_paragraph_line_by_line():
 
 def test_predict_reads_a_paragraph_from_the_command_line(tmp_path, capsys):
     from ocrcore.cli import main
-    from tests.prereq import require_shipped
+    from tests.prereq import require_pretrained
 
-    require_shipped("text-crnn_char")
+    require_pretrained("text-crnn_char")
     Image.fromarray(paragraph(["批量大小为六十四", "自由的操作系统"], indent=(0, 1))).save(tmp_path / "p.png")
     assert main(["predict", "--model", "text-crnn_char", "--paragraph", str(tmp_path / "p.png")]) == 0
     rows = [r.split("\t")[:2] for r in capsys.readouterr().out.strip().splitlines()]
     assert rows == [[f"{tmp_path / 'p.png'}:1", "批量大小为六十四"], [f"{tmp_path / 'p.png'}:2", "自由的操作系统"]]
+
+
+def test_prose_wraps_between_hanzi_and_keeps_latin_words_whole():
+    from ocrcore.synth.page import em_width, wrap
+
+    text = "使用 pytorch 训练 CRNN 模型，批量大小为 64，然后用 /usr/share/doc/debian-reference/index.html 里的文字测试。"
+    lines = wrap(text, 12)
+    assert all(sum(em_width(c) for c in s) <= 12 for s in lines)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost, only end spaces
+    assert "pytorch" in lines[0] and not any(s != s.strip() for s in lines)
+    assert any("/usr/share/doc" in s for s in lines)  # a word longer than a line is broken, not dropped
+
+
+def test_a_typeset_page_splits_into_its_wrapped_lines():
+    from ocrcore.synth.page import draw_page, wrap
+
+    lines = wrap("自由软件基金会发布了新版本的编译器，支持更多的处理器和操作系统，修正了许多错误。", 12)
+    font = next(f for f in cjk_fonts() if f.covers("".join(lines))).pil(26)
+    for dark, skew in ((False, 0.0), (True, 1.5)):
+        found = split_lines(draw_page(lines, font, indent=2, dark=dark, skew=skew))
+        assert len(found) == len(lines) == 4

@@ -5,7 +5,7 @@ from ocrcore.charsets import get_charset
 from ocrcore.models import ARCHS, build
 from ocrcore.preprocess import Preprocess
 
-SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the shipped character classifier's input
+SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the pretrained character classifier's input
 
 TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),

@@ -1,4 +1,4 @@
-"""The pretrained zoo: shipping, loading by name, refusals, and the shipped models' own accuracy."""
+"""The pretrained models: shipping, loading by name, refusals, and the pretrained models' own accuracy."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ NAME = "captcha-crnn_cnn_small"
 
 
 @pytest.fixture
-def zoo(captcha_dataset, tmp_path, monkeypatch) -> Path:
-    """A zoo folder (in tmp_path, named by $OCRCORE_PRETRAINED) with one untrained tiny model shipped into it."""
+def pretrained_dir(captcha_dataset, tmp_path, monkeypatch) -> Path:
+    """A pretrained/ folder (in tmp_path, named by $OCRCORE_PRETRAINED) holding one untrained tiny model."""
     torch.manual_seed(0)
     bundle = build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16))
     checkpoint = save_checkpoint(tmp_path / "run" / "best.pt", bundle)
@@ -36,17 +36,17 @@ def zoo(captcha_dataset, tmp_path, monkeypatch) -> Path:
     return root
 
 
-def test_ship_writes_fp16_weights_and_a_full_card(zoo):
+def test_ship_writes_fp16_weights_and_a_full_card(pretrained_dir):
     assert available() == [NAME]
     card = read_card(NAME)
     for key in ("task", "arch", "charset", "data", "training", "test", "latency", "weights"):
         assert key in card
     assert card["data"]["seed"] == 3 and card["data"]["generator"]["width"] == 96
     assert card["test"]["images"] == 8 and card["training"]["command"].startswith("python -m ocrcore train")
-    state = torch.load(zoo / NAME / "model.pt", weights_only=True)
+    state = torch.load(pretrained_dir / NAME / "model.pt", weights_only=True)
     assert "train" not in state and {v.dtype for v in state["model"].values() if v.is_floating_point()} == {
         torch.float16}
-    assert (zoo / NAME / "README.md").read_text().startswith(f"# {NAME}")
+    assert (pretrained_dir / NAME / "README.md").read_text().startswith(f"# {NAME}")
     shipped, _ = load_pretrained(NAME)  # the recorded fresh count is what the weights as shipped read
     assert round(fresh_accuracy(shipped, card) * 300) == card["fresh"]["correct"]
     assert card["fresh"] == {"images": 300, "seed": 9001, "correct": card["fresh"]["correct"]}
@@ -54,7 +54,7 @@ def test_ship_writes_fp16_weights_and_a_full_card(zoo):
         fresh_accuracy(load_pretrained(NAME)[0], card, images=10, seed=3)
 
 
-def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
+def test_load_by_name_everywhere(pretrained_dir, captcha_dataset, tmp_path, capsys):
     bundle, card = load_pretrained(NAME)
     assert bundle.arch == card["arch"] == "crnn_cnn_small"
     assert next(bundle.model.parameters()).dtype == torch.float32
@@ -63,7 +63,7 @@ def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
     image = ShardDataset(captcha_dataset, "test").image(0)
     by_name, loaded = Recognizer.from_pretrained(NAME)(image), Recognizer(bundle)(image)
     assert by_name.text == loaded.text and by_name.char_probs == pytest.approx(loaded.char_probs, abs=1e-6)
-    assert resolve(NAME) == zoo / NAME / "model.pt"
+    assert resolve(NAME) == pretrained_dir / NAME / "model.pt"
 
     Image.fromarray(image).save(tmp_path / "a.png")
     assert main(["predict", "--model", NAME, str(tmp_path / "a.png")]) == 0
@@ -73,21 +73,21 @@ def test_load_by_name_everywhere(zoo, captcha_dataset, tmp_path, capsys):
     assert main(["pretrained", "--check"]) == 0 and NAME in capsys.readouterr().out
 
 
-def test_missing_weights_name_the_file_and_how_to_restore(zoo):
-    (zoo / NAME / "model.pt").unlink()
+def test_missing_weights_name_the_file_and_how_to_restore(pretrained_dir):
+    (pretrained_dir / NAME / "model.pt").unlink()
     with pytest.raises(PretrainedError, match=r"model\.pt is missing.*git checkout -- pretrained/" + NAME):
         Recognizer.from_pretrained(NAME)
 
 
-def test_damaged_weights_are_refused(zoo):
-    with open(zoo / NAME / "model.pt", "ab") as f:
+def test_damaged_weights_are_refused(pretrained_dir):
+    with open(pretrained_dir / NAME / "model.pt", "ab") as f:
         f.write(b"\0")
     with pytest.raises(PretrainedError, match="does not match its card"):
         weights_file(NAME)
 
 
-def test_weights_that_do_not_fit_their_card_are_refused(zoo):
-    card_path = zoo / NAME / "card.json"
+def test_weights_that_do_not_fit_their_card_are_refused(pretrained_dir):
+    card_path = pretrained_dir / NAME / "card.json"
     card = json.loads(card_path.read_text())
     card["arch"] = "crnn"
     card_path.write_text(json.dumps(card))
@@ -98,24 +98,24 @@ def test_weights_that_do_not_fit_their_card_are_refused(zoo):
         load_pretrained(NAME)
 
 
-def test_variants_load_by_name_but_only_family_names_are_served(zoo, tmp_path):
+def test_variants_load_by_name_but_only_family_names_are_served(pretrained_dir, tmp_path):
     from ocrcore.pretrained import servable
 
-    variant = zoo / "captcha_mixed-crnn_cnn_small"
-    shutil.copytree(zoo / NAME, variant)  # the same model under a variant's name (its card keeps task and arch)
+    variant = pretrained_dir / "captcha_mixed-crnn_cnn_small"
+    shutil.copytree(pretrained_dir / NAME, variant)  # the same model under a variant's name (card: same task, arch)
     assert available() == ["captcha-crnn_cnn_small", "captcha_mixed-crnn_cnn_small"]
     assert servable() == [NAME]  # the registry and the app serve `<task>-<arch>` names; variants load by name
     assert load_pretrained("captcha_mixed-crnn_cnn_small")[1]["arch"] == "crnn_cnn_small"
 
 
-def test_unknown_names_list_the_shipped_models(zoo, capsys):
-    with pytest.raises(PretrainedError, match=f"no such file, and no shipped model.*{NAME}"):
+def test_unknown_names_list_the_pretrained_models(pretrained_dir, capsys):
+    with pytest.raises(PretrainedError, match=f"no such file, and no pretrained model.*{NAME}"):
         resolve("captcha-nonesuch")
     assert main(["predict", "--model", "captcha-nonesuch", "x.png"]) == 2
-    assert "no shipped model" in capsys.readouterr().err
+    assert "no pretrained model" in capsys.readouterr().err
 
 
-def test_a_fine_tuned_model_counts_its_earlier_stages(zoo, captcha_dataset, tmp_path):
+def test_a_fine_tuned_model_counts_its_earlier_stages(pretrained_dir, captcha_dataset, tmp_path):
     from ocrcore.training import TrainConfig, run_training
 
     cfg = TrainConfig(epochs=1, batch_size=8, workers=0)
@@ -126,7 +126,7 @@ def test_a_fine_tuned_model_counts_its_earlier_stages(zoo, captcha_dataset, tmp_
     assert card["training"]["samples_seen"] == 80
 
 
-def test_a_model_is_replaced_only_by_a_better_one(zoo, captcha_dataset, tmp_path):
+def test_a_model_is_replaced_only_by_a_better_one(pretrained_dir, captcha_dataset, tmp_path):
     before = read_card(NAME)["weights"]["sha256"]
     other = save_checkpoint(tmp_path / "other.pt", build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16)))
     with pytest.raises(PretrainedError, match="only a better model replaces it"):
@@ -138,13 +138,13 @@ def test_a_model_is_replaced_only_by_a_better_one(zoo, captcha_dataset, tmp_path
 
 
 @pytest.mark.parametrize("name", available(Path(__file__).resolve().parents[1] / "pretrained") or
-                         [pytest.param("none", marks=pytest.mark.skip(reason="no model shipped yet"))])
-def test_every_shipped_model_reads_fresh_images_as_its_card_says(name, monkeypatch):
+                         [pytest.param("none", marks=pytest.mark.skip(reason="no pretrained model yet"))])
+def test_every_pretrained_model_reads_fresh_images_as_its_card_says(name, monkeypatch):
     monkeypatch.delenv("OCRCORE_PRETRAINED", raising=False)
     bundle, card = load_pretrained(name)
     fresh = card["fresh"]
     correct = round(fresh_accuracy(bundle, card, fresh["images"], fresh["seed"]) * fresh["images"])
-    # The rule: the draw is seeded (images and labels fixed), so what the shipped weights read of it is exact:
+    # The rule: the draw is seeded (images and labels fixed), so what the pretrained weights read of it is exact:
     # the count must be the one `ship` recorded; one image more or less means the weights, preprocessing,
     # decoding or generator changed under the model.
     assert correct == fresh["correct"], (name, correct, fresh)
@@ -154,7 +154,7 @@ def test_every_shipped_model_reads_fresh_images_as_its_card_says(name, monkeypat
     assert high >= card["test"]["sequence_accuracy"] - 0.01, (name, correct, (low, high))
 
 
-def test_fresh_images_use_the_fonts_a_model_was_trained_with(zoo):
+def test_fresh_images_use_the_fonts_a_model_was_trained_with(pretrained_dir):
     from ocrcore.data import GeneratorDataset
     from ocrcore.evaluation import evaluate
     from ocrcore.fonts import FontNotFoundError
@@ -175,13 +175,13 @@ def test_fresh_images_use_the_fonts_a_model_was_trained_with(zoo):
         fresh_accuracy(build("crnn_cnn_small", plate.charset, widths=(8, 8, 8, 8)), card, images=4)
 
 
-def test_a_card_can_carry_accuracy_on_real_images(zoo, captcha_dataset, tmp_path):
+def test_a_card_can_carry_accuracy_on_real_images(pretrained_dir, captcha_dataset, tmp_path):
     """The repository's trained captcha model on a labelled folder with a known answer: three images it reads
     right, one filed under a wrong label (first character right, the rest wrong), one unreadable file."""
     from ocrcore.synth import build_generator
 
     trained = Path(__file__).resolve().parents[1] / "pretrained" / NAME / "model.pt"
-    require(trained.is_file(), f"the shipped model {NAME} ({trained})")
+    require(trained.is_file(), f"the pretrained model {NAME} ({trained})")
     real = tmp_path / "real"
     real.mkdir()
     gen, rng = build_generator("captcha"), np.random.default_rng(7)
@@ -197,17 +197,17 @@ def test_a_card_can_carry_accuracy_on_real_images(zoo, captcha_dataset, tmp_path
     # neither none nor all of the 96x32 draw).
     correct = card["fresh"]["correct"]
     assert 0 < correct < 300 and round(fresh_accuracy(load_pretrained("captcha-real")[0], card) * 300) == correct
-    assert "real images (`real`, 4)" in (zoo / "captcha-real" / "README.md").read_text()
+    assert "real images (`real`, 4)" in (pretrained_dir / "captcha-real" / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["/etc", "../../x", "pretrained/captcha-crnn_cnn_small", "captcha-crnn/../../x"])
-def test_only_names_under_the_zoo_load_by_name(zoo, tmp_path, name):
+def test_only_names_under_pretrained_load_by_name(pretrained_dir, tmp_path, name):
     """A folder elsewhere holding card.json + model.pt (its checksum compares the file with its own card) does not
     load by name; paths go through the checkpoint API."""
     elsewhere = tmp_path / "elsewhere"
-    shutil.copytree(zoo / NAME, elsewhere)
+    shutil.copytree(pretrained_dir / NAME, elsewhere)
     for candidate in (name, str(elsewhere)):
-        with pytest.raises(PretrainedError, match="not a shipped model's name.*from_checkpoint"):
+        with pytest.raises(PretrainedError, match="not a pretrained model's name.*from_checkpoint"):
             Recognizer.from_pretrained(candidate)
     with pytest.raises(PretrainedError) as err:
         read_card(name)

@@ -224,7 +224,7 @@ def test_plate_hanzi_stroke_makes_the_province_heavier():
 
 def test_plate_latin_faces_are_never_a_cjk_fonts_latin():
     """Installing a CJK sans (Noto Sans CJK) once put its Latin into the plates, changing the generator under the
-    shipped model; the plate's Latin comes from non-CJK faces, DejaVu Sans where installed."""
+    pretrained model; the plate's Latin comes from non-CJK faces, DejaVu Sans where installed."""
     from ocrcore.fonts import codepoints
 
     hanzi, latin = build_generator("plate")._fonts

@@ -153,7 +153,7 @@ def test_a_small_class_classifier_leaves_chance_loss_quickly(tmp_path):
 def test_many_class_classifiers_warm_up_on_a_few_classes_first(tmp_path):
     from ocrcore.data import write_dataset
     from ocrcore.synth import build_generator
-    from ocrcore.training.run import class_warmup_steps, run_training
+    from ocrcore.training.job import class_warmup_steps, run_training
 
     assert class_warmup_steps(build("charcls", "gb2312_l1"), TrainConfig()) == 200  # on by default for 3,755
     assert class_warmup_steps(build("charcls", "digits"), TrainConfig()) == 0

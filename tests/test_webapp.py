@@ -16,7 +16,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.prereq import chromium, require_chromium, require_shipped
+from tests.prereq import chromium, require_chromium, require_pretrained
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
@@ -208,7 +208,7 @@ def test_registry_changes_under_a_running_app(registered, sample_png):
     source = client.get_model_version("ocr-captcha-crnn", "1").source
     compare_and_promote(name, source, 0.5, lambda _: 0.0)
     compare_and_promote(name, source, 0.6, lambda _: 0.5)
-    service = ModelService(use_shipped=False)
+    service = ModelService(use_pretrained=False)
     first = service.recognize(str(sample_png), "captcha", "crnn_cnn", heatmaps=False)
     assert (first["model"], first["alias"], first["source"]) == (f"{name} v2", "champion", "registry")
 
@@ -244,7 +244,7 @@ def test_app_starts_and_answers_with_the_registry_down(tmp_path):
     from ocrcore.pretrained import read_card
     from webapp.service import sample_image
 
-    require_shipped("captcha-crnn_cnn_small")
+    require_pretrained("captcha-crnn_cnn_small")
     port, closed = _free_port(), _free_port()
     from ocrcore.synth import build_generator
 
@@ -270,8 +270,8 @@ def test_app_starts_and_answers_with_the_registry_down(tmp_path):
     finally:
         app.terminate()
         app.wait(timeout=30)
-    assert out["source"] == "shipped" and "unreachable" in out["served"] and out["text"] == label, (out, label)
-    assert out["model"] == "pretrained/captcha-crnn_cnn_small (shipped)"
+    assert out["source"] == "pretrained" and "unreachable" in out["served"] and out["text"] == label, (out, label)
+    assert out["model"] == "pretrained/captcha-crnn_cnn_small (pretrained)"
     assert out["confidence"] == pytest.approx(float(np.prod(out["char_probs"])), abs=1e-6)  # all 4 characters'
     assert elapsed < 20, f"start-up and one request took {elapsed:.1f} s"
     assert read_card("captcha-crnn_cnn_small")["task"] == "captcha"
@@ -421,7 +421,7 @@ def test_a_visitor_choosing_a_version_changes_nothing_for_anyone_else(server, th
 def test_versions_named_by_requests_never_replace_the_served_model(three_versions, sample_png):
     from webapp.service import VERSION_CACHE, ModelService
 
-    service = ModelService(use_shipped=False)
+    service = ModelService(use_pretrained=False)
     arch = "crnn_cnn_small_stn"
     assert service.recognize(str(sample_png), "captcha", arch, "2", heatmaps=False)["model"] == f"{COMPARED} v2"
     out = service.recognize(str(sample_png), "captcha", arch, heatmaps=False)
@@ -442,7 +442,7 @@ def test_credentials_in_the_tracking_uri_never_reach_a_visitor_or_the_log(sample
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     uri = f"http://reviewer:s3cret-pw@127.0.0.1:{_free_port()}"  # nobody listens there
-    service = ModelService(uri, use_shipped=False)
+    service = ModelService(uri, use_pretrained=False)
     with caplog.at_level(logging.DEBUG):
         shown = [service.registry_line(), service.recognize(str(sample_png), "captcha", "crnn")["error"],
                  service.registry_line(), str(service.registered()), service.serving_line("captcha", "crnn"),
@@ -534,18 +534,18 @@ def test_start_up_does_not_depend_on_a_self_check(registered, monkeypatch):
 
 
 def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
-    """Several lines in one image: /recognize_paragraph splits them and the shipped line model reads each."""
+    """Several lines in one image: /recognize_paragraph splits them and the pretrained line model reads each."""
     from gradio_client import handle_file
 
     from tests.test_lines import paragraph
 
-    require_shipped("text-crnn_char")
+    require_pretrained("text-crnn_char")
     lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
     Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
     out = client.predict(handle_file(str(tmp_path / "page.png")), "text", "crnn_char",
                          api_name="/recognize_paragraph")
     assert [line["text"] for line in out["lines"]] == lines and out["text"] == "\n".join(lines), out
-    assert out["source"] == "shipped" and out["model"] == "pretrained/text-crnn_char (shipped)"
+    assert out["source"] == "pretrained" and out["model"] == "pretrained/text-crnn_char (pretrained)"
     tops = [line["box"][1] for line in out["lines"]]
     assert tops == sorted(tops) and all(0 < line["confidence"] <= 1 for line in out["lines"])
     blank = tmp_path / "blank.png"
@@ -554,14 +554,14 @@ def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
 
 
 def test_a_paragraph_in_a_real_browser(server, tmp_path):
-    """The page's Paragraph tab: an image of three lines read line by line by the shipped text model (the
+    """The page's Paragraph tab: an image of three lines read line by line by the pretrained text model (the
     registry holds only a captcha model, and the page is on the captcha task), with one heatmap per line."""
     from playwright.sync_api import sync_playwright
 
     from tests.test_lines import paragraph
 
     require_chromium()
-    require_shipped("text-crnn_char")
+    require_pretrained("text-crnn_char")
     lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
     Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
     with sync_playwright() as p:
@@ -585,7 +585,7 @@ def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
     from tests.test_lines import paragraph
     from webapp.service import ModelService
 
-    require_shipped("text-crnn_char")
+    require_pretrained("text-crnn_char")
     out = ModelService().read_paragraph(paragraph(["批量大小为六十四", "自由的操作系统"], indent=(0, 1)), "text",
                                         "crnn_char")
     assert out["heatmap_captions"] == ["line 1: 批量大小为六十四", "line 2: 自由的操作系统"]
@@ -594,7 +594,7 @@ def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
 
 
 def test_the_family_list_follows_the_task(registered):
-    """Registered families first, then shipped ones; a task with neither offers every architecture."""
+    """Registered families first, then pretrained ones; a task with neither offers every architecture."""
     from ocrcore.pretrained import servable
     from webapp.app import _choices, _follow_task
     from webapp.service import ModelService

@@ -12,7 +12,7 @@ from webapp.service import ModelService
 
 
 def default_arch(service: ModelService, task: str) -> str:
-    """The task's first registered architecture, else its first shipped one's, else crnn."""
+    """The task's first registered architecture, else its first pretrained one's, else crnn."""
     return (service.archs(task) or ["crnn"])[0]
 
 
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--tracking-uri", help="MLflow (default: $MLFLOW_TRACKING_URI or data/mlflow.db)")
     parser.add_argument("--task", default="captcha")
     parser.add_argument("--max-file-size", default=Limits.max_file_size, help="largest upload, e.g. 20MB")
-    parser.add_argument("--arch", help="model family shown first (default: the task's first registered or shipped one)")
+    parser.add_argument("--arch", help="model shown first (default: the task's first registered or pretrained one)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     logging.basicConfig(level=logging.INFO)

@@ -19,7 +19,7 @@ from webapp.service import ModelService, sample_image
 
 
 def _choices(service: ModelService, task: str, current: str | None = None) -> list[str]:
-    """The family list for `task`: what is registered or shipped for it (and `current`), else every architecture."""
+    """The family list for `task`: what is registered or pretrained for it (and `current`), else every architecture."""
     found = service.archs(task)
     if not found:
         return list(ARCHS)
@@ -27,7 +27,7 @@ def _choices(service: ModelService, task: str, current: str | None = None) -> li
 
 
 def _follow_task(service: ModelService, task: str) -> gr.Dropdown:
-    """The family list after a task change: that task's registered or shipped families, the first selected."""
+    """The family list after a task change: that task's registered or pretrained families, the first selected."""
     choices = _choices(service, task)
     return gr.Dropdown(choices=choices, value=choices[0])
 

@@ -1,7 +1,7 @@
 """The app's logic without Gradio: which models exist, which one is served and why, recognition with heatmaps.
 
 What to serve is the registry policy of `ocrcore.tracking.serving` (the champion, else the latest version
-above the floor, else the shipped model; fail-fast registry calls under a health check); this module keeps
+above the floor, else the pretrained model; fail-fast registry calls under a health check); this module keeps
 the loaded models. What every visitor gets is chosen by the operator and the registry only. A request may
 name another version to compare with: it answers that request alone (from a small cache of such versions)
 and never changes what anyone else is served; versions below the floor are served to no one. A loaded model
@@ -26,23 +26,23 @@ import numpy as np
 from PIL import Image
 
 from ocrcore.explain import GradCAM
+from ocrcore.images import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
 from ocrcore.inference import Recognizer
-from ocrcore.io import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
 from ocrcore.pretrained import family_name
 from ocrcore.tracking import model_name
 from ocrcore.tracking.registry import ServingModel, check_version
 from ocrcore.tracking.serving import (
-    SHIPPED,
+    PRETRAINED,
     Health,
     RegistryClient,
     RegistryDown,
+    pretrained_model,
     servable_archs,
-    shipped_model,
     why_served,
 )
 
 log = logging.getLogger(__name__)
-HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is shipped. Train one with `make demo` or " \
+HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is pretrained. Train one with `make demo` or " \
                "`python -m flows.pipeline --task {task} --arch {arch}`, then press Refresh."
 WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
 PREVIEW_SIDE = 1024  # heatmap overlays
@@ -56,7 +56,7 @@ class Loaded:
     serving: ServingModel
     recognizer: Recognizer
     cam: GradCAM
-    source: str  # "registry", "shipped", or "memory" (deleted from the registry since it was loaded)
+    source: str  # "registry", "pretrained", or "memory" (deleted from the registry since it was loaded)
     why: str  # why this model is the one served, in words
     loaded_at: str = field(default_factory=lambda: datetime.now().strftime("%H:%M:%S"))
     lock: threading.Lock = field(default_factory=threading.Lock)  # Grad-CAM needs the model to itself
@@ -64,16 +64,16 @@ class Loaded:
     @property
     def label(self) -> str:
         version = self.serving.version
-        return f"{self.serving.name} {'(shipped)' if version == SHIPPED else 'v' + version}"
+        return f"{self.serving.name} {'(pretrained)' if version == PRETRAINED else 'v' + version}"
 
 
 class ModelService:
     """Loads and caches models; every public method returns data or a message, never raises."""
 
     def __init__(self, tracking_uri: str | None = None, max_pixels: int = MAX_PIXELS, max_side: int = MAX_SIDE,
-                 retry_after: float = 15.0, use_shipped: bool = True) -> None:
+                 retry_after: float = 15.0, use_pretrained: bool = True) -> None:
         self.registry = RegistryClient(tracking_uri, retry_after)
-        self.max_pixels, self.max_side, self.use_shipped = max_pixels, max_side, use_shipped
+        self.max_pixels, self.max_side, self.use_pretrained = max_pixels, max_side, use_pretrained
         self.loaded: dict[tuple[str, str], Loaded] = {}  # what every visitor gets, per task/arch
         self.compared: OrderedDict[tuple[str, str, str], Loaded] = OrderedDict()  # versions named by a request
         self.status = ""
@@ -98,7 +98,7 @@ class ModelService:
         return None if found is None else [f"{t}/{a}" for t, a in found]
 
     def archs(self, task: str) -> list[str]:
-        """What can answer for `task`: registered architectures first, then shipped ones."""
+        """What can answer for `task`: registered architectures first, then pretrained ones."""
         return servable_archs(task, self.registry.families())
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
@@ -120,12 +120,12 @@ class ModelService:
                 serving = self.registry.resolve(task, arch)
                 return self._load(key, serving, "registry", why_served(serving))
             except LookupError:
-                return self._shipped(key, f"nothing is registered as {model_name(task, arch)}") or \
+                return self._pretrained(key, f"nothing is registered as {model_name(task, arch)}") or \
                     HOW_TO_TRAIN.format(task=task, arch=arch)
             except RegistryDown as exc:
-                return self._shipped(key, "the registry is unreachable") or (
+                return self._pretrained(key, "the registry is unreachable") or (
                     f"The model registry at {self.uri} is unreachable ({exc}) and no {task}/{arch} model is loaded "
-                    "or shipped; start the registry or point --tracking-uri at it.")
+                    "or pretrained; start the registry or point --tracking-uri at it.")
 
     def _compare(self, task: str, arch: str, version: str) -> Loaded | str:
         """A registered version named by one request: loaded into a small cache of its own, never served to
@@ -167,11 +167,11 @@ class ModelService:
         log.info("serving %s v%s: %s", serving.name, serving.version, why)
         return self.loaded[key]
 
-    def _shipped(self, key: tuple[str, str], reason: str) -> Loaded | None:
-        serving = shipped_model(*key) if self.use_shipped else None
+    def _pretrained(self, key: tuple[str, str], reason: str) -> Loaded | None:
+        serving = pretrained_model(*key) if self.use_pretrained else None
         if serving is None:
             return None
-        return self._load(key, serving, "shipped", f"the shipped model {serving.name}: {reason}")
+        return self._load(key, serving, "pretrained", f"the pretrained model {serving.name}: {reason}")
 
     def refresh(self) -> str:
         """Follow the registry for every loaded model; returns a line for the page (empty: nothing changed)."""
@@ -192,8 +192,8 @@ class ModelService:
                 return ""
             gone = f"{current.label} is no longer in the registry"
             with self._lock:
-                if self._shipped(key, gone) is not None:
-                    return f"{gone}: now serving the shipped model pretrained/{family_name(*key)}"
+                if self._pretrained(key, gone) is not None:
+                    return f"{gone}: now serving pretrained/{family_name(*key)}"
             current.source, current.why = "memory", f"{gone}; serving the copy loaded at {current.loaded_at}"
             current.serving = replace(current.serving, alias=None)
             return current.why

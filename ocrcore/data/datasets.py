@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from ocrcore.charsets import Charset
 from ocrcore.data.shards import DatasetError, file_sha256, read_manifest
-from ocrcore.io import ImageLoadError, load_image
+from ocrcore.images import ImageLoadError, load_image
 from ocrcore.preprocess import pad_batch
 from ocrcore.synth import Generator, LabelSplit, build_generator, seeded_rng
 

@@ -3,7 +3,7 @@
 from ocrcore.decoding.base import Codec, Prediction
 from ocrcore.decoding.ctc import PATTERNS, PLATE_PATTERN, Constraint, CTCCodec, constraint_for
 from ocrcore.decoding.fixed import FixedLengthCodec
-from ocrcore.decoding.lead import LeadCTCCodec
+from ocrcore.decoding.lead_ctc import LeadCTCCodec
 
 __all__ = ["PATTERNS", "PLATE_PATTERN", "CTCCodec", "Codec", "Constraint", "FixedLengthCodec", "LeadCTCCodec",
            "Prediction", "constraint_for"]

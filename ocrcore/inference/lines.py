@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocrcore.io import ImageSource, load_image
+from ocrcore.images import ImageSource, load_image
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ import torch
 from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Constraint, Prediction
 from ocrcore.decoding.lm import CharBigram
+from ocrcore.images import ImageSource
 from ocrcore.inference.lines import Line, split_lines
-from ocrcore.io import ImageSource
 from ocrcore.models import ModelBundle, from_metadata
 from ocrcore.preprocess import pad_batch, preprocess
 
@@ -82,7 +82,7 @@ class Recognizer(_Recognizer):
 
     @classmethod
     def from_pretrained(cls, name: str, device: str | torch.device = "cpu", **kw: object) -> Recognizer:
-        """A shipped model by name (`pretrained/<name>/`), checked against its card before loading.
+        """A pretrained model by name (`pretrained/<name>/`), checked against its card before loading.
 
         >>> Recognizer.from_pretrained("captcha-crnn_cnn_small")("captcha.png").text  # doctest: +SKIP
         'A3K9'

@@ -197,7 +197,7 @@ def charcls(charset: Charset, length: int, preprocess: Preprocess | None = None,
 @register(adopts={"charcls": _line_from_classifier})
 def crnn_char(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
     """A line reader made of the character classifier's CNN and grid head slid along the line (CTC, one step per
-    8 px); `train --init-from` a `charcls` checkpoint (e.g. the shipped char-charcls) starts it reading."""
+    8 px); `train --init-from` a `charcls` checkpoint (e.g. the pretrained char-charcls) starts it reading."""
     pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
     model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
     return ModelBundle("crnn_char", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)

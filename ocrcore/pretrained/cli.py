@@ -1,4 +1,4 @@
-"""`python -m ocrcore pretrained` (list the shipped models) and `python -m ocrcore ship` (add or replace one)."""
+"""`python -m ocrcore pretrained` (list the pretrained models) and `python -m ocrcore ship` (add or replace one)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from pathlib import Path
 
 
 def add_pretrained(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("pretrained", help="list the shipped models (pretrained/) with their cards' figures")
+    p = sub.add_parser("pretrained", help="list the pretrained models (pretrained/) with their cards' figures")
     p.add_argument("--check", action="store_true", help="also verify each model's weights against its card")
     p.set_defaults(func=run_pretrained)
 
 
 def run_pretrained(args: argparse.Namespace) -> int:
-    from ocrcore.pretrained import available, read_card, weights_file, zoo_root
+    from ocrcore.pretrained import available, pretrained_root, read_card, weights_file
 
     names = available()
     if not names:
-        print(f"no shipped models in {zoo_root()}")
+        print(f"no pretrained models in {pretrained_root()}")
     for name in names:
         card = read_card(name)
         if args.check:
@@ -30,7 +30,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
 
 
 def add_ship(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("ship", help="put a trained checkpoint into the pretrained zoo with its model card")
+    p = sub.add_parser("ship", help="put a trained checkpoint into pretrained/ with its model card")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--name", required=True, help="<task>-<arch>, e.g. captcha-crnn_cnn_small")
     p.add_argument("--data", type=Path, required=True, help="the generated dataset it was trained on (test split)")
@@ -38,19 +38,19 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hardware", help="what it trained on (default: recorded in the checkpoint, else this machine)")
     p.add_argument("--earlier", type=Path, nargs="*", default=[],
                    help="checkpoints it was fine-tuned from, oldest first (the card adds their samples and time)")
-    p.add_argument("--force", action="store_true", help="replace a shipped model even if it is not better")
+    p.add_argument("--force", action="store_true", help="replace a pretrained model even if it is not better")
     p.add_argument("--real", type=Path, help="a folder of real labelled images to measure for the card too "
                    "(e.g. ../shared/realdata/plates_dev)")
     p.set_defaults(func=run_ship)
 
 
 def run_ship(args: argparse.Namespace) -> int:
-    from ocrcore.pretrained import zoo_root
+    from ocrcore.pretrained import pretrained_root
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
                 earlier=tuple(args.earlier), real=args.real)
     keys = ("name", "test", "real", "latency", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
-    print(f"shipped: {zoo_root() / args.name}")
+    print(f"shipped: {pretrained_root() / args.name}")
     return 0

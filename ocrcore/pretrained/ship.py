@@ -1,4 +1,4 @@
-"""Shipping a trained checkpoint into the zoo: fp16 weights, measured on exactly those weights, with a card.
+"""Shipping a trained checkpoint into pretrained/: fp16 weights, measured on exactly those weights, with a card.
 
 `ship` evaluates the weights as they will be shipped (rounded to fp16) on a generated dataset's test split,
 times them (onnxruntime, batch 1, one thread), and writes `model.pt`, `card.json` and `README.md`. A model
@@ -27,10 +27,10 @@ from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
-from ocrcore.pretrained.zoo import CARD, CARD_MD, WEIGHTS, PretrainedError, read_card, zoo_root
+from ocrcore.pretrained.catalog import CARD, CARD_MD, WEIGHTS, PretrainedError, pretrained_root, read_card
 from ocrcore.synth import build_generator
 
-MAX_BYTES = 8 * 1024 * 1024  # one shipped model; the whole folder stays under 30 MiB
+MAX_BYTES = 8 * 1024 * 1024  # one pretrained model; the whole folder stays under 30 MiB
 
 
 def to_fp16(bundle: ModelBundle) -> dict[str, torch.Tensor]:
@@ -151,7 +151,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     card["fresh"] = fresh_draw(bundle, card)
     if real is not None:
         card["real"] = real_accuracy(bundle, real)
-    root = zoo_root(root)
+    root = pretrained_root(root)
     _check_replacement(name, card, root, force)
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +201,7 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = FRES
 
 
 def fresh_draw(bundle: ModelBundle, card: dict[str, Any]) -> dict[str, Any] | None:
-    """What the shipped weights read of the seeded fresh draw (`fresh_accuracy`): images and labels are fixed by
+    """What the pretrained weights read of the seeded fresh draw (`fresh_accuracy`): images and labels are fixed by
     the seed, so the count is exact and the shipped-model check compares with it (any change to the weights,
     preprocessing, decoding or generator shows). None where the draw cannot be made (fonts not installed)."""
     try:

@@ -240,7 +240,7 @@ class PlateGenerator(Generator):
                         if ("bold" in f.name.lower() or self.glyphs == "ga36" and "sans" in f.name.lower())
                         and not any(k in f.name.lower() for k in excluded) and f.path not in cjk]
         # DejaVu Sans where installed: the faces the GA 36 look was measured with (other sans faces a machine
-        # happens to have would change the generator under a shipped model).
+        # happens to have would change the generator under a pretrained model).
         dejavu = [f for f in upright_sans if "dejavu" in f.name.lower()]
         return hanzi, dejavu or upright_sans or hanzi
 

@@ -12,10 +12,10 @@ from ocrcore.tracking.registry import (
     resolve_serving_model,
     served_families,
 )
-from ocrcore.tracking.serving import RegistryClient, RegistryDown, shipped_model, why_served
+from ocrcore.tracking.serving import RegistryClient, RegistryDown, pretrained_model, why_served
 from ocrcore.tracking.store import DEFAULT_DATA_DIR, configure, redact, tracking_uri
 
 __all__ = ["DEFAULT_DATA_DIR", "MIN_ACCURACY", "RegistryClient", "RegistryDown", "ServingModel", "VersionInfo",
            "compare_and_promote", "configure", "list_versions", "log_model", "model_name", "redact",
-           "registered_families", "resolve_serving_model", "served_families", "shipped_model", "tracking_uri",
+           "registered_families", "resolve_serving_model", "served_families", "pretrained_model", "tracking_uri",
            "why_served"]

@@ -1,6 +1,6 @@
-"""Seeding the registry with the shipped models, so a fresh store serves a trained model from its first minute.
+"""Seeding the registry with the pretrained models, so a fresh store serves a trained model from its first minute.
 
-Each shipped model becomes a version of `ocr-<task>-<arch>`, tagged with its weights' sha256: registering
+Each pretrained model becomes a version of `ocr-<task>-<arch>`, tagged with its weights' sha256: registering
 again finds that tag and adds nothing. It takes the `champion` alias only where the model has no champion
 yet; a champion already in service keeps it (later versions have to beat it on a shared held-out set).
 """
@@ -25,17 +25,17 @@ SHA_TAG = "pretrained_sha256"
 class Seeded:
     name: str  # registered model
     version: str
-    added: bool  # False: this shipped model was already registered
+    added: bool  # False: this pretrained model was already registered
     champion: bool
     reason: str
 
 
-def register_pretrained(shipped: str, root: str | Path | None = None) -> Seeded:
-    """Register the shipped model `shipped` (e.g. "captcha-crnn_cnn_small") unless it already is."""
+def register_pretrained(pretrained: str, root: str | Path | None = None) -> Seeded:
+    """Register the pretrained model `pretrained` (e.g. "captcha-crnn_cnn_small") unless it already is."""
     import mlflow
     from mlflow import MlflowClient
 
-    card, weights = read_card(shipped, root), weights_file(shipped, root)
+    card, weights = read_card(pretrained, root), weights_file(pretrained, root)
     name, sha = model_name(card["task"], card["arch"]), card["weights"]["sha256"]
     client = MlflowClient()
     for v in client.search_model_versions(f"name = '{name}'"):
@@ -43,14 +43,14 @@ def register_pretrained(shipped: str, root: str | Path | None = None) -> Seeded:
             return Seeded(name, str(v.version), False, v.tags.get("status") == CHAMPION, "already registered")
     example, _ = build_generator(card["task"], **card["data"]["generator"]).sample(seeded_rng(0, "example"))
     accuracy = card["test"]["sequence_accuracy"]
-    with mlflow.start_run(run_name=f"pretrained-{shipped}") as run:
-        mlflow.log_params({"arch": card["arch"], "task": card["task"], "source": f"pretrained/{shipped}"})
+    with mlflow.start_run(run_name=f"pretrained-{pretrained}") as run:
+        mlflow.log_params({"arch": card["arch"], "task": card["task"], "source": f"pretrained/{pretrained}"})
         mlflow.log_metric("test_sequence_accuracy", accuracy)
         mlflow.log_dict(card, "card.json")
         uri = log_model(weights, np.asarray(example))
     version = str(mlflow.register_model(uri, name).version)
     first = version_by_alias(client, name, CHAMPION) is None
-    reason = (f"shipped model pretrained/{shipped}: {100 * accuracy:.2f}% on its card's "
+    reason = (f"pretrained/{pretrained}: {100 * accuracy:.2f}% on its card's "
               f"{card['test']['images']:,} test images; " +
               ("first version of this model" if first else "the champion in service stays"))
     for key, value in {SHA_TAG: sha, "source": "pretrained", "run_id": run.info.run_id,

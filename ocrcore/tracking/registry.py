@@ -19,7 +19,7 @@ from PIL import Image
 
 import ocrcore
 from ocrcore.checkpoint import read_checkpoint
-from ocrcore.pretrained.zoo import family_name, split_family
+from ocrcore.pretrained.catalog import family_name, split_family
 
 log = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, REJECTED = "champion", "challenger", "rejected"  # REJECTED: below the floor

@@ -1,8 +1,8 @@
-"""What an app serves and why: the registry's answers under a health check, and the shipped models as fallback.
+"""What an app serves and why: the registry's answers under a health check, and the pretrained models as fallback.
 
 Apps (the web page, a batch service) ask a `RegistryClient` and render what it says; the policy lives here:
 - the model to serve for a task/arch is the registry's `champion`, else its latest version above the accuracy
-  floor (`resolve_serving_model`), else the shipped model `pretrained/<task>-<arch>` (`shipped_model`);
+  floor (`resolve_serving_model`), else the pretrained model `pretrained/<task>-<arch>` (`pretrained_model`);
 - registry calls fail fast (no retry loop, a short timeout) and after a failure the registry is left alone for
   `retry_after` seconds, so a registry that is down costs a caller nothing;
 - a client error answered by the registry (HTTP 4xx: a version that does not exist) is a LookupError, not an
@@ -32,11 +32,11 @@ from ocrcore.tracking.store import configure, redact, tracking_uri
 
 log = logging.getLogger(__name__)
 REGISTRY_TIMEOUT_S = 3
-SHIPPED = "shipped"  # the version and status of a model served from pretrained/
+PRETRAINED = "pretrained"  # the version and status of a model served from pretrained/
 T = TypeVar("T")
 
-__all__ = ["REGISTRY_TIMEOUT_S", "SHIPPED", "Health", "RegistryClient", "RegistryDown", "family_of",
-           "fail_fast_registry", "servable_archs", "shipped_model", "why_served"]
+__all__ = ["REGISTRY_TIMEOUT_S", "PRETRAINED", "Health", "RegistryClient", "RegistryDown", "family_of",
+           "fail_fast_registry", "servable_archs", "pretrained_model", "why_served"]
 
 
 def fail_fast_registry(timeout_s: int = REGISTRY_TIMEOUT_S) -> None:
@@ -63,7 +63,7 @@ class Health:
             return f"registry {uri}: not contacted yet"
         if self.ok:
             return f"registry {uri}: reachable"
-        return f"registry {uri}: **unreachable** since {when} ({self.error}); serving what is loaded or shipped"
+        return f"registry {uri}: **unreachable** since {when} ({self.error}); serving what is loaded or pretrained"
 
 
 def _answered(exc: Exception) -> bool:
@@ -143,22 +143,22 @@ class RegistryClient:
         return self.call(resolve_serving_model, task, arch, version, download=download)
 
 
-def shipped_model(task: str, arch: str) -> ServingModel | None:
-    """The shipped model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
+def pretrained_model(task: str, arch: str) -> ServingModel | None:
+    """The pretrained model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
     from ocrcore.pretrained import read_card, servable, weights_file
-    from ocrcore.pretrained.zoo import family_name
+    from ocrcore.pretrained.catalog import family_name
 
     name = family_name(task, arch)
     if name not in servable():
         return None
     card = read_card(name)
-    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": SHIPPED}
-    return ServingModel(f"pretrained/{name}", SHIPPED, None, weights_file(name), tags, card.get("shipped", ""))
+    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": PRETRAINED}
+    return ServingModel(f"pretrained/{name}", PRETRAINED, None, weights_file(name), tags, card.get("shipped", ""))
 
 
 def servable_archs(task: str, registered: list[tuple[str, str]] | None) -> list[str]:
     """The architectures an app can serve for `task`: those registered for it (`registered`: (task, arch)
-    pairs, None when the registry cannot be asked), then those shipped for it, each once, registered first."""
+    pairs, None when the registry cannot be asked), then those pretrained for it, each once, registered first."""
     from ocrcore.pretrained import servable, split_family
 
     found = [a for t, a in registered or [] if t == task] + [a for t, a in map(split_family, servable()) if t == task]

@@ -1,7 +1,7 @@
 """Training: one `Trainer` for every architecture, augmentation, and exact resume."""
 
 from ocrcore.training.augment import Augment
-from ocrcore.training.run import Synthetic, run_training
+from ocrcore.training.job import Synthetic, run_training
 from ocrcore.training.trainer import TrainConfig, Trainer, pick_device
 
 __all__ = ["Augment", "Synthetic", "TrainConfig", "Trainer", "pick_device", "run_training"]

@@ -52,7 +52,7 @@ class TrainConfig:
     checkpoint_every: int = 0  # also checkpoint every N steps (0: once per epoch)
     val_batch_size: int = 256
     # Many-class classifiers first train `class_warmup` steps on the `class_warmup_classes` first classes only
-    # (None: 200 steps for a classifier of more than 500 classes, else none); see training.run.
+    # (None: 200 steps for a classifier of more than 500 classes, else none); see training.job.
     class_warmup: int | None = None
     class_warmup_classes: int = 100
 

@@ -1,4 +1,4 @@
-"""Starting a model from another one's weights, also across charsets: what a user fine-tuning a shipped
+"""Starting a model from another one's weights, also across charsets: what a user fine-tuning a pretrained
 model onto their own alphabet needs.
 
 Every tensor of the same name and shape is copied (backbone, sequence stage, BatchNorm statistics). The

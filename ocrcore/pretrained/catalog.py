@@ -1,6 +1,6 @@
-"""Finding, checking and loading the shipped models of `pretrained/<task>-<arch>/` by name.
+"""Finding, checking and loading the pretrained models of `pretrained/<task>-<arch>/` by name.
 
-A shipped model's folder holds `model.pt` (an ocrcore checkpoint with fp16 weights and no training
+A pretrained model's folder holds `model.pt` (an ocrcore checkpoint with fp16 weights and no training
 state, read with `weights_only=True` like any checkpoint), `card.json` (the model card; its
 `weights.sha256` fixes which file belongs to it) and `README.md` (the card for people). Names follow
 the registry's `ocr-<task>-<arch>` without the prefix: `captcha-crnn_cnn_small`.
@@ -19,14 +19,14 @@ from ocrcore.data.shards import file_sha256
 from ocrcore.models import ModelBundle
 
 WEIGHTS, CARD, CARD_MD = "model.pt", "card.json", "README.md"
-ROOT_ENV = "OCRCORE_PRETRAINED"  # another zoo folder (tests, a deployment's own copy)
+ROOT_ENV = "OCRCORE_PRETRAINED"  # another pretrained/ folder (tests, a deployment's own copy)
 
 
 class PretrainedError(CheckpointError):
-    """A shipped model that is unknown, missing, damaged or does not match its card."""
+    """A pretrained model that is unknown, missing, damaged or does not match its card."""
 
 
-def zoo_root(root: str | Path | None = None) -> Path:
+def pretrained_root(root: str | Path | None = None) -> Path:
     """`root`, else $OCRCORE_PRETRAINED, else the repository's `pretrained/` folder."""
     if root is not None:
         return Path(root)
@@ -35,14 +35,14 @@ def zoo_root(root: str | Path | None = None) -> Path:
 
 
 def available(root: str | Path | None = None) -> list[str]:
-    """Names of the shipped models (folders with a card)."""
-    folder = zoo_root(root)
+    """Names of the pretrained models (folders with a card)."""
+    folder = pretrained_root(root)
     names = (p.parent.name for p in folder.glob(f"*/{CARD}")) if folder.is_dir() else ()
     return sorted(n for n in names if NAME.fullmatch(n))
 
 
 def family_name(task: str, arch: str) -> str:
-    """`<task>-<arch>`: a shipped model's folder and, behind `ocr-`, its registered name."""
+    """`<task>-<arch>`: a pretrained model's folder and, behind `ocr-`, its registered name."""
     return f"{task}-{arch}"
 
 
@@ -53,7 +53,7 @@ def split_family(name: str) -> tuple[str, str] | None:
 
 
 def servable(root: str | Path | None = None) -> list[str]:
-    """Shipped models named after their registry family (`<task>-<arch>`, what the registry and the app serve);
+    """Pretrained models named after their registry family (`<task>-<arch>`, what the registry and the app serve);
     other names (variants such as a mixed-length model of the same task and architecture) load by name only."""
     return [n for n in available(root) if n == family_name((card := read_card(n, root))["task"], card["arch"])]
 
@@ -62,28 +62,28 @@ NAME = re.compile(r"[a-z0-9][a-z0-9_]*-[a-z0-9][a-z0-9_]*")  # `<task>-<arch>`: 
 
 
 def check_name(name: str) -> str:
-    """`name` if it can name a shipped model (a folder directly under the zoo root), else PretrainedError: a
+    """`name` if it can name a pretrained model (a folder directly under the pretrained root), else PretrainedError: a
     path such as `/abs/dir` or `../x` loads through the checkpoint API (`Recognizer.from_checkpoint`), never
     by name."""
     if not isinstance(name, str) or not NAME.fullmatch(name):
-        raise PretrainedError(f"{str(name)[:80]!r} is not a shipped model's name (<task>-<arch>, e.g. "
+        raise PretrainedError(f"{str(name)[:80]!r} is not a pretrained model's name (<task>-<arch>, e.g. "
                               "captcha-crnn_cnn_small); load a checkpoint file with Recognizer.from_checkpoint(path)")
     return name
 
 
 def _restore_hint(name: str) -> str:
-    return (f"restore it with `git checkout -- pretrained/{name}` (shipped models are tracked in the repository), "
+    return (f"restore it with `git checkout -- pretrained/{name}` (pretrained models are tracked in the repository), "
             "or ship a model under this name again with `python -m ocrcore ship`")
 
 
 def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
-    folder = zoo_root(root) / check_name(name)
+    folder = pretrained_root(root) / check_name(name)
     path = folder / CARD
     if not path.is_file():
         if folder.is_dir():
-            raise PretrainedError(f"{path} is missing, so the shipped model {name!r} cannot be checked; "
+            raise PretrainedError(f"{path} is missing, so the pretrained model {name!r} cannot be checked; "
                                   + _restore_hint(name))
-        raise PretrainedError(f"no shipped model named {name!r} in {zoo_root(root)}; shipped: "
+        raise PretrainedError(f"no pretrained model named {name!r} in {pretrained_root(root)}; available: "
                               f"{', '.join(available(root)) or 'none'}")
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -92,11 +92,11 @@ def read_card(name: str, root: str | Path | None = None) -> dict[str, Any]:
 
 
 def weights_file(name: str, root: str | Path | None = None) -> Path:
-    """The verified weights of a shipped model: present, byte-identical to its card's, and of its architecture."""
+    """The verified weights of a pretrained model: present, byte-identical to its card's, and of its architecture."""
     card = read_card(name, root)  # checks the name
-    path = zoo_root(root) / name / WEIGHTS
+    path = pretrained_root(root) / name / WEIGHTS
     if not path.is_file():
-        raise PretrainedError(f"{path} is missing: the weights of the shipped model {name!r}; " + _restore_hint(name))
+        raise PretrainedError(f"{path} is missing: the weights of pretrained model {name!r}; " + _restore_hint(name))
     digest, expected = file_sha256(path), card["weights"]["sha256"]
     if digest != expected:
         raise PretrainedError(f"{path} does not match its card (sha256 {digest[:16]}..., the card says "
@@ -110,17 +110,17 @@ def weights_file(name: str, root: str | Path | None = None) -> Path:
 
 
 def resolve(model: str | Path, root: str | Path | None = None) -> Path:
-    """A checkpoint path for `model`: an existing file as it is, else the verified weights of a shipped model."""
+    """A checkpoint path for `model`: an existing file as it is, else the verified weights of a pretrained model."""
     path = Path(model)
     if path.exists():
         return path
-    if NAME.fullmatch(str(model)) and (zoo_root(root) / str(model)).is_dir():
+    if NAME.fullmatch(str(model)) and (pretrained_root(root) / str(model)).is_dir():
         return weights_file(str(model), root)
-    raise PretrainedError(f"{model}: no such file, and no shipped model of that name; shipped models: "
+    raise PretrainedError(f"{model}: no such file, and no pretrained model of that name; pretrained models: "
                           f"{', '.join(available(root)) or 'none'} (`python -m ocrcore pretrained` lists them)")
 
 
 def load_pretrained(name: str, root: str | Path | None = None) -> tuple[ModelBundle, dict[str, Any]]:
-    """(bundle, card) of a shipped model, loaded safely after every check of `weights_file`."""
+    """(bundle, card) of a pretrained model, loaded safely after every check of `weights_file`."""
     bundle, _ = load_bundle(weights_file(name, root))  # weights_file has checked them against the card
     return bundle, read_card(name, root)

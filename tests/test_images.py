@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ocrcore.io import ImageLoadError, content_problem, fit, load_image
+from ocrcore.images import ImageLoadError, content_problem, fit, load_image
 
 
 def _encode(im: Image.Image, fmt: str = "PNG", **kw) -> bytes:
@@ -117,7 +117,7 @@ def _png_rows(path, width: int, height: int, colour_type: int, bit_depth: int, r
 
 PEAK_PROBE = """
 import resource, sys
-from ocrcore.io import load_image
+from ocrcore.images import load_image
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 image = load_image(sys.argv[1], fit_pixels=4_000_000)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -138,7 +138,7 @@ def test_a_16_bit_rgba_png_under_the_pixel_cap_costs_what_its_decoded_bytes_say(
     """6300 x 6300 16-bit RGBA (a file of a few hundred KB): decoded as 8-bit RGBA, 159 MB, within
     MAX_DECODED_BYTES. Stated bound: the peak stays under 1.3 x that (it was 621 MB when the image was
     converted at full size before being reduced, 291 MB when reduced as RGBA: Pillow premultiplies a copy)."""
-    from ocrcore.io import MAX_DECODED_BYTES
+    from ocrcore.images import MAX_DECODED_BYTES
 
     side = 6300
     pixel = np.array([0, 0, 65535, 65535], ">u2").tobytes()  # opaque blue... then stripes of white
@@ -152,12 +152,12 @@ def test_a_16_bit_rgba_png_under_the_pixel_cap_costs_what_its_decoded_bytes_say(
 
 
 def test_an_image_that_decodes_past_the_byte_bound_is_refused_before_decoding(tmp_path):
-    from ocrcore.io import MAX_DECODED_BYTES
+    from ocrcore.images import MAX_DECODED_BYTES
 
     _png_rows(tmp_path / "rgba.png", 2000, 2000, 6, 8, bytes(2000 * 4))  # 16 MB decoded: over a 10 MB bound
     with pytest.raises(ImageLoadError, match=r"mode RGBA, which takes 16 MB to decode \(limit 10 MB\)"):
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr("ocrcore.io.MAX_DECODED_BYTES", 10_000_000)
+            mp.setattr("ocrcore.images.MAX_DECODED_BYTES", 10_000_000)
             load_image(tmp_path / "rgba.png", fit_pixels=4_000_000)
     assert MAX_DECODED_BYTES >= 4 * 40_000_000  # the pixel cap in Pillow's widest storage
     _png_rows(tmp_path / "grey16.png", 6000, 6000, 0, 16, np.arange(6000, dtype=">u2").tobytes())

@@ -146,7 +146,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     """Train `arch` on a generated dataset (`data`), a user's folder, or samples generated on the fly
     (`synthetic`); resumes if `out/last.pt` exists.
 
-    `init_from` (a checkpoint or a shipped model's name) fine-tunes: the model takes its architecture and
+    `init_from` (a checkpoint or a pretrained model's name) fine-tunes: the model takes its architecture and
     weights, also onto another charset (shared characters keep their output rows). `height` overrides the
     input height; `width` fixes the input width (default: the task's `input_width`, e.g. 128 for plates, for
     generated and synthetic data; else the starting model's or the architecture's).
