@@ -75,7 +75,8 @@ def test_predict_reads_a_paragraph_from_the_command_line(tmp_path, capsys):
 def test_prose_wraps_between_hanzi_and_keeps_latin_words_whole():
     from ocrcore.synth.page import em_width, wrap
 
-    text = "使用 pytorch 训练 CRNN 模型，批量大小为 64，然后用 /usr/share/doc/debian-reference/index.html 里的文字测试。"
+    text = ("使用 pytorch 训练 CRNN 模型，批量大小为 64，然后用 /usr/share/doc/debian-reference/index.html "
+            "里的文字测试。")
     lines = wrap(text, 12)
     assert all(sum(em_width(c) for c in s) <= 12 for s in lines)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")  # nothing lost, only end spaces
