@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from flows.defaults import task_runner
 from ocrcore.checkpoint import load_bundle
-from ocrcore.data import FolderDataset, ShardDataset
+from ocrcore.data import open_split
 from ocrcore.evaluation import evaluate, write_report
 from ocrcore.tracking.store import configure
 
@@ -23,7 +23,7 @@ KEYS = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_
 def evaluate_set(checkpoint: str, name: str, dataset: str | None, split: str, folder: str | None,
                  out: str) -> dict[str, Any]:
     bundle, _ = load_bundle(checkpoint)
-    data = ShardDataset(dataset, split) if dataset else FolderDataset(folder, bundle.charset)
+    data = open_split(dataset, split, folder, bundle.charset)
     report = evaluate(bundle, data)
     write_report(report, Path(out) / name, title=f"{bundle.arch} {name}")
     return report

@@ -1,5 +1,5 @@
 """Flows `pipeline` (generate -> train -> evaluate -> register for one task and architecture) and
-`retrain_all` (fine-tunes every family the registry serves, i.e. has a champion, from that champion). Runs
+`retrain_all` (fine-tunes every model the registry serves, i.e. has a champion, from that champion). Runs
 with or without a Prefect server:
 
     python -m flows.pipeline --task captcha --arch crnn
@@ -18,7 +18,7 @@ from flows.generate import generate
 from flows.register import register
 from flows.seed import seed_registry
 from flows.train import train
-from ocrcore.tracking import configure, resolve_serving_model, served_families
+from ocrcore.tracking import configure, resolve_serving_model, served_models
 
 # Generator parameters of each task's retraining data (the task's default generator otherwise).
 TASK_PARAMS: dict[str, dict[str, Any]] = {"plate": {"all_class": True}}
@@ -65,15 +65,15 @@ def champion_checkpoint(task_name: str, arch: str, tracking_uri: str | None) -> 
 def retrain_all(train_size: int = 20000, val_size: int = 1000, test_size: int = 2000, epochs: int = 2,
                 lr: float = 5e-4, tracking_uri: str | None = None, dask_address: str | None = None,
                 min_accuracy: float | None = None) -> list[dict[str, Any]]:
-    """Fine-tune every served family (a registered `ocr-<task>-<arch>` with a champion) from its champion on
-    fresh data; the gate decides. One failing family does not stop the others (its state says why)."""
+    """Fine-tune every served model (a registered `ocr-<task>-<arch>` with a champion) from its champion on
+    fresh data; the gate decides. One failing model does not stop the others (its state says why)."""
     configure(tracking_uri)
-    families = served_families()
-    if not families:
+    served = served_models()
+    if not served:
         get_run_logger().warning("nothing is served (no registered champion): seed the registry with "
                                  "`python -m flows.seed` or run a pipeline first")
     results = []
-    for task_name, arch in families:
+    for task_name, arch in served:
         state = pipeline(task_name, arch, TASK_PARAMS.get(task_name, {}), train_size, val_size, test_size,
                          config={"epochs": epochs, "lr": lr}, tracking_uri=tracking_uri, dask_address=dask_address,
                          init_from="champion", min_accuracy=min_accuracy, return_state=True)

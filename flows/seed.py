@@ -1,5 +1,5 @@
-"""Flow `seed_registry`: register every pretrained model (`pretrained/`) named after its family (`<task>-<arch>`)
-as the first champion of that family; variants under other names load by name only.
+"""Flow `seed_registry`: register every pretrained model (`pretrained/`) named after its registered model
+(`<task>-<arch>`) as that model's first champion; variants under other names load by name only.
 
 Seconds, and idempotent: a pretrained model already in the registry is not added again.
 

@@ -174,12 +174,12 @@ def _language_model(charset: Charset, weight: float, bonus: float, lines: int = 
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
-    from ocrcore.data import FolderDataset
+    from ocrcore.data import open_split
     from ocrcore.evaluation import evaluate, write_report
 
     checkpoint = resolve(args.model)
     bundle, _ = load_bundle(checkpoint)
-    dataset = ShardDataset(args.data, args.split) if args.data else FolderDataset(args.folder, bundle.charset)
+    dataset = open_split(args.data, args.split, args.folder, bundle.charset)
     lm = _language_model(bundle.charset, args.lm_weight, args.lm_bonus)
     codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern), lm)
     report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec)

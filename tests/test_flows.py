@@ -66,9 +66,9 @@ def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harne
     assert not first.promoted and "below the floor" in first.reason
     with pytest.raises(LookupError, match="floor"):
         resolve_serving_model("captcha", "crnn_cnn")
-    from ocrcore.tracking import served_families
+    from ocrcore.tracking import served_models
 
-    assert served_families() == [("captcha", "crnn")]  # what retrain_all retrains: families with a champion
+    assert served_models() == [("captcha", "crnn")]  # what retrain_all retrains: models with a champion
 
 
 def test_pipeline_applies_the_task_floor(prefect_harness, store):
@@ -213,10 +213,10 @@ def test_dataloader_workers_inside_a_flow_exit_cleanly(prefect_harness, store, c
     assert "exited unexpectedly" not in capfd.readouterr().err
 
 
-def test_retrain_all_reports_a_failing_family_and_goes_on(prefect_harness, store, monkeypatch):
+def test_retrain_all_reports_a_failing_model_and_goes_on(prefect_harness, store, monkeypatch):
     import flows.pipeline as pipeline_module
 
-    monkeypatch.setattr(pipeline_module, "served_families", lambda: [("captcha", "multihead"), ("captcha", "crnn_cnn")])
+    monkeypatch.setattr(pipeline_module, "served_models", lambda: [("captcha", "multihead"), ("captcha", "crnn_cnn")])
     # multihead fails: it needs one code length
     monkeypatch.setattr(pipeline_module, "TASK_PARAMS", {"captcha": {**TINY, "length": (3, 4)}})
     results = pipeline_module.retrain_all(train_size=16, val_size=4, test_size=4, epochs=1, min_accuracy=0.0)
@@ -262,7 +262,7 @@ def test_registry_client_fails_fast_and_leaves_a_dead_registry_alone():
         port = sock.getsockname()[1]  # closed once the block ends: nothing listens there
     client = RegistryClient(f"http://alice:s3cret@127.0.0.1:{port}", retry_after=60)
     start = time.perf_counter()
-    assert client.families() is None and client.versions("captcha", "crnn") == [] and client.down
+    assert client.models() is None and client.versions("captcha", "crnn") == [] and client.down
     assert time.perf_counter() - start < 10  # no retry loop
     calls: list[int] = []
     with pytest.raises(RegistryDown):
@@ -275,7 +275,7 @@ def test_registry_client_answers_for_a_store(store, captcha_dataset):
     from ocrcore.tracking import RegistryClient
 
     client = RegistryClient()
-    assert client.families() == [] and client.versions("captcha", "crnn") == [] and client.health.ok is True
+    assert client.models() == [] and client.versions("captcha", "crnn") == [] and client.health.ok is True
     with pytest.raises(LookupError, match="train one"):
         client.resolve("captcha", "crnn")
     with pytest.raises(ValueError, match="not a model version"):

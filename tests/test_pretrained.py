@@ -98,7 +98,7 @@ def test_weights_that_do_not_fit_their_card_are_refused(pretrained_dir):
         load_pretrained(NAME)
 
 
-def test_variants_load_by_name_but_only_family_names_are_served(pretrained_dir, tmp_path):
+def test_variants_load_by_name_but_only_task_arch_names_are_served(pretrained_dir, tmp_path):
     from ocrcore.pretrained import servable
 
     variant = pretrained_dir / "captcha_mixed-crnn_cnn_small"

@@ -593,15 +593,15 @@ def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
     assert [o.size for o in out["overlays"]] == [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]  # each its line
 
 
-def test_the_family_list_follows_the_task(registered):
-    """Registered families first, then pretrained ones; a task with neither offers every architecture."""
+def test_the_model_list_follows_the_task(registered):
+    """Registered models first, then pretrained ones; a task with neither offers every architecture."""
     from ocrcore.pretrained import servable
     from webapp.app import _choices, _follow_task
     from webapp.service import ModelService
 
     service = ModelService()
     shipped = [n.split("-", 1)[1] for n in servable() if n.startswith("captcha-")]
-    registered_here = [a for t, a in service.registry.families() if t == "captcha"]
+    registered_here = [a for t, a in service.registry.models() if t == "captcha"]
     assert "crnn" in registered_here  # the module's fixture
     assert service.archs("captcha") == registered_here + [a for a in shipped if a not in registered_here]
     assert service.archs("text") == ["crnn_char"] and service.archs("char") == ["charcls"]

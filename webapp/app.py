@@ -19,7 +19,7 @@ from webapp.service import ModelService, sample_image
 
 
 def _choices(service: ModelService, task: str, current: str | None = None) -> list[str]:
-    """The family list for `task`: what is registered or pretrained for it (and `current`), else every architecture."""
+    """The model list for `task`: what is registered or pretrained for it (and `current`), else every architecture."""
     found = service.archs(task)
     if not found:
         return list(ARCHS)
@@ -27,7 +27,7 @@ def _choices(service: ModelService, task: str, current: str | None = None) -> li
 
 
 def _follow_task(service: ModelService, task: str) -> gr.Dropdown:
-    """The family list after a task change: that task's registered or pretrained families, the first selected."""
+    """The model list after a task change: that task's registered or pretrained models, the first selected."""
     choices = _choices(service, task)
     return gr.Dropdown(choices=choices, value=choices[0])
 
@@ -136,7 +136,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     "recognised by models trained on synthetic data, with Grad-CAM heatmaps of where they looked.")
         with gr.Row():
             task_box = gr.Dropdown(list(TASKS), value=task, label="task")
-            arch_box = gr.Dropdown(_choices(service, task, arch), value=arch, label="model family")
+            arch_box = gr.Dropdown(_choices(service, task, arch), value=arch, label="model")
             version_box = gr.Dropdown([CHAMPION], value=CHAMPION, label="version", allow_custom_value=True)
             refresh = gr.Button("Refresh models", size="sm")
         model_info = gr.Markdown(elem_id="model-info")

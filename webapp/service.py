@@ -28,7 +28,7 @@ from PIL import Image
 from ocrcore.explain import GradCAM
 from ocrcore.images import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
 from ocrcore.inference import Recognizer
-from ocrcore.pretrained import family_name
+from ocrcore.pretrained import pretrained_name
 from ocrcore.tracking import model_name
 from ocrcore.tracking.registry import ServingModel, check_version
 from ocrcore.tracking.serving import (
@@ -94,12 +94,12 @@ class ModelService:
 
     def registered(self) -> list[str] | None:
         """`task/arch` pairs with a registered model; None when the registry cannot be reached."""
-        found = self.registry.families()
+        found = self.registry.models()
         return None if found is None else [f"{t}/{a}" for t, a in found]
 
     def archs(self, task: str) -> list[str]:
         """What can answer for `task`: registered architectures first, then pretrained ones."""
-        return servable_archs(task, self.registry.families())
+        return servable_archs(task, self.registry.models())
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
         """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""
@@ -193,7 +193,7 @@ class ModelService:
             gone = f"{current.label} is no longer in the registry"
             with self._lock:
                 if self._pretrained(key, gone) is not None:
-                    return f"{gone}: now serving pretrained/{family_name(*key)}"
+                    return f"{gone}: now serving pretrained/{pretrained_name(*key)}"
             current.source, current.why = "memory", f"{gone}; serving the copy loaded at {current.loaded_at}"
             current.serving = replace(current.serving, alias=None)
             return current.why

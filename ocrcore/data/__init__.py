@@ -7,7 +7,7 @@ from typing import Any
 
 from ocrcore.data.shards import DatasetError, check_overlap, read_manifest, write_dataset
 
-_LAZY = {"FolderDataset", "GeneratorDataset", "ShardDataset", "collate_images"}
+_LAZY = {"FolderDataset", "GeneratorDataset", "ShardDataset", "collate_images", "open_split"}
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +19,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["DatasetError", "FolderDataset", "GeneratorDataset", "ShardDataset", "check_overlap", "collate_images",
-           "read_manifest", "write_dataset"]
+           "open_split", "read_manifest", "write_dataset"]

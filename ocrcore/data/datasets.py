@@ -189,3 +189,14 @@ def collate_images(batch: list[tuple[np.ndarray, str]]) -> tuple[torch.Tensor, t
     arrays, labels = zip(*batch, strict=True)
     images, widths = pad_batch(arrays)
     return torch.from_numpy(images), torch.from_numpy(widths), list(labels)
+
+
+def open_split(dataset: str | Path | None, split: str, folder: str | Path | None, charset: Charset) -> Dataset:
+    """The images to measure on: `split` of a generated dataset, else a folder of labelled images read with
+    `charset` (the model's)."""
+    if dataset:
+        return ShardDataset(dataset, split)
+    if folder:
+        return FolderDataset(folder, charset)
+    raise ValueError("give a generated dataset (and its split) or a folder of labelled images")
+

@@ -10,15 +10,15 @@ from ocrcore.pretrained.catalog import (
                                     WEIGHTS,
                                     PretrainedError,
                                     available,
-                                    family_name,
                                     load_pretrained,
+                                    pretrained_name,
                                     pretrained_root,
                                     read_card,
                                     resolve,
                                     servable,
-                                    split_family,
+                                    split_pretrained_name,
                                     weights_file,
 )
 
-__all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "family_name", "load_pretrained", "read_card",
-           "resolve", "servable", "split_family", "weights_file", "pretrained_root"]
+__all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "pretrained_name", "load_pretrained", "read_card",
+           "resolve", "servable", "split_pretrained_name", "weights_file", "pretrained_root"]

@@ -41,21 +41,21 @@ def available(root: str | Path | None = None) -> list[str]:
     return sorted(n for n in names if NAME.fullmatch(n))
 
 
-def family_name(task: str, arch: str) -> str:
+def pretrained_name(task: str, arch: str) -> str:
     """`<task>-<arch>`: a pretrained model's folder and, behind `ocr-`, its registered name."""
     return f"{task}-{arch}"
 
 
-def split_family(name: str) -> tuple[str, str] | None:
+def split_pretrained_name(name: str) -> tuple[str, str] | None:
     """(task, arch) of a `<task>-<arch>` name, or None when `name` is not of that form."""
     task, sep, arch = name.partition("-")
     return (task, arch) if sep and task and arch else None
 
 
 def servable(root: str | Path | None = None) -> list[str]:
-    """Pretrained models named after their registry family (`<task>-<arch>`, what the registry and the app serve);
+    """Pretrained models named after their registered model (`<task>-<arch>`, what the registry and the app serve);
     other names (variants such as a mixed-length model of the same task and architecture) load by name only."""
-    return [n for n in available(root) if n == family_name((card := read_card(n, root))["task"], card["arch"])]
+    return [n for n in available(root) if n == pretrained_name((card := read_card(n, root))["task"], card["arch"])]
 
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_]*-[a-z0-9][a-z0-9_]*")  # `<task>-<arch>`: one folder, never a path

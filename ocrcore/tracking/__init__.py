@@ -8,14 +8,14 @@ from ocrcore.tracking.registry import (
     list_versions,
     log_model,
     model_name,
-    registered_families,
+    registered_models,
     resolve_serving_model,
-    served_families,
+    served_models,
 )
 from ocrcore.tracking.serving import RegistryClient, RegistryDown, pretrained_model, why_served
 from ocrcore.tracking.store import DEFAULT_DATA_DIR, configure, redact, tracking_uri
 
 __all__ = ["DEFAULT_DATA_DIR", "MIN_ACCURACY", "RegistryClient", "RegistryDown", "ServingModel", "VersionInfo",
            "compare_and_promote", "configure", "list_versions", "log_model", "model_name", "redact",
-           "registered_families", "resolve_serving_model", "served_families", "pretrained_model", "tracking_uri",
+           "registered_models", "resolve_serving_model", "served_models", "pretrained_model", "tracking_uri",
            "why_served"]

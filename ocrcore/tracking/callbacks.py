@@ -24,12 +24,12 @@ def mlflow_callbacks(every: int = 20) -> tuple[Callable[..., None], Callable[...
 
 def log_sample_predictions(checkpoint: str, dataset: str | None, folder: str | None, count: int = 16) -> None:
     """Log a grid of validation images labelled `prediction | truth`, and the same as JSON, to the active run."""
-    from ocrcore.data import FolderDataset, ShardDataset
+    from ocrcore.data import open_split
     from ocrcore.inference import Recognizer
     from ocrcore.preview import preview_grid
 
     rec = Recognizer.from_checkpoint(checkpoint)
-    data = ShardDataset(dataset, "val") if dataset else FolderDataset(folder, rec.bundle.charset)
+    data = open_split(dataset, "val", folder, rec.bundle.charset)
     picks = range(min(count, len(data)))
     images, labels = [data[i][0] for i in picks], [data[i][1] for i in picks]
     preds = rec(images)

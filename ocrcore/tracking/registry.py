@@ -19,7 +19,7 @@ from PIL import Image
 
 import ocrcore
 from ocrcore.checkpoint import read_checkpoint
-from ocrcore.pretrained.catalog import family_name, split_family
+from ocrcore.pretrained.catalog import pretrained_name, split_pretrained_name
 
 log = logging.getLogger(__name__)
 CHAMPION, CHALLENGER, REJECTED = "champion", "challenger", "rejected"  # REJECTED: below the floor
@@ -33,29 +33,29 @@ MIN_ACCURACY: dict[str, float] = {"captcha": 0.90, "plate": 0.90, "text": 0.80, 
 
 def model_name(task: str, arch: str) -> str:
     """The registered name of a task/arch: `ocr-<task>-<arch>`."""
-    return "ocr-" + family_name(task, arch)
+    return "ocr-" + pretrained_name(task, arch)
 
 
-def family_of(name: str) -> tuple[str, str] | None:
+def task_arch_of(name: str) -> tuple[str, str] | None:
     """(task, arch) of a registered name `ocr-<task>-<arch>`, or None for names of other projects."""
-    return split_family(name.removeprefix("ocr-")) if name.startswith("ocr-") else None
+    return split_pretrained_name(name.removeprefix("ocr-")) if name.startswith("ocr-") else None
 
 
-def registered_families(champion_only: bool = False) -> list[tuple[str, str]]:
+def registered_models(champion_only: bool = False) -> list[tuple[str, str]]:
     """(task, arch) of every registered `ocr-*` model, or only of those with a champion."""
     from mlflow import MlflowClient
 
     found = []
     for model in MlflowClient().search_registered_models(max_results=500):
-        family = family_of(model.name)
-        if family and (not champion_only or CHAMPION in (model.aliases or {})):
-            found.append(family)
+        pair = task_arch_of(model.name)
+        if pair and (not champion_only or CHAMPION in (model.aliases or {})):
+            found.append(pair)
     return sorted(found)
 
 
-def served_families() -> list[tuple[str, str]]:
+def served_models() -> list[tuple[str, str]]:
     """(task, arch) of every registered `ocr-*` model that has a champion: what the app serves."""
-    return registered_families(champion_only=True)
+    return registered_models(champion_only=True)
 
 
 def registered_at(timestamp_ms: int) -> str:

@@ -23,10 +23,10 @@ from typing import Any, TypeVar
 from ocrcore.tracking.registry import (
     ServingModel,
     VersionInfo,
-    family_of,
     list_versions,
-    registered_families,
+    registered_models,
     resolve_serving_model,
+    task_arch_of,
 )
 from ocrcore.tracking.store import configure, redact, tracking_uri
 
@@ -35,7 +35,7 @@ REGISTRY_TIMEOUT_S = 3
 PRETRAINED = "pretrained"  # the version and status of a model served from pretrained/
 T = TypeVar("T")
 
-__all__ = ["REGISTRY_TIMEOUT_S", "PRETRAINED", "Health", "RegistryClient", "RegistryDown", "family_of",
+__all__ = ["REGISTRY_TIMEOUT_S", "PRETRAINED", "Health", "RegistryClient", "RegistryDown", "task_arch_of",
            "fail_fast_registry", "servable_archs", "pretrained_model", "why_served"]
 
 
@@ -123,10 +123,10 @@ class RegistryClient:
         if not ok:
             self.health.last_failure = time.monotonic()
 
-    def families(self) -> list[tuple[str, str]] | None:
+    def models(self) -> list[tuple[str, str]] | None:
         """(task, arch) of every registered model; None when the registry cannot be reached."""
         try:
-            return self.call(registered_families)
+            return self.call(registered_models)
         except RegistryDown:
             return None
 
@@ -146,9 +146,9 @@ class RegistryClient:
 def pretrained_model(task: str, arch: str) -> ServingModel | None:
     """The pretrained model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
     from ocrcore.pretrained import read_card, servable, weights_file
-    from ocrcore.pretrained.catalog import family_name
+    from ocrcore.pretrained.catalog import pretrained_name
 
-    name = family_name(task, arch)
+    name = pretrained_name(task, arch)
     if name not in servable():
         return None
     card = read_card(name)
@@ -159,9 +159,10 @@ def pretrained_model(task: str, arch: str) -> ServingModel | None:
 def servable_archs(task: str, registered: list[tuple[str, str]] | None) -> list[str]:
     """The architectures an app can serve for `task`: those registered for it (`registered`: (task, arch)
     pairs, None when the registry cannot be asked), then those pretrained for it, each once, registered first."""
-    from ocrcore.pretrained import servable, split_family
+    from ocrcore.pretrained import servable, split_pretrained_name
 
-    found = [a for t, a in registered or [] if t == task] + [a for t, a in map(split_family, servable()) if t == task]
+    pretrained = map(split_pretrained_name, servable())
+    found = [a for t, a in registered or [] if t == task] + [a for t, a in pretrained if t == task]
     return list(dict.fromkeys(found))
 
 
