@@ -100,3 +100,13 @@ def test_folder_dataset_labels_tsv(tmp_path):
     (tmp_path / "labels.tsv").write_text("img/a.png 京A12345\n", encoding="utf-8")
     with pytest.raises(DatasetError, match="path<TAB>label"):
         FolderDataset(tmp_path)
+
+
+def test_open_split_reads_a_generated_split_or_a_folder_and_says_what_is_missing(captcha_dataset, tmp_path):
+    from ocrcore.data import open_split
+
+    assert len(open_split(captcha_dataset, "test", None, get_charset("alnum_upper"))) == 8
+    Image.new("RGB", (60, 20), "white").save(tmp_path / "AB12.png")
+    assert open_split(None, "test", tmp_path, get_charset("alnum_upper"))[0][1] == "AB12"
+    with pytest.raises(ValueError, match="generated dataset .* or a folder"):
+        open_split(None, "test", None, get_charset("alnum_upper"))
