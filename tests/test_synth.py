@@ -175,6 +175,12 @@ def test_plate_styles_render_at_size(glyphs, camera):
         build_generator("plate", glyphs="comic")
 
 
+def test_every_task_says_what_input_its_models_expect():
+    from ocrcore.synth import GENERATORS
+
+    assert all(len(cls.input_hint) > 20 and cls.input_hint.endswith(".") for cls in GENERATORS.values())
+
+
 def test_varied_plate_crops_come_in_every_size_and_aspect():
     """camera="varied": plates 40-260 px wide with margins from clipped to loose, as detectors of other cameras
     hand them over (real crops: 53-282 px wide, aspect 0.7-5.5), where "detector" draws every crop at 94 x 24."""

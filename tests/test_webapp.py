@@ -363,6 +363,9 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
         task.click()
         page.get_by_role("option", name="plate").click()
         page.wait_for_function(f"{examples}.some(s => s.includes('plate-'))", timeout=30_000)
+        # ... and the line saying what the task's models expect.
+        page.wait_for_function("document.querySelector('#input-hint')?.innerText.includes('licence plate')",
+                               timeout=30_000)
         browser.close()
 
 
@@ -579,6 +582,26 @@ def test_a_paragraph_in_a_real_browser(server, tmp_path):
         page.wait_for_selector("#paragraph-heatmaps img", timeout=30_000)
         assert page.locator("#paragraph-heatmaps img").count() == len(lines)
         browser.close()
+
+
+def test_a_doubtful_reading_comes_with_a_warning_saying_why(registered, sample_png, monkeypatch):
+    """Below LOW_CONFIDENCE the answer carries `warning`: the confidence, the doubted characters and what the
+    task expects; above it, none."""
+    import webapp.service as service_module
+    from ocrcore.decoding import Prediction
+    from ocrcore.synth import GENERATORS
+    from webapp.service import ModelService
+
+    doubtful = Prediction("皖A5", 0.27, (0.99, 0.95, 0.29))
+    assert service_module.low_confidence_warning(doubtful, "plate") == (
+        "Low confidence (0.27): unsure of character 3 (5, 0.29). The reading may be wrong; check that the image is "
+        f"what this model reads: {GENERATORS['plate'].input_hint}")
+    service = ModelService()
+    monkeypatch.setattr(service_module, "LOW_CONFIDENCE", 1.01)  # every reading is doubtful
+    out = service.recognize(sample_png, "captcha", "crnn", heatmaps=False)
+    assert out["text"] == "" or out["warning"].startswith(f"Low confidence ({out['confidence']:.2f})")
+    monkeypatch.setattr(service_module, "LOW_CONFIDENCE", 0.0)
+    assert "warning" not in service.recognize(sample_png, "captcha", "crnn", heatmaps=False)
 
 
 def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):

@@ -12,7 +12,7 @@ from typing import Any
 import gradio as gr
 
 from ocrcore.models import ARCHS
-from ocrcore.synth import TASKS
+from ocrcore.synth import GENERATORS, TASKS
 from ocrcore.tracking.registry import CHAMPION
 from webapp.server import Limits
 from webapp.service import ModelService, sample_image
@@ -48,6 +48,11 @@ def _examples(task: str, count: int = 4) -> list[str]:
     return paths
 
 
+def _hint(task: str) -> str:
+    """What the task's models expect to be shown, as a line under the task choice."""
+    return f"**Input:** {GENERATORS[task].input_hint}" if task in GENERATORS else ""
+
+
 def _bars(char_probs: list[float], text: str) -> str:
     """Per-character confidence as small bars (HTML, escaped)."""
     cells = "".join(
@@ -75,13 +80,15 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
     def recognize_page(image: Any, task: str, arch: str, version: str | None = None) -> tuple:
         r = service.recognize(_path(image), task, arch, _version(version))
         if "error" in r:
-            return "", None, "", [], [], f"⚠️ {r['error']}"
+            return "", None, "", [], [], f"⚠️ {r['error']}", ""
         alternatives = [[f"{i + 1}: {c}", ", ".join(f"{a} {p:.3f}" for a, p in alts)]
                         for i, (c, alts) in enumerate(zip(r["text"], r["alternatives"], strict=True))]
         gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
         note = (f"{'⚠️ ' + r['message'] + ' · ' if 'message' in r else ''}{r['model']} ({r['served']}) · "
                 f"recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms")
-        return r["text"], round(r["confidence"], 4), _bars(r["char_probs"], r["text"]), alternatives, gallery, note
+        warning = f"⚠️ {r['warning']}" if "warning" in r else ""
+        return (r["text"], round(r["confidence"], 4), _bars(r["char_probs"], r["text"]), alternatives, gallery, note,
+                warning)
 
     def api(image: Any, task: str, arch: str) -> dict[str, Any]:
         r = service.recognize(_path(image), task, arch, heatmaps=False)
@@ -139,6 +146,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             arch_box = gr.Dropdown(_choices(service, task, arch), value=arch, label="model")
             version_box = gr.Dropdown([CHAMPION], value=CHAMPION, label="version", allow_custom_value=True)
             refresh = gr.Button("Refresh models", size="sm")
+        hint = gr.Markdown(_hint(task), elem_id="input-hint")
         model_info = gr.Markdown(elem_id="model-info")
         with gr.Accordion("Registered versions", open=False):
             versions = gr.Dataframe(headers=["version", "aliases", "status", "sequence accuracy", "registered",
@@ -154,7 +162,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                         sample = gr.Button("Generate a sample", elem_id="generate")
                     examples = gr.Examples(_examples(task), inputs=[image], label="examples")
                 with gr.Column():
-                    text = gr.Textbox(label="text", elem_id="text", interactive=False)
+                    text = gr.Textbox(label="text", elem_id="text", interactive=False, buttons=["copy"])
+                    warning = gr.Markdown(elem_id="warning")
                     confidence = gr.Number(label="confidence", elem_id="confidence", interactive=False)
                     bars = gr.HTML(label="per-character confidence")
                     alternatives = gr.Dataframe(headers=["position", "top-5 alternatives"], label="alternatives",
@@ -172,7 +181,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                     para_run = gr.Button("Read the paragraph", variant="primary", elem_id="read-paragraph")
                 with gr.Column():
                     para_text = gr.Textbox(label="text, line by line", lines=6, elem_id="paragraph-text",
-                                           interactive=False)
+                                           interactive=False, buttons=["copy"])
                     para_lines = gr.Dataframe(headers=["line", "text", "confidence"], interactive=False,
                                               elem_id="paragraph-lines")
             para_maps = gr.Gallery(label="Grad-CAM: where the model looked, line by line", columns=1,
@@ -184,7 +193,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
             table = gr.Dataframe(headers=["file", "text", "confidence", "error"], interactive=False)
             download = gr.File(label="results (CSV)")
 
-        outputs = [text, confidence, bars, alternatives, heatmaps, note]
+        outputs = [text, confidence, bars, alternatives, heatmaps, note, warning]
         page_inputs = [image, task_box, arch_box, version_box]
         run.click(recognize_page, page_inputs, outputs, api_name="recognize_ui", preprocess=False)
         image.upload(recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
@@ -198,6 +207,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                         api_visibility="private", concurrency_id="page", concurrency_limit=4)
         task_box.change(lambda t: _follow_task(service, t), [task_box], [arch_box], api_visibility="private",
                         concurrency_id="page", concurrency_limit=4)
+        task_box.change(_hint, [task_box], [hint], api_visibility="private", concurrency_id="page",
+                        concurrency_limit=4)
         registry_view = [model_info, status, version_box, versions]
         # Registry polling has its own concurrency group, so it never waits behind (or delays) a recognition.
         for trigger in (refresh.click, task_box.change, arch_box.change, version_box.change, demo.load):

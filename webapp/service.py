@@ -25,10 +25,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ocrcore.decoding import Prediction
 from ocrcore.explain import GradCAM
 from ocrcore.images import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
 from ocrcore.inference import Recognizer
 from ocrcore.pretrained import pretrained_name
+from ocrcore.synth import GENERATORS
 from ocrcore.tracking import model_name
 from ocrcore.tracking.registry import ServingModel, check_version
 from ocrcore.tracking.serving import (
@@ -42,6 +44,19 @@ from ocrcore.tracking.serving import (
 )
 
 log = logging.getLogger(__name__)
+LOW_CONFIDENCE = 0.5  # a reading below this (the product of its characters' probabilities) is flagged
+DOUBTFUL_CHAR = 0.8  # characters below this probability are named in the warning
+
+
+def low_confidence_warning(pred: Prediction, task: str) -> str:
+    """Why a reading may be wrong: its confidence, the characters the model doubts, and what the task expects."""
+    doubts = [f"{i + 1} ({c}, {p:.2f})" for i, (c, p) in enumerate(zip(pred.text, pred.char_probs, strict=True))
+              if p < DOUBTFUL_CHAR]
+    unsure = f"unsure of character {', '.join(doubts)}" if doubts else "unsure of the whole reading"
+    return (f"Low confidence ({pred.confidence:.2f}): {unsure}. The reading may be wrong; check that the image "
+            f"is what this model reads: {GENERATORS[task].input_hint}")
+
+
 HOW_TO_TRAIN = "No model is registered for {task}/{arch} yet and none is pretrained. Train one with `make demo` or " \
                "`python -m flows.pipeline --task {task} --arch {arch}`, then press Refresh."
 WORK_PIXELS = 4_000_000  # recognition input before the model's own preprocessing (at most 1,024 px wide)
@@ -242,6 +257,8 @@ class ModelService:
         }
         if not pred.text:
             result["message"] = "No characters found: the model read nothing it is confident is text."
+        elif pred.confidence < LOW_CONFIDENCE:
+            result["warning"] = low_confidence_warning(pred, task)
         if explanation is not None:
             result["overlays"] = explanation.overlays()
             read = explanation.prediction  # the reading the maps explain (the same model, in eval mode)

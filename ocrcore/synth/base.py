@@ -27,6 +27,8 @@ class Generator:
     """Base class: subclasses add their knobs as fields and implement `sample_label` and `render`."""
 
     task: ClassVar[str] = ""
+    #: What a model of this task expects to be shown, in one sentence (the web page shows it per task).
+    input_hint: ClassVar[str] = ""
     #: True when labels can be split between train and test (sequences); False for classification.
     label_disjoint_splits: ClassVar[bool] = True
     #: The fixed input width models of this task read, every image stretched to it; None: keep the aspect.

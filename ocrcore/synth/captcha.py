@@ -103,6 +103,8 @@ class CaptchaGenerator(Generator):
     """
 
     task: ClassVar[str] = "captcha"
+    input_hint: ClassVar[str] = ("One captcha image as a site shows it: a few digits and capital letters on a noisy "
+                                 "background.")
     charset_name: str = "alnum_upper"
     length: int | tuple[int, int] = 4
     width: int = 160

@@ -202,6 +202,8 @@ class PlateGenerator(Generator):
     """
 
     task: ClassVar[str] = "plate"
+    input_hint: ClassVar[str] = ("One Chinese licence plate, cropped to the plate (as a plate detector hands it "
+                                 "over); in a photo of a whole car, crop the plate first.")
     # Crops of every size and aspect become one input geometry, stretched to 32 x 128 (the 94 x 24 crop's shape):
     # a crop's width then never tells the model how far apart the characters are.
     input_width: ClassVar[int | None] = 128

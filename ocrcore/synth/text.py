@@ -89,6 +89,8 @@ class TextLineGenerator(Generator):
     """
 
     task: ClassVar[str] = "text"
+    input_hint: ClassVar[str] = ("One line of printed Chinese (it may hold English, digits and punctuation); for "
+                                 "several lines use the Paragraph tab.")
     charset_name: str = "text_zh"
     length: tuple[int, int] = (5, 15)
     height: int = 32
@@ -211,6 +213,7 @@ class CharGenerator(Generator):
     """
 
     task: ClassVar[str] = "char"
+    input_hint: ClassVar[str] = "One printed Chinese character (level-1 GB2312), roughly centred."
     label_disjoint_splits: ClassVar[bool] = False
     charset_name: str = "gb2312_l1"
     size: int = 64
