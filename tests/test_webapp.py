@@ -604,6 +604,20 @@ def test_a_doubtful_reading_comes_with_a_warning_saying_why(registered, sample_p
     assert "warning" not in service.recognize(sample_png, "captcha", "crnn", heatmaps=False)
 
 
+def test_a_models_real_accuracy_is_shown_beside_the_synthetic_one(registered):
+    """The plate model's card measured real crops: the page's model line gives both figures; a model measured on
+    synthetic data only says so."""
+    from ocrcore.pretrained import read_card
+    from webapp.service import ModelService, accuracy_line
+
+    require_pretrained("plate-crnn_cnn_small")
+    real = read_card("plate-crnn_cnn_small")["real"]
+    line = ModelService().model_card("plate", "crnn_cnn_small")
+    assert f"real {100 * real['sequence_accuracy']:.2f} % ({real['folder']} ({real['images']} images))" in line
+    assert "synthetic test " in line
+    assert accuracy_line({"sequence_accuracy": "0.5"}) == "synthetic test 50.00 %"
+
+
 def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
     from tests.test_lines import paragraph
     from webapp.service import ModelService

@@ -48,6 +48,17 @@ LOW_CONFIDENCE = 0.5  # a reading below this (the product of its characters' pro
 DOUBTFUL_CHAR = 0.8  # characters below this probability are named in the warning
 
 
+def accuracy_line(tags: dict[str, str]) -> str:
+    """Exact-match accuracy on the synthetic test set and, where measured, on real images, from registry tags."""
+    def pct(value: str) -> str:
+        return f"{100 * float(value):.2f} %"
+
+    line = f"synthetic test {pct(tags['sequence_accuracy'])}" if "sequence_accuracy" in tags else "accuracy unknown"
+    if "real_sequence_accuracy" in tags:
+        line += f" · real {pct(tags['real_sequence_accuracy'])} ({tags.get('real_set', 'real images')})"
+    return line
+
+
 def low_confidence_warning(pred: Prediction, task: str) -> str:
     """Why a reading may be wrong: its confidence, the characters the model doubts, and what the task expects."""
     doubts = [f"{i + 1} ({c}, {p:.2f})" for i, (c, p) in enumerate(zip(pred.text, pred.char_probs, strict=True))
@@ -333,9 +344,8 @@ class ModelService:
         if isinstance(model, str):
             return model
         s = model.serving
-        metrics = ", ".join(f"{k} {v}" for k, v in s.tags.items() if k in ("sequence_accuracy", "status"))
-        return (f"**{model.label}** — {model.why}; trained {s.created}; {metrics}; "
-                f"charset {len(model.recognizer.bundle.charset)} characters")
+        return (f"**{model.label}** — {model.why}; trained {s.created}; {accuracy_line(s.tags)}; "
+                f"status {s.tags.get('status', '-')}; charset {len(model.recognizer.bundle.charset)} characters")
 
 
 def sample_image(task: str, seed: int | None = None) -> Image.Image:

@@ -6,19 +6,20 @@ True
 """
 
 from ocrcore.pretrained.catalog import (
-                                    CARD,
-                                    WEIGHTS,
-                                    PretrainedError,
-                                    available,
-                                    load_pretrained,
-                                    pretrained_name,
-                                    pretrained_root,
-                                    read_card,
-                                    resolve,
-                                    servable,
-                                    split_pretrained_name,
-                                    weights_file,
+    CARD,
+    WEIGHTS,
+    PretrainedError,
+    accuracy_tags,
+    available,
+    load_pretrained,
+    pretrained_name,
+    pretrained_root,
+    read_card,
+    resolve,
+    servable,
+    split_pretrained_name,
+    weights_file,
 )
 
-__all__ = ["CARD", "WEIGHTS", "PretrainedError", "available", "pretrained_name", "load_pretrained", "read_card",
-           "resolve", "servable", "split_pretrained_name", "weights_file", "pretrained_root"]
+__all__ = ["CARD", "WEIGHTS", "PretrainedError", "accuracy_tags", "available", "load_pretrained", "pretrained_name",
+           "pretrained_root", "read_card", "resolve", "servable", "split_pretrained_name", "weights_file"]

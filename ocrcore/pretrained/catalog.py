@@ -124,3 +124,14 @@ def load_pretrained(name: str, root: str | Path | None = None) -> tuple[ModelBun
     """(bundle, card) of a pretrained model, loaded safely after every check of `weights_file`."""
     bundle, _ = load_bundle(weights_file(name, root))  # weights_file has checked them against the card
     return bundle, read_card(name, root)
+
+
+def accuracy_tags(card: dict[str, Any]) -> dict[str, str]:
+    """A card's accuracy as registry tags: on its synthetic test set and, where measured, on real images."""
+    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}"}
+    real = card.get("real")
+    if real:
+        tags["real_sequence_accuracy"] = f"{real['sequence_accuracy']:.6f}"
+        tags["real_set"] = f"{real.get('folder', 'real')} ({real['images']} images)"
+    return tags
+

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrcore.pretrained import read_card, weights_file
+from ocrcore.pretrained import accuracy_tags, read_card, weights_file
 from ocrcore.synth import build_generator, seeded_rng
 from ocrcore.tracking.registry import CHALLENGER, CHAMPION, log_model, model_name, version_by_alias
 
@@ -53,9 +53,8 @@ def register_pretrained(pretrained: str, root: str | Path | None = None) -> Seed
     reason = (f"pretrained/{pretrained}: {100 * accuracy:.2f}% on its card's "
               f"{card['test']['images']:,} test images; " +
               ("first version of this model" if first else "the champion in service stays"))
-    for key, value in {SHA_TAG: sha, "source": "pretrained", "run_id": run.info.run_id,
-                       "sequence_accuracy": f"{accuracy:.6f}", "status": CHAMPION if first else CHALLENGER,
-                       "reason": reason}.items():
+    for key, value in {SHA_TAG: sha, "source": "pretrained", "run_id": run.info.run_id, **accuracy_tags(card),
+                       "status": CHAMPION if first else CHALLENGER, "reason": reason}.items():
         client.set_model_version_tag(name, version, key, value)
     if first:
         client.set_registered_model_alias(name, CHAMPION, version)

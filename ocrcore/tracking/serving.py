@@ -145,14 +145,13 @@ class RegistryClient:
 
 def pretrained_model(task: str, arch: str) -> ServingModel | None:
     """The pretrained model `pretrained/<task>-<arch>` as something to serve, or None when there is none."""
-    from ocrcore.pretrained import read_card, servable, weights_file
-    from ocrcore.pretrained.catalog import pretrained_name
+    from ocrcore.pretrained import accuracy_tags, pretrained_name, read_card, servable, weights_file
 
     name = pretrained_name(task, arch)
     if name not in servable():
         return None
     card = read_card(name)
-    tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}", "status": PRETRAINED}
+    tags = {**accuracy_tags(card), "status": PRETRAINED}
     return ServingModel(f"pretrained/{name}", PRETRAINED, None, weights_file(name), tags, card.get("shipped", ""))
 
 
