@@ -190,7 +190,11 @@ def test_a_card_can_carry_accuracy_on_real_images(pretrained_dir, captcha_datase
         wrong = label[0] + "".join("A" if c != "A" else "B" for c in label[1:])
         image.save(real / f"{label if i < 3 else wrong}.png")
     (real / "bad label!.png").write_bytes(b"not an image")
-    card = ship(trained, "captcha-real", captcha_dataset, "cmd", latency_images=2, real=real)
+    card = ship(trained, "captcha-real", captcha_dataset, "cmd", latency_images=2, real=real,
+                also=(captcha_dataset,))
+    also = card["also"][0]  # another test set for the card: here the same one, so the same figures
+    assert (also["images"], also["sequence_accuracy"]) == (card["test"]["images"], card["test"]["sequence_accuracy"])
+    assert f"| `{captcha_dataset.name}` (length=" in (pretrained_dir / "captcha-real" / "README.md").read_text()
     assert card["real"]["images"] == 4 and card["real"]["skipped"] == 1 and card["real"]["folder"] == "real"
     assert card["real"]["sequence_accuracy"] == 0.75 and card["real"]["first_char_accuracy"] == 1.0
     # The fresh count recorded is what the weights as shipped read of the card's seeded draw (a trained model:

@@ -41,6 +41,9 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--force", action="store_true", help="replace a pretrained model even if it is not better")
     p.add_argument("--real", type=Path, help="a folder of real labelled images to measure for the card too "
                    "(e.g. ../shared/realdata/plates_dev)")
+    p.add_argument("--also", type=Path, nargs="*", default=[],
+                   help="further generated datasets whose test split the card reports (another corpus, a held-out "
+                   "font); only --data decides a replacement")
     p.set_defaults(func=run_ship)
 
 
@@ -49,8 +52,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
-                earlier=tuple(args.earlier), real=args.real)
-    keys = ("name", "test", "real", "latency", "weights")
+                earlier=tuple(args.earlier), real=args.real, also=tuple(args.also))
+    keys = ("name", "test", "real", "also", "latency", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {pretrained_root() / args.name}")
     return 0

@@ -134,12 +134,14 @@ def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool)
 
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
-         force: bool = False, earlier: tuple[str | Path, ...] = (), real: str | Path | None = None) -> dict[str, Any]:
+         force: bool = False, earlier: tuple[str | Path, ...] = (), real: str | Path | None = None,
+         also: tuple[str | Path, ...] = ()) -> dict[str, Any]:
     """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
 
     `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
     `real`: a folder of real labelled images (file name = label) measured for the card as well, e.g. the real
-    plates of ../shared/realdata/plates_dev (measurement only).
+    plates of ../shared/realdata/plates_dev (measurement only). `also`: further generated datasets whose test
+    split the card reports too (another corpus, a held-out font); the replacement rule reads `data` only.
     """
     bundle, state = load_bundle(checkpoint)
     weights = quantise_rows(to_fp16(bundle), MAX_BYTES)  # int8 rows only for what does not fit in fp16
@@ -151,6 +153,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     card["fresh"] = fresh_draw(bundle, card)
     if real is not None:
         card["real"] = real_accuracy(bundle, real)
+    if also:
+        card["also"] = [other_test(bundle, other, split) for other in also]
     root = pretrained_root(root)
     _check_replacement(name, card, root, force)
     folder = root / name
@@ -166,6 +170,16 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
     read_checkpoint(folder / WEIGHTS)  # what was written reads back
     return card
+
+
+def other_test(bundle: ModelBundle, data: str | Path, split: str) -> dict[str, Any]:
+    """The card's figures on another generated test set: what its generator drew differently from defaults."""
+    plan = read_manifest(data)["plan"]
+    report = evaluate(bundle, ShardDataset(data, split), batch_size=256, progress=True)
+    return {"dataset": Path(data).name, "generator": plan["generator"], "seed": plan["seed"],
+            "fonts": plan.get("fonts", []), "images": report["samples"],
+            "fingerprint": split_fingerprint(data, split), "sequence_accuracy": report["sequence_accuracy"],
+            "char_accuracy": report["char_accuracy"], "top_confusions": report["top_confusions"][:10]}
 
 
 def real_accuracy(bundle: ModelBundle, folder: str | Path) -> dict[str, Any]:
@@ -230,6 +244,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         *([f"| test top-5 | {100 * t['top5']:.2f} % |"] if "top5" in t else []),
         f"| test character accuracy | {100 * t['char_accuracy']:.2f} % |",
         *_real_rows(card.get("real")),
+        *_also_rows(card.get("also", [])),
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
         f"({lat['cpu']}) |",
         f"| training | {tr['samples_seen']:,} samples seen ({tr['steps']:,} steps), seed {tr['seed']}, {wall} on "
@@ -239,6 +254,19 @@ def card_markdown(card: dict[str, Any]) -> str:
         "Trained with:", "", "```bash", tr["command"], "```", "",
         f"Load it by name: `Recognizer.from_pretrained(\"{card['name']}\")` or "
         f"`python -m ocrcore predict --model {card['name']} image.png`.", ""])
+
+
+def _also_rows(also: list[dict[str, Any]]) -> list[str]:
+    rows = []
+    for other in also:
+        g = other["generator"]
+        what = ", ".join(f"{k}={g[k]}" for k in ("corpus", "length", "camera") if k in g)
+        fonts = ", ".join(Path(f).stem for f in other.get("fonts", [])[:4])
+        conf = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in other["top_confusions"][:5]) or "none"
+        rows.append(f"| `{other['dataset']}` ({what}; fonts {fonts or 'all'}) | "
+                    f"**{100 * other['sequence_accuracy']:.2f} %** of {other['images']:,}, "
+                    f"{100 * other['char_accuracy']:.2f} % characters; confusions {conf} |")
+    return rows
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
