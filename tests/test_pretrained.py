@@ -121,9 +121,13 @@ def test_a_fine_tuned_model_counts_its_earlier_stages(pretrained_dir, captcha_da
     cfg = TrainConfig(epochs=1, batch_size=8, workers=0)
     first = run_training("crnn_cnn_small", cfg, tmp_path / "a", data=captcha_dataset)["checkpoint"]
     second = run_training("crnn_cnn_small", cfg, tmp_path / "b", data=captcha_dataset, init_from=first)["checkpoint"]
-    card = ship(second, "captcha-two-stages", captcha_dataset, "cmd", latency_images=2, earlier=(first,))
+    card = ship(second, "captcha-stage_two", captcha_dataset, "cmd", latency_images=2, earlier=(first,))
     assert [st["samples_seen"] for st in card["training"]["stages"]] == [40, 40]
     assert card["training"]["samples_seen"] == 80
+    # Fine-tuned from a pretrained model (whose own checkpoint is gone): its card's stages count.
+    third = ship(second, "captcha-stage_three", captcha_dataset, "cmd", latency_images=2,
+                 earlier=("captcha-stage_two",))
+    assert [st["samples_seen"] for st in third["training"]["stages"]] == [40, 40, 40]
 
 
 def test_a_model_is_replaced_only_by_a_better_one(pretrained_dir, captcha_dataset, tmp_path):

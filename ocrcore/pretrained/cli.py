@@ -36,8 +36,9 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, required=True, help="the generated dataset it was trained on (test split)")
     p.add_argument("--command", required=True, help="the exact training command, for the card")
     p.add_argument("--hardware", help="what it trained on (default: recorded in the checkpoint, else this machine)")
-    p.add_argument("--earlier", type=Path, nargs="*", default=[],
-                   help="checkpoints it was fine-tuned from, oldest first (the card adds their samples and time)")
+    p.add_argument("--earlier", nargs="*", default=[],
+                   help="checkpoints (or a pretrained model's name: its card's stages) it was fine-tuned from, oldest "
+                   "first (the card adds their samples and time)")
     p.add_argument("--force", action="store_true", help="replace a pretrained model even if it is not better")
     p.add_argument("--real", type=Path, help="a folder of real labelled images to measure for the card too "
                    "(e.g. ../shared/realdata/plates_dev)")

@@ -27,7 +27,15 @@ from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
-from ocrcore.pretrained.catalog import CARD, CARD_MD, WEIGHTS, PretrainedError, pretrained_root, read_card
+from ocrcore.pretrained.catalog import (
+    CARD,
+    CARD_MD,
+    WEIGHTS,
+    PretrainedError,
+    available,
+    pretrained_root,
+    read_card,
+)
 from ocrcore.synth import build_generator
 
 MAX_BYTES = 8 * 1024 * 1024  # one pretrained model; the whole folder stays under 30 MiB
@@ -81,12 +89,20 @@ def _stage(train: dict[str, Any]) -> dict[str, Any]:
             "wall_time_s": round(sum(seconds)) if len(seconds) == len(history) and seconds else None}
 
 
+def _earlier_stages(source: str | Path) -> list[dict[str, Any]]:
+    """The stages of a model this one was fine-tuned from: a checkpoint's run, or a pretrained model's card's."""
+    if not Path(source).is_file() and str(source) in available():
+        return list(read_card(str(source))["training"]["stages"])
+    return [_stage(read_checkpoint(source).get("train", {}))]
+
+
 def _training(state: dict[str, Any], command: str, hardware: str | None,
               earlier: tuple[str | Path, ...] = ()) -> dict[str, Any]:
-    """The card's training record; `earlier` are the checkpoints this run was fine-tuned from, oldest first."""
+    """The card's training record; `earlier` are the checkpoints this run was fine-tuned from, oldest first (a
+    pretrained model's name stands for every stage its card records)."""
     train = state.get("train", {})
     config, history = train.get("config", {}), train.get("history", [])
-    stages = [_stage(read_checkpoint(path).get("train", {})) for path in earlier] + [_stage(train)]
+    stages = [st for path in earlier for st in _earlier_stages(path)] + [_stage(train)]
     times = [st["wall_time_s"] for st in stages]
     return {"command": command, "seed": config.get("seed"), "config": config,
             "steps": sum(st["steps"] for st in stages), "samples_seen": sum(st["samples_seen"] for st in stages),
