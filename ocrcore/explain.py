@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from ocrcore.decoding import CTCCodec, Prediction
+from ocrcore.fonts import FontNotFoundError, cjk_fonts
 from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
 from ocrcore.preprocess import preprocess
@@ -38,6 +39,43 @@ class Explanation:
     def overlays(self, alpha: float = 0.45) -> list[Image.Image]:
         """The input with each character's heatmap blended on top (combined map first)."""
         return [overlay(self.image, m, alpha) for m in (self.combined, *self.per_char)]
+
+    def stacked(self, alpha: float = 0.45, strip_height: int = 40) -> Image.Image:
+        """Every character's map on one picture, for lines: a strip per character, top to bottom, each with the
+        character it explains at its left, and the colour scale below."""
+        h, w = self.image.shape[:2]
+        strip_w = max(1, round(w * strip_height / h))
+        label_w = strip_height + 8
+        strips = [overlay(self.image, m, alpha).resize((strip_w, strip_height)) for m in self.per_char]
+        scale = colour_scale(strip_w, 14)
+        sheet = Image.new("RGB", (label_w + strip_w, len(strips) * (strip_height + 2) + scale.height + 22), "white")
+        draw = ImageDraw.Draw(sheet)
+        font = _label_font(int(strip_height * 0.7))
+        for i, (char, strip) in enumerate(zip(self.prediction.text, strips, strict=False)):
+            y = i * (strip_height + 2)
+            draw.text((4, y + strip_height // 2), char, font=font, fill=(20, 20, 20), anchor="lm")
+            sheet.paste(strip, (label_w, y))
+        y = len(strips) * (strip_height + 2) + 4
+        sheet.paste(scale, (label_w, y))
+        small = _label_font(12)
+        draw.text((label_w, y + scale.height + 2), "low", font=small, fill=(60, 60, 60))
+        draw.text((label_w + strip_w, y + scale.height + 2), "high attention", font=small, fill=(60, 60, 60),
+                  anchor="ra")
+        return sheet
+
+
+def colour_scale(width: int, height: int) -> Image.Image:
+    """The heatmaps' colours from low (left) to high (right)."""
+    ramp = np.tile(np.linspace(0, 1, max(width, 2), dtype=np.float32), (height, 1))
+    return Image.fromarray(cv2.applyColorMap((ramp * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1])
+
+
+def _label_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """A CJK font for the characters beside the strips, else PIL's own."""
+    try:
+        return cjk_fonts()[0].pil(size)
+    except FontNotFoundError:
+        return ImageFont.load_default(size)
 
 
 def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> Image.Image:

@@ -50,3 +50,17 @@ def test_explained_reading_is_the_recognised_one(captcha_dataset):
     image = ShardDataset(captcha_dataset, "test").image(2)
     for _ in range(3):  # no dropout or training-mode difference between the two passes
         assert GradCAM(bundle).explain(image).prediction.text == Recognizer(bundle)(image).text
+
+
+def test_a_lines_maps_stack_into_one_picture_with_a_colour_scale(captcha_dataset):
+    """`stacked`: a strip per character, top to bottom, the character at its left, the colour scale below."""
+    from ocrcore.explain import colour_scale
+
+    explanation = GradCAM(_readable("crnn")).explain(ShardDataset(captcha_dataset, "test").image(0))
+    n = len(explanation.prediction.text)
+    sheet = np.asarray(explanation.stacked(strip_height=40))
+    assert sheet.shape[0] == n * 42 + 14 + 22  # strips, the scale and its words
+    strips = sheet[: n * 42, 48:]
+    assert (strips.std(axis=(1, 2)) > 0).mean() > 0.9  # every strip holds a map, not blank paper
+    scale = np.asarray(colour_scale(100, 14)).astype(int)
+    assert scale[0, 0, 2] > scale[0, 0, 0] and scale[0, -1, 0] > scale[0, -1, 2]  # blue (low) to red (high)

@@ -100,7 +100,7 @@ def test_api_returns_text_confidence_and_probabilities(client, sample_png):
 def test_ui_endpoint_returns_heatmaps(client, sample_png):
     from gradio_client import handle_file
 
-    text, confidence, bars, alternatives, gallery, note = client.predict(
+    text, confidence, bars, alternatives, gallery, note, warning = client.predict(
         handle_file(str(sample_png)), "captcha", "crnn", "champion", api_name="/recognize_ui")
     assert len(gallery) == len(text) + 1  # the combined map, then one per character
     source = Image.open(sample_png)
@@ -294,7 +294,7 @@ def test_large_images_answered_fast_with_bounded_memory(client, size, tmp_path):
     before = _rss_mb()
     for _ in range(2):
         start = time.perf_counter()
-        text, confidence, bars, alternatives, gallery, note = client.predict(
+        text, confidence, bars, alternatives, gallery, note, warning = client.predict(
             handle_file(str(path)), "captcha", "crnn", "champion", api_name="/recognize_ui")
         elapsed = time.perf_counter() - start
         # Read, not refused (an error note has no timings); what a tiny model reads in noise may be nothing.
@@ -406,7 +406,7 @@ def test_a_visitor_choosing_a_version_changes_nothing_for_anyone_else(server, th
         return client.predict(image, "captcha", arch, api_name="/recognize")
 
     def page(client, version):
-        return client.predict(image, "captcha", arch, version, api_name="/recognize_ui")[-1]
+        return client.predict(image, "captcha", arch, version, api_name="/recognize_ui")[5]  # the note
 
     assert api(b)["model"] == f"{COMPARED} v1"
     note = page(a, "2")
@@ -616,6 +616,20 @@ def test_a_models_real_accuracy_is_shown_beside_the_synthetic_one(registered):
     assert f"real {100 * real['sequence_accuracy']:.2f} % ({real['folder']} ({real['images']} images))" in line
     assert "synthetic test " in line
     assert accuracy_line({"sequence_accuracy": "0.5"}) == "synthetic test 50.00 %"
+
+
+def test_a_line_gets_one_stacked_picture_of_its_characters_maps(registered):
+    from tests.test_lines import paragraph
+    from webapp.service import ModelService
+
+    require_pretrained("text-crnn_char")
+    from ocrcore.inference.lines import split_lines
+
+    line = split_lines(paragraph(["批量大小为六十四"], indent=(0,)))[0].image  # cropped to the line, as read
+    out = ModelService().recognize(line, "text", "crnn_char")
+    assert out["text"] == "批量大小为六十四"
+    assert out["heatmap_captions"] == ["all characters", "each character, top to bottom (colour scale below)"]
+    assert len(out["overlays"]) == 2 and out["overlays"][1].height > 8 * 40  # a strip per character
 
 
 def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):

@@ -44,6 +44,7 @@ from ocrcore.tracking.serving import (
 )
 
 log = logging.getLogger(__name__)
+LINE_ASPECT = 3.0  # inputs wider than this many heights get their per-character maps as one stacked picture
 LOW_CONFIDENCE = 0.5  # a reading below this (the product of its characters' probabilities) is flagged
 DOUBTFUL_CHAR = 0.8  # characters below this probability are named in the warning
 
@@ -271,12 +272,17 @@ class ModelService:
         elif pred.confidence < LOW_CONFIDENCE:
             result["warning"] = low_confidence_warning(pred, task)
         if explanation is not None:
-            result["overlays"] = explanation.overlays()
             read = explanation.prediction  # the reading the maps explain (the same model, in eval mode)
-            unit = "head" if model.recognizer.bundle.length else "character"  # fixed length: one map per head
-            pairs = zip(read.text, read.char_probs, strict=True)
-            result["heatmap_captions"] = ["all characters"] + [f"{unit} {i + 1}: {c} ({p:.2f})"
-                                                               for i, (c, p) in enumerate(pairs)]
+            h, w = explanation.image.shape[:2]
+            if w > LINE_ASPECT * h and len(read.text) > 1:  # a line: one picture, a strip per character
+                result["overlays"] = [explanation.overlays()[0], explanation.stacked()]
+                result["heatmap_captions"] = ["all characters", "each character, top to bottom (colour scale below)"]
+            else:
+                result["overlays"] = explanation.overlays()
+                unit = "head" if model.recognizer.bundle.length else "character"  # fixed length: a map per head
+                pairs = zip(read.text, read.char_probs, strict=True)
+                result["heatmap_captions"] = ["all characters"] + [f"{unit} {i + 1}: {c} ({p:.2f})"
+                                                                   for i, (c, p) in enumerate(pairs)]
         return result
 
     def read_paragraph(self, source: ImageSource | None, task: str, arch: str, version: str | None = None,
