@@ -10,14 +10,15 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem,
   rarely with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates), flat-topped `3`
   (read as 8 after the first change) and `M` (its V meets halfway down; read as H after the second).
-  `"bold"` is the first version: DejaVu Sans Bold as the font draws it.
+  `"bold"`: DejaVu Sans Bold as the font draws it (the baseline of the real-plate study).
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
-  tight with small random margins, and lighter blur and haze (real crops are sharper than the first version's).
-  `"loose"` is the first version's warp and degradations. `"varied"`: crops as detectors of other cameras hand
-  them over - the plate 40 to 260 px wide (log-uniform), margins from clipped to loose (each side up to a quarter
-  of the plate's width and three quarters of its height, mostly tight), a holder frame and the car body around
-  it, so sizes and aspect ratios vary as they do on the road (real crops: 53-282 px wide, aspect 0.7-5.5);
-  `size` is then unused: models read plates through the task's fixed input (`input_width`).
+  tight with small random margins, and lighter blur and haze (real crops are sharper than `"loose"`'s).
+  `"loose"`: each corner placed loosely at random, heavier blur and haze (the study's baseline). `"varied"`:
+  crops as detectors of other cameras hand them over - the plate 40 to 260 px wide (log-uniform), margins from
+  clipped to loose (each side up to a quarter of the plate's width and three quarters of its height, mostly
+  tight), a holder frame and the car body around it, so sizes and aspect ratios vary as they do on the road
+  (real crops: 53-282 px wide, aspect 0.7-5.5); `size` is then unused: models read plates through the task's
+  fixed input (`input_width`).
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
@@ -353,7 +354,7 @@ class PlateGenerator(Generator):
         ])
 
     def _loose_corners(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
-        """The first version: each plate corner placed in the output crop, loosely, by its own random offset."""
+        """Each plate corner placed in the output crop, loosely, by its own random offset."""
         s, (out_w, out_h) = self.degrade, self.size
         margin = rng.uniform(-0.03, 0.08, size=(4, 2)) * s * np.float32([out_w, out_h])
         dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])

@@ -62,15 +62,12 @@ class CRNN(nn.Module):
     stride = 4  # input columns per output time step
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
-                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1, seq_norm: bool = False,
+                 hidden: int = 128, recurrent: bool = True, dropout: float = 0.1,
                  skip: bool = False, stn: bool = False, lead: bool = False) -> None:
         super().__init__()
         self.stn = SpatialTransformer(in_channels) if stn else nn.Identity()
         self.backbone = vgg_backbone(in_channels, widths)
         channels = widths[3]
-        # The backbone ends in ReLU: all-positive features with a large common component. LayerNorm centres
-        # them per time step before the sequence stage (bench/ctc_start.py measures what it does to the LSTM).
-        self.norm = nn.LayerNorm(channels) if seq_norm else nn.Identity()
         self.sequence = BiLSTM(channels, hidden, dropout=dropout, skip=skip) if recurrent else ConvSequence(channels)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.sequence.out_features, num_classes)
@@ -80,7 +77,7 @@ class CRNN(nn.Module):
         f = self.backbone(self.stn(x))  # (B, C, H/16, W/4)
         f = f.mean(dim=2)             # (B, C, W/4): any height that is a multiple of 16 collapses to 1
         f = f.transpose(1, 2)         # (B, C, T) -> (B, T, C)
-        f = self.dropout(self.sequence(self.norm(f)))  # (B, T, C')
+        f = self.dropout(self.sequence(f))  # (B, T, C')
         logits = self.head(f)  # (B, T, num_classes)
         if self.lead is None:
             return logits
