@@ -13,6 +13,7 @@ Grad-CAM++ weights (Chattopadhay et al. 2018) are available with `method="gradca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import cv2
 import numpy as np
@@ -39,6 +40,10 @@ class Explanation:
     def overlays(self, alpha: float = 0.45) -> list[Image.Image]:
         """The input with each character's heatmap blended on top (combined map first)."""
         return [overlay(self.image, m, alpha) for m in (self.combined, *self.per_char)]
+
+    def combined_overlay(self, alpha: float = 0.45) -> Image.Image:
+        """The input with the map of all characters together blended on top."""
+        return overlay(self.image, self.combined, alpha)
 
     def stacked(self, alpha: float = 0.45, strip_height: int = 40) -> Image.Image:
         """Every character's map on one picture, for lines: a strip per character, top to bottom, each with the
@@ -70,6 +75,7 @@ def colour_scale(width: int, height: int) -> Image.Image:
     return Image.fromarray(cv2.applyColorMap((ramp * 255).astype(np.uint8), cv2.COLORMAP_JET)[..., ::-1])
 
 
+@cache
 def _label_font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """A CJK font for the characters beside the strips, else PIL's own."""
     try:

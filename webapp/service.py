@@ -275,7 +275,7 @@ class ModelService:
             read = explanation.prediction  # the reading the maps explain (the same model, in eval mode)
             h, w = explanation.image.shape[:2]
             if w > LINE_ASPECT * h and len(read.text) > 1:  # a line: one picture, a strip per character
-                result["overlays"] = [explanation.overlays()[0], explanation.stacked()]
+                result["overlays"] = [explanation.combined_overlay(), explanation.stacked()]
                 result["heatmap_captions"] = ["all characters", "each character, top to bottom (colour scale below)"]
             else:
                 result["overlays"] = explanation.overlays()
@@ -298,7 +298,7 @@ class ModelService:
         with model.lock:
             read = model.recognizer.read_paragraph(np.asarray(image))
             recognise_ms = 1000 * (time.perf_counter() - start)
-            maps = [model.cam.explain(line.image, max_side=PREVIEW_SIDE).overlays()[0]
+            maps = [model.cam.explain(line.image, max_side=PREVIEW_SIDE).combined_overlay()
                     for line, _ in read[:HEATMAP_LINES]] if heatmaps else []
         if not read:
             return {"error": "No lines found: the image holds no ink to read."}

@@ -154,12 +154,12 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     out = Path(out)
     task = None
     if data is not None:
-        task = read_manifest(data)["plan"]["task"]
+        manifest = read_manifest(data)
+        task = manifest["plan"]["task"]
         cs, data_length = dataset_charset_and_length(data)
         cs = get_charset(charset) if charset else cs
         train_set: Dataset = ShardDataset(data, "train")
-        splits = read_manifest(data)["splits"]
-        val_set: Dataset | None = ShardDataset(data, "val") if "val" in splits else None
+        val_set: Dataset | None = ShardDataset(data, "val") if "val" in manifest["splits"] else None
         length = length or data_length
     elif folder is not None:
         cs = get_charset(charset or "alnum_upper")
