@@ -30,13 +30,13 @@ def served(model: str) -> Iterator[tuple[str, dict, Path]]:
     os.environ.pop("MLFLOW_TRACKING_URI", None)
 
     from ocrcore.pretrained import read_card
-    from ocrcore.tracking import configure
+    from ocrcore.tracking import connect
     from ocrcore.tracking.pretrained import register_pretrained
     from webapp.app import build_app
     from webapp.server import Server
     from webapp.service import ModelService
 
-    configure()
+    connect()
     register_pretrained(model)
     card = read_card(model)
     port = free_port()

@@ -14,7 +14,7 @@ from flows.defaults import task_runner
 from ocrcore.checkpoint import load_bundle
 from ocrcore.data import open_split
 from ocrcore.evaluation import evaluate, write_report
-from ocrcore.tracking.store import configure
+from ocrcore.tracking.store import resume_run
 
 KEYS = ("samples", "sequence_accuracy", "char_accuracy", "top1", "top5", "model_ms_per_image")
 
@@ -25,7 +25,7 @@ def evaluate_set(checkpoint: str, name: str, dataset: str | None, split: str, fo
     bundle, _ = load_bundle(checkpoint)
     data = open_split(dataset, split, folder, bundle.charset)
     report = evaluate(bundle, data)
-    write_report(report, Path(out) / name, title=f"{bundle.arch} {name}")
+    write_report(report, Path(out) / name, title=f"{bundle.arch} on {name}", dataset=data)
     return report
 
 
@@ -36,8 +36,7 @@ def log_reports(reports: dict[str, dict[str, Any]], out: str, run_id: str | None
         rows.append(f"| {name} | " + " | ".join(_fmt(report.get(k)) for k in KEYS) + " |")
     table = "\n".join(rows)
     if run_id:
-        configure(tracking_uri)
-        with mlflow.start_run(run_id=run_id):
+        with resume_run(run_id, tracking_uri):
             for name, report in reports.items():
                 mlflow.log_metrics({f"{name}_{k}": float(report[k]) for k in KEYS if k in report})
             mlflow.log_artifacts(out, artifact_path="evaluation")

@@ -18,7 +18,7 @@ from flows.generate import generate
 from flows.register import register
 from flows.seed import seed_registry
 from flows.train import train
-from ocrcore.tracking import configure, resolve_serving_model, served_models
+from ocrcore.tracking import connect, resolve_serving_model, served_models
 
 # Generator parameters of each task's retraining data (the task's default generator otherwise).
 TASK_PARAMS: dict[str, dict[str, Any]] = {"plate": {"all_class": True}}
@@ -38,8 +38,9 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
     """
     config = {"epochs": 4, "batch_size": 64, **(config or {})}
     dataset = generate(task_name, train_size, val_size, test_size, seed, params or {}, dask_address=dask_address)
-    start = champion_checkpoint(task_name, arch, tracking_uri) if init_from == "champion" else init_from
-    trained = train(arch, dataset, config=config, tracking_uri=tracking_uri, init_from=start)
+    start, label = (init_from, None) if init_from != "champion" else champion_checkpoint(task_name, arch,
+                                                                                          tracking_uri)
+    trained = train(arch, dataset, config=config, tracking_uri=tracking_uri, init_from=start, start=label)
     reports = evaluate_model(trained["checkpoint"], dataset, extra_folders=extra_eval_folders,
                              run_id=trained["run_id"], tracking_uri=tracking_uri, dask_address=dask_address)
     score = reports["test"]["sequence_accuracy"]
@@ -49,16 +50,17 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
     return {"dataset": dataset, "run_id": trained["run_id"], "test": reports["test"], **promotion}
 
 
-def champion_checkpoint(task_name: str, arch: str, tracking_uri: str | None) -> str | None:
-    """The served version's checkpoint; None (random weights) while nothing is registered under the name."""
-    configure(tracking_uri)
+def champion_checkpoint(task_name: str, arch: str, tracking_uri: str | None) -> tuple[str | None, str | None]:
+    """The served version's checkpoint and its name ("ocr-captcha-crnn v3"); (None, None) (random weights)
+    while nothing is registered under the name."""
+    connect(tracking_uri)
     try:
         serving = resolve_serving_model(task_name, arch)
     except LookupError as exc:
         get_run_logger().warning("no champion to fine-tune from, training from random weights: %s", exc)
-        return None
+        return None, None
     get_run_logger().info("fine-tuning from %s v%s (%s)", serving.name, serving.version, serving.alias or "latest")
-    return str(serving.checkpoint)
+    return str(serving.checkpoint), f"{serving.name} v{serving.version}"
 
 
 @flow(name="retrain-all")
@@ -67,7 +69,7 @@ def retrain_all(train_size: int = 20000, val_size: int = 1000, test_size: int = 
                 min_accuracy: float | None = None) -> list[dict[str, Any]]:
     """Fine-tune every served model (a registered `ocr-<task>-<arch>` with a champion) from its champion on
     fresh data; the gate decides. One failing model does not stop the others (its state says why)."""
-    configure(tracking_uri)
+    connect(tracking_uri)
     served = served_models()
     if not served:
         get_run_logger().warning("nothing is served (no registered champion): seed the registry with "

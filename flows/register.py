@@ -8,31 +8,31 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import mlflow
 from prefect import flow, task
 from prefect.tasks import exponential_backoff
 
 from ocrcore.checkpoint import load_bundle
-from ocrcore.data import ShardDataset
+from ocrcore.data import ShardDataset, split_fingerprint
 from ocrcore.evaluation import evaluate
 from ocrcore.tracking import MIN_ACCURACY, compare_and_promote, log_model, model_name
-from ocrcore.tracking.store import configure
+from ocrcore.tracking.store import resume_run
 
 
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2))
 def register_model(task_name: str, arch: str, checkpoint: str, dataset: str, split: str, score: float,
                    run_id: str, tracking_uri: str | None, min_accuracy: float | None = None) -> dict[str, Any]:
-    configure(tracking_uri)
     held_out = ShardDataset(dataset, split)
-    with mlflow.start_run(run_id=run_id):
+    with resume_run(run_id, tracking_uri):
         uri = log_model(checkpoint, held_out.image(0))
 
     def score_champion(path: Path) -> float:
         return evaluate(load_bundle(path)[0], held_out)["sequence_accuracy"]
 
     floor = MIN_ACCURACY.get(task_name, 0.0) if min_accuracy is None else min_accuracy
+    about = (f"Trained in run `{run_id}`; scored on the `{split}` split of `{Path(dataset).name}` "
+             f"({len(held_out):,} images, fingerprint `{split_fingerprint(dataset, split)}`).")
     promotion = compare_and_promote(model_name(task_name, arch), uri, score, score_champion, run_id=run_id,
-                                    floor=floor)
+                                    floor=floor, about=about)
     return asdict(promotion)
 
 

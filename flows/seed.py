@@ -15,12 +15,12 @@ from prefect import flow, get_run_logger, task
 
 from ocrcore.pretrained import servable
 from ocrcore.tracking.pretrained import register_pretrained
-from ocrcore.tracking.store import configure
+from ocrcore.tracking.store import connect
 
 
 @task
 def register_one_pretrained(name: str, tracking_uri: str | None) -> dict[str, Any]:
-    configure(tracking_uri)
+    connect(tracking_uri)
     return asdict(register_pretrained(name))
 
 

@@ -40,9 +40,12 @@ def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     for key in ("samples", "sequence_accuracy", "char_accuracy", "accuracy_by_length", "errors"):
         assert reports[0][key] == reports[1][key] == reports[2][key], key
     assert reports[0]["samples"] == 8 and reports[0]["sequence_accuracy"] == 0.75
-    paths = write_report(reports[0], tmp_path, "tiny")
+    paths = write_report(reports[0], tmp_path, "tiny", dataset=ds)
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 8
-    assert all(p.exists() for p in paths)
+    assert all(p.exists() for p in paths) and (tmp_path / "failures.png").exists()
+    errors = reports[0]["errors"]  # the most confident first, each pointing at its image
+    assert [e["confidence"] for e in errors] == sorted((e["confidence"] for e in errors), reverse=True)
+    assert all(ds[e["index"]][1] == e["label"] for e in errors)
 
 
 def test_real_plate_benchmark_reads_a_folder_and_writes_its_row(tmp_path, monkeypatch, capsys):

@@ -250,8 +250,40 @@ def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_
     result = pipeline("captcha", "crnn_cnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST,
                       init_from="champion", min_accuracy=0.0)
     assert result["version"] == "2" and "champion v1" in result["reason"]  # the gate re-scored the seeded model
-    run = MlflowClient().get_run(result["run_id"])
-    assert run.data.params["init_from"].endswith("model.pt")
+    client = MlflowClient()
+    run = client.get_run(result["run_id"])
+    assert run.data.params["init_from"] == f"{name} v1"  # named as reviewers name it, not an artifact path
+    assert "champion_sequence_accuracy" in run.data.metrics and "test_sequence_accuracy" in run.data.metrics
+    seeded = client.get_model_version(name, "1")
+    assert "Pretrained `captcha-crnn_cnn`" in seeded.description and "synthetic:" in seeded.description
+    assert "champion v1" in client.get_model_version(name, "2").description
+    assert "captcha" in client.get_registered_model(name).description
+
+
+def test_a_run_reads_without_opening_its_artifacts(prefect_harness, store):
+    """What a reviewer sees in MLflow: the task's own experiment opening on training runs, the dataset by name,
+    sizes and generator settings, dataset inputs with fingerprints, and the errors as a gallery."""
+    from mlflow import MlflowClient
+
+    from flows.pipeline import pipeline
+    from ocrcore.tracking import experiment_name
+
+    result = pipeline("captcha", "crnn", params=TINY, train_size=48, val_size=8, test_size=8, config=FAST,
+                      min_accuracy=0.0)
+    client = MlflowClient()
+    run = client.get_run(result["run_id"])
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.name == experiment_name("captcha") == "ocrcore-captcha"
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    params = run.data.params
+    assert params["task"] == run.data.tags["task"] == "captcha" and params["init_from"] == "random weights"
+    assert params["dataset"].endswith("(train 48, val 8, test 8)") and params["data.width"] == "80"
+    inputs = {d.dataset.name.rsplit("/", 1)[1]: d for d in run.inputs.dataset_inputs}
+    assert set(inputs) == {"train", "val", "test"} and len(inputs["test"].dataset.digest) == 16
+    assert {t.value for t in inputs["test"].tags} >= {"testing", "8"}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation/test")}
+    assert "evaluation/test/failures.png" in artifacts or run.data.metrics["test_sequence_accuracy"] == 1.0
+    assert "evaluation/test/accuracy_by_length.png" not in artifacts  # fixed length: one bar says nothing
 
 
 def test_registry_client_fails_fast_and_leaves_a_dead_registry_alone():

@@ -116,7 +116,7 @@ def test_typeset_lines_draw_latin_in_a_latin_font_and_screenshots_sharp():
     cjk = build_generator("text", corpus="natural").fonts_used()[0]
     label = "使用 pytorch 训练 CRNN"
     draw = lambda **kw: np.asarray(build_generator(  # noqa: E731
-        "text", corpus="mixed", fonts=(cjk,), crisp=1.0, **kw).render(label, np.random.default_rng(0)))
+        "text", corpus="prose", fonts=(cjk,), crisp=1.0, **kw).render(label, np.random.default_rng(0)))
     one_font, two_fonts = draw(latin_share=0.0), draw(latin_share=1.0)
     assert one_font.shape[0] == two_fonts.shape[0] == 32
     assert one_font.shape != two_fonts.shape or np.abs(one_font.astype(int) - two_fonts).mean() > 5

@@ -5,7 +5,7 @@ The torch-based datasets load lazily, so generation worker processes start witho
 
 from typing import Any
 
-from ocrcore.data.shards import DatasetError, check_overlap, read_manifest, write_dataset
+from ocrcore.data.shards import DatasetError, check_overlap, read_manifest, split_fingerprint, write_dataset
 
 _LAZY = {"FolderDataset", "GeneratorDataset", "ShardDataset", "collate_images", "open_split"}
 
@@ -19,4 +19,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["DatasetError", "FolderDataset", "GeneratorDataset", "ShardDataset", "check_overlap", "collate_images",
-           "open_split", "read_manifest", "write_dataset"]
+           "open_split", "read_manifest", "split_fingerprint", "write_dataset"]

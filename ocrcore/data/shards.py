@@ -145,6 +145,12 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def split_fingerprint(root: str | Path, split: str) -> str:
+    """Identifies a split by its shards' checksums: two figures are comparable only if these agree."""
+    shards = read_manifest(root)["splits"][split]["shards"]
+    return hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
+
+
 def write_dataset(root: str | Path, gen: Generator, counts: dict[str, int], seed: int = 0, shard_size: int = 1000,
                   workers: int | None = None, label_split: LabelSplit | None = None,
                   progress: bool = True) -> dict[str, Any]:

@@ -65,15 +65,33 @@ def _output_lengths(bundle: ModelBundle, widths: torch.Tensor, logits: torch.Ten
     return lengths if lengths is not None else torch.full((logits.shape[0],), logits.shape[1])
 
 
-def write_report(report: dict[str, Any], out_dir: str | Path, title: str = "") -> list[Path]:
-    """Write report.json and the plots (confusions, accuracy by length, calibration); returns the paths."""
+def write_report(report: dict[str, Any], out_dir: str | Path, title: str = "",
+                 dataset: Dataset | None = None) -> list[Path]:
+    """Write report.json and the plots (confusions, accuracy by length, calibration) and, given the evaluated
+    `dataset`, failures.png: the most confident errors with truth and reading; returns the paths."""
     from ocrcore.evaluation.plots import plot_report
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     path = out / "report.json"
     path.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
-    return [path, *plot_report(report, out, title)]
+    paths = [path, *plot_report(report, out, title)]
+    if dataset is not None and report.get("errors"):
+        paths.append(failure_gallery(report["errors"], dataset, out / "failures.png"))
+    return paths
+
+
+def failure_gallery(errors: list[dict[str, Any]], dataset: Dataset, path: Path, count: int = 24) -> Path:
+    """The first `count` of a report's errors (most confident first) as a sheet: each image over
+    "reading ≠ truth (confidence)"."""
+    from PIL import Image
+
+    from ocrcore.preview import preview_grid
+
+    cells = [(Image.fromarray(dataset[e["index"]][0]), f"{e['pred']} ≠ {e['label']} ({e['confidence']:.2f})")
+             for e in errors[:count]]
+    preview_grid(cells, columns=3).save(path)
+    return path
 
 
 def write_rows(md: str | Path, header: list[str], rows: list[str], replaces: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 from ocrcore.decoding import Prediction
 
 COVERAGES = (0.5, 0.8, 0.9, 0.95, 1.0)
+KEPT_ERRORS = 50  # the most confident errors a report lists
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -63,7 +65,7 @@ class Tally:
     topk: Counter = field(default_factory=Counter)
     confusions: Counter = field(default_factory=Counter)
     confidences: list[tuple[float, bool]] = field(default_factory=list)
-    examples: list[dict[str, Any]] = field(default_factory=list)
+    worst: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap of (confidence, index, ...)
 
     def add(self, preds: list[Prediction], labels: list[str]) -> None:
         for pred, label in zip(preds, labels, strict=True):
@@ -84,8 +86,9 @@ class Tally:
                     self.topk[k] += label in ranked[:k]
             self.confusions.update(substitutions(label, pred.text))
             self.confidences.append((pred.confidence, ok))
-            if not ok and len(self.examples) < 50:
-                self.examples.append({"label": label, "pred": pred.text, "confidence": round(pred.confidence, 4)})
+            if not ok:  # keep the KEPT_ERRORS most confident: the errors a reject threshold would not catch
+                item = (pred.confidence, self.n - 1, label, pred.text)
+                (heapq.heappush if len(self.worst) < KEPT_ERRORS else heapq.heappushpop)(self.worst, item)
 
     def summary(self) -> dict[str, Any]:
         n = max(self.n, 1)
@@ -98,13 +101,18 @@ class Tally:
                                    for k, v in sorted(self.by_length.items())},
             "top_confusions": [{"true": t, "pred": p, "count": c} for (t, p), c in self.confusions.most_common(20)],
             "calibration": self.calibration(),
-            "errors": self.examples,
+            "errors": self.errors(),
         }
         if self.by_position:
             report["accuracy_by_position"] = [v[1] / v[0] for _, v in sorted(self.by_position.items())]
         if self.topk:
             report["top1"], report["top5"] = self.topk[1] / n, self.topk[5] / n
         return report
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The most confident errors, most confident first, with their sample's index in the evaluated set."""
+        return [{"index": i, "label": label, "pred": pred, "confidence": round(conf, 4)}
+                for conf, i, label, pred in sorted(self.worst, key=lambda e: (-e[0], e[1]))]
 
     def calibration(self) -> dict[str, float]:
         """Accuracy of the most confident fraction of samples: what a reject threshold would buy."""

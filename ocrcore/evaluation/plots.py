@@ -42,17 +42,17 @@ def plot_report(report: dict[str, Any], out: Path, title: str = "") -> list[Path
         ax.barh(range(len(confusions)), [c["count"] for c in confusions][::-1])
         ax.set_yticks(range(len(confusions)), labels[::-1])
         ax.set_xlabel("count")
-        ax.set_title(f"{title} most confused characters (true → predicted)".strip())
+        ax.set_title(_title(title, "most confused characters (true → predicted)"))
         paths.append(_save(fig, out / "confusions.png"))
     by_length = report.get("accuracy_by_length", {})
-    if by_length:
+    if len(by_length) > 1:  # one bar says nothing: fixed-length sets have the sequence accuracy already
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.bar(range(len(by_length)), [v["accuracy"] for v in by_length.values()])
         ax.set_xticks(range(len(by_length)), [str(k) for k in by_length])
         ax.set_xlabel("label length")
         ax.set_ylabel("sequence accuracy")
         ax.set_ylim(max(0.0, min(v["accuracy"] for v in by_length.values()) - 0.05), 1.0)
-        ax.set_title(f"{title} accuracy by length".strip())
+        ax.set_title(_title(title, "accuracy by length"))
         paths.append(_save(fig, out / "accuracy_by_length.png"))
     calibration = report.get("calibration", {})
     if calibration:
@@ -60,9 +60,14 @@ def plot_report(report: dict[str, Any], out: Path, title: str = "") -> list[Path
         ax.plot([float(k[4:-1]) for k in calibration], list(calibration.values()), marker="o")
         ax.set_xlabel("most confident % of samples kept")
         ax.set_ylabel("sequence accuracy")
-        ax.set_title(f"{title} calibration".strip())
+        ax.set_title(_title(title, "calibration"))
         paths.append(_save(fig, out / "calibration.png"))
     return paths
+
+
+def _title(title: str, what: str) -> str:
+    """The set's name above what the plot shows: one line each, so neither is clipped at the figure's width."""
+    return f"{title}\n{what}" if title else what
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:

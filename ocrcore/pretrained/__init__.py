@@ -11,6 +11,7 @@ from ocrcore.pretrained.catalog import (
     PretrainedError,
     accuracy_tags,
     available,
+    card_description,
     load_pretrained,
     pretrained_name,
     pretrained_root,
@@ -21,5 +22,6 @@ from ocrcore.pretrained.catalog import (
     weights_file,
 )
 
-__all__ = ["CARD", "WEIGHTS", "PretrainedError", "accuracy_tags", "available", "load_pretrained", "pretrained_name",
-           "pretrained_root", "read_card", "resolve", "servable", "split_pretrained_name", "weights_file"]
+__all__ = ["CARD", "WEIGHTS", "PretrainedError", "accuracy_tags", "available", "card_description", "load_pretrained",
+           "pretrained_name", "pretrained_root", "read_card", "resolve", "servable", "split_pretrained_name",
+           "weights_file"]

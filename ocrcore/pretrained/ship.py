@@ -8,7 +8,6 @@ already shipped under the name is replaced only by one that reads the same test 
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import statistics
 import tempfile
@@ -20,7 +19,7 @@ import torch
 
 import ocrcore
 from ocrcore.checkpoint import FORMAT, INT8, dequantise, load_bundle, quantise_rows, read_checkpoint
-from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest
+from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_manifest, split_fingerprint
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
 from ocrcore.files import atomic_write
@@ -73,12 +72,6 @@ def _call_times_ms(rec: Any, images: list) -> list[float]:
         rec(im)
         times.append(1000 * (time.perf_counter() - start))
     return times
-
-
-def split_fingerprint(data: str | Path, split: str) -> str:
-    """Identifies a test set by its shards' checksums: two cards are comparable only if these agree."""
-    shards = read_manifest(data)["splits"][split]["shards"]
-    return hashlib.sha256("".join(s["sha256"] for s in shards).encode()).hexdigest()[:16]
 
 
 def _stage(train: dict[str, Any]) -> dict[str, Any]:

@@ -77,10 +77,11 @@ class TextLineGenerator(Generator):
     drawn character instead of a word, so every character keeps a share; corpus="uniform" draws every
     character uniformly (coverage without language); corpus="prose" draws spans of real technical prose
     (`ocrcore.synth.prose`: Debian's Chinese documentation, Latin words, paths and punctuation as written),
-    corpus="mixed" prose or natural lines half and half, and corpus="prose_heldout" spans of the package held
-    out for testing. Images have height `height` and the width the text needs. `fonts` are font paths; empty
-    means every installed CJK font. `mix` weighs hanzi (words), digits (numbers), Latin letters (words) and
-    punctuation.
+    corpus="mixed" prose or natural lines half and half, each drawn half the time typeset (below) and half as
+    corpus="natural" draws (so a model tuned on it keeps reading what it read before), and
+    corpus="prose_heldout" spans of the package held out for testing. Images have height `height` and the
+    width the text needs. `fonts` are font paths; empty means every installed CJK font. `mix` weighs hanzi
+    (words), digits (numbers), Latin letters (words) and punctuation.
 
     Typeset corpora (prose, mixed, prose_heldout) are drawn as documents and screens show them: with
     probability `latin_share` the line's ASCII in a separate Latin font (`latin_fonts`, empty: every installed
@@ -157,7 +158,7 @@ class TextLineGenerator(Generator):
 
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
         face = _pick_font(label, self._fonts, rng)
-        written = self.corpus in WRITTEN
+        written = self.corpus in WRITTEN and (self.corpus != "mixed" or rng.random() < 0.5)
         crisp = written and rng.random() < self.crisp  # a screenshot: sharp, unwarped
         small = crisp and rng.random() < 0.2  # UI text (11-20 px), scaled up to the model's height
         font = face.pil(int(rng.integers(11, 21) if small else rng.integers(30, 48)))

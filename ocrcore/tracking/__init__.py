@@ -13,9 +13,10 @@ from ocrcore.tracking.registry import (
     served_models,
 )
 from ocrcore.tracking.serving import RegistryClient, RegistryDown, pretrained_model, why_served
-from ocrcore.tracking.store import DEFAULT_DATA_DIR, configure, redact, tracking_uri
+from ocrcore.tracking.store import DEFAULT_DATA_DIR, configure, connect, experiment_name, redact, tracking_uri
 
 __all__ = ["DEFAULT_DATA_DIR", "MIN_ACCURACY", "RegistryClient", "RegistryDown", "ServingModel", "VersionInfo",
-           "compare_and_promote", "configure", "list_versions", "log_model", "model_name", "redact",
+           "compare_and_promote", "configure", "connect", "experiment_name", "list_versions", "log_model",
+           "model_name", "redact",
            "registered_models", "resolve_serving_model", "served_models", "pretrained_model", "tracking_uri",
            "why_served"]

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ocrcore.pretrained import accuracy_tags, read_card, weights_file
+from ocrcore.pretrained import accuracy_tags, card_description, read_card, weights_file
 from ocrcore.synth import build_generator, seeded_rng
-from ocrcore.tracking.registry import CHALLENGER, CHAMPION, log_model, model_name, version_by_alias
+from ocrcore.tracking.registry import CHALLENGER, CHAMPION, describe, log_model, model_name, version_by_alias
+from ocrcore.tracking.store import experiment_id
 
 log = logging.getLogger(__name__)
 SHA_TAG = "pretrained_sha256"
@@ -43,9 +44,11 @@ def register_pretrained(pretrained: str, root: str | Path | None = None) -> Seed
             return Seeded(name, str(v.version), False, v.tags.get("status") == CHAMPION, "already registered")
     example, _ = build_generator(card["task"], **card["data"]["generator"]).sample(seeded_rng(0, "example"))
     accuracy = card["test"]["sequence_accuracy"]
-    with mlflow.start_run(run_name=f"pretrained-{pretrained}") as run:
+    with mlflow.start_run(run_name=f"pretrained-{pretrained}", experiment_id=experiment_id(card["task"]),
+                          tags={"task": card["task"]}) as run:
         mlflow.log_params({"arch": card["arch"], "task": card["task"], "source": f"pretrained/{pretrained}"})
-        mlflow.log_metric("test_sequence_accuracy", accuracy)
+        mlflow.log_metrics({"test_sequence_accuracy": accuracy, **(
+            {"real_sequence_accuracy": card["real"]["sequence_accuracy"]} if card.get("real") else {})})
         mlflow.log_dict(card, "card.json")
         uri = log_model(weights, np.asarray(example))
     version = str(mlflow.register_model(uri, name).version)
@@ -58,5 +61,6 @@ def register_pretrained(pretrained: str, root: str | Path | None = None) -> Seed
         client.set_model_version_tag(name, version, key, value)
     if first:
         client.set_registered_model_alias(name, CHAMPION, version)
+    describe(client, name, version, f"{card_description(card)}\n\n{reason}.")
     log.info("%s v%s: %s", name, version, reason)
     return Seeded(name, version, True, first, reason)

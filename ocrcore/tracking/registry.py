@@ -128,15 +128,34 @@ class Promotion:
     champion_score: float | None
 
 
+def model_description(task: str, arch: str) -> str:
+    """What a registered model is, for the registry's model page."""
+    from ocrcore.synth import GENERATORS
+
+    return (f"ocrcore's `{arch}` reader of the `{task}` task. {GENERATORS[task].input_hint}\n\n"
+            f"The alias `{CHAMPION}` marks the version the app serves. A new version takes it only when it beats "
+            f"the champion re-scored on the new version's own held-out set, and never below the task's floor; "
+            f"each version's tags `status` and `reason` say what the gate decided.")
+
+
+def describe(client: Any, name: str, version: str, description: str) -> None:
+    """Write a version's description, and the registered model's where it has none yet."""
+    client.update_model_version(name, version, description=description)
+    pair = task_arch_of(name)
+    if pair and not client.get_registered_model(name).description:
+        client.update_registered_model(name, description=model_description(*pair))
+
+
 def compare_and_promote(name: str, model_uri: str, score: float,
                         score_champion: Callable[[Path], float], metric: str = "sequence_accuracy",
-                        run_id: str | None = None, floor: float = 0.0) -> Promotion:
+                        run_id: str | None = None, floor: float = 0.0, about: str = "") -> Promotion:
     """Register `model_uri` as a new version of `name`; make it `champion` only if it beats the current one.
 
     `score_champion(checkpoint_path)` scores the current champion on the same held-out set the new model was
-    scored on (scores stored from other test sets are not comparable). A version scoring below `floor` is
-    never promoted, even as the first version. A version that does not win is tagged `challenger` with the
-    reason.
+    scored on (scores stored from other test sets are not comparable); that score is also logged to the run
+    `run_id` as `champion_<metric>`. A version scoring below `floor` is never promoted, even as the first
+    version. A version that does not win is tagged `challenger` with the reason. `about` (what was trained on
+    what) opens the version's description.
     """
     import mlflow
     from mlflow import MlflowClient
@@ -154,6 +173,8 @@ def compare_and_promote(name: str, model_uri: str, score: float,
         promoted, reason = True, "first version of this model"
     else:
         champion_score = score_champion(_checkpoint_of(name, champion.version))
+        if run_id:
+            client.log_metric(run_id, f"champion_{metric}", champion_score)
         promoted = score > champion_score
         verdict = "beats" if promoted else "does not beat"
         reason = (f"{metric} {score:.4f} {verdict} champion v{champion.version} "
@@ -163,6 +184,8 @@ def compare_and_promote(name: str, model_uri: str, score: float,
     status = CHAMPION if promoted else REJECTED if score < floor else CHALLENGER
     client.set_model_version_tag(name, version, "status", status)
     client.set_model_version_tag(name, version, "reason", reason)
+    describe(client, name, str(version), "\n\n".join(filter(None, [
+        about, f"{metric} {score:.4f} on its held-out set; {status}: {reason}."])))
     log.info("%s v%s: %s", name, version, reason)
     return Promotion(str(version), promoted, reason, score, champion_score)
 

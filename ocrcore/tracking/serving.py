@@ -28,7 +28,7 @@ from ocrcore.tracking.registry import (
     resolve_serving_model,
     task_arch_of,
 )
-from ocrcore.tracking.store import configure, redact, tracking_uri
+from ocrcore.tracking.store import connect, redact, tracking_uri
 
 log = logging.getLogger(__name__)
 REGISTRY_TIMEOUT_S = 3
@@ -100,7 +100,7 @@ class RegistryClient:
         if self.down and time.monotonic() - self.health.last_failure < self.retry_after:
             raise RegistryDown(self.health.error)
         try:
-            configure(self.tracking_uri)
+            connect(self.tracking_uri)
             result = fn(*args, **kw)
         except (LookupError, ValueError):
             self._mark(True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 DEFAULT_DATA_DIR = "data"
 
@@ -34,21 +35,65 @@ def redact(text: str) -> str:
     return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
 
 
-def configure(uri: str | None = None, experiment: str = "ocrcore") -> str:
-    """Point MLflow at the store and select (creating if needed) `experiment`; returns the experiment id."""
+EXPERIMENT = "ocrcore"  # runs of no task: training on one's own folder
+# MLflow 3's page opens an experiment of this kind on its training runs (not on the GenAI traces view).
+KIND_TAG, KIND = "mlflow.experimentKind", "custom_model_development"
+
+
+def experiment_name(task: str | None) -> str:
+    """One experiment per task (`ocrcore-captcha`, ...), so its runs table compares like with like; runs of
+    no task (one's own folder) go to `ocrcore`."""
+    return f"{EXPERIMENT}-{task}" if task else EXPERIMENT
+
+
+def connect(uri: str | None = None) -> str:
+    """Point MLflow at the store (see `tracking_uri`) without choosing an experiment: for registry calls and
+    for runs that already exist. Returns the URI."""
     import mlflow
 
     resolved = tracking_uri(uri)
     if resolved.startswith("sqlite:///"):
         Path(resolved.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(resolved)
-    found = mlflow.get_experiment_by_name(experiment)
+    return resolved
+
+
+def experiment_id(task: str | None) -> str:
+    """The id of `task`'s experiment in the connected store, created (with its kind and a note) if needed."""
+    import mlflow
+    from mlflow import MlflowClient
+
+    name = experiment_name(task)
+    found = mlflow.get_experiment_by_name(name)
     if found is not None:
-        experiment_id = found.experiment_id
-    else:
-        location = None
-        if resolved.startswith("sqlite:"):  # keep artifacts next to the local store, not in the current folder
-            location = (data_dir() / "mlartifacts").as_uri()
-        experiment_id = mlflow.create_experiment(experiment, artifact_location=location)
-    mlflow.set_experiment(experiment_id=experiment_id)
-    return experiment_id
+        if found.tags.get(KIND_TAG) != KIND:  # made by an older version or by hand
+            MlflowClient().set_experiment_tag(found.experiment_id, KIND_TAG, KIND)
+        return found.experiment_id
+    location = None
+    if mlflow.get_tracking_uri().startswith("sqlite:"):  # artifacts next to the local store, not in the cwd
+        location = (data_dir() / "mlartifacts").as_uri()
+    note = (f"Training runs of ocrcore's {task} models, one per pipeline run or pretrained model. Compare "
+            "`test_sequence_accuracy` with `champion_sequence_accuracy`: the served champion re-scored by the "
+            "gate on the same test set." if task else "Training runs of ocrcore models on one's own folders.")
+    return mlflow.create_experiment(name, artifact_location=location, tags={
+        KIND_TAG: KIND, "mlflow.note.content": note, **({"task": task} if task else {})})
+
+
+def configure(uri: str | None = None, task: str | None = None) -> str:
+    """Point MLflow at the store and select (creating if needed) the experiment of `task`; returns its id."""
+    import mlflow
+
+    connect(uri)
+    found = experiment_id(task)
+    mlflow.set_experiment(experiment_id=found)
+    return found
+
+
+def resume_run(run_id: str, uri: str | None = None) -> Any:
+    """Reopen an existing run to log more to it (`with resume_run(run_id): ...`), whichever experiment this
+    process selected last: MLflow refuses a run of another experiment than the active one."""
+    import mlflow
+
+    connect(uri)
+    mlflow.set_experiment(experiment_id=mlflow.get_run(run_id).info.experiment_id)
+    return mlflow.start_run(run_id=run_id)
