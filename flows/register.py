@@ -15,6 +15,7 @@ from ocrcore.checkpoint import load_bundle
 from ocrcore.data import ShardDataset, split_fingerprint
 from ocrcore.evaluation import evaluate
 from ocrcore.tracking import MIN_ACCURACY, compare_and_promote, log_model, model_name
+from ocrcore.tracking.reference import reference_tags
 from ocrcore.tracking.store import resume_run
 
 
@@ -32,7 +33,7 @@ def register_model(task_name: str, arch: str, checkpoint: str, dataset: str, spl
     about = (f"Trained in run `{run_id}`; scored on the `{split}` split of `{Path(dataset).name}` "
              f"({len(held_out):,} images, fingerprint `{split_fingerprint(dataset, split)}`).")
     promotion = compare_and_promote(model_name(task_name, arch), uri, score, score_champion, run_id=run_id,
-                                    floor=floor, about=about)
+                                    floor=floor, about=about, tags=reference_tags(task_name, checkpoint))
     return asdict(promotion)
 
 

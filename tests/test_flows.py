@@ -257,6 +257,9 @@ def test_seeding_is_idempotent_and_the_pipeline_fine_tunes_the_champion(prefect_
     seeded = client.get_model_version(name, "1")
     assert "Pretrained `captcha-crnn_cnn`" in seeded.description and "synthetic:" in seeded.description
     assert "champion v1" in client.get_model_version(name, "2").description
+    on_reference = [client.get_model_version(name, v).tags for v in ("1", "2")]  # one set for every version
+    assert on_reference[0]["reference_set"] == on_reference[1]["reference_set"]
+    assert on_reference[0]["reference_set"].startswith("500 images") and "reference_accuracy" in on_reference[1]
     assert "captcha" in client.get_registered_model(name).description
 
 

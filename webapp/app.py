@@ -15,7 +15,7 @@ from ocrcore.models import ARCHS
 from ocrcore.synth import GENERATORS, TASKS
 from ocrcore.tracking.registry import CHAMPION
 from webapp.server import Limits
-from webapp.service import ModelService, sample_image
+from webapp.service import VERSION_COLUMNS, ModelService, sample_image
 
 
 def _choices(service: ModelService, task: str, current: str | None = None) -> list[str]:
@@ -149,8 +149,11 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         hint = gr.Markdown(_hint(task), elem_id="input-hint")
         model_info = gr.Markdown(elem_id="model-info")
         with gr.Accordion("Registered versions", open=False):
-            versions = gr.Dataframe(headers=["version", "aliases", "status", "sequence accuracy", "registered",
-                                             "reason"], interactive=False, elem_id="versions")
+            gr.Markdown("Every version is scored on its task's reference set when it is registered (the same "
+                        "images for all: that column compares them); its own test set and real images differ "
+                        "between versions.")
+            versions = gr.Dataframe(headers=VERSION_COLUMNS, interactive=False, elem_id="versions", wrap=True,
+                                    column_widths=["6%", "8%", "8%", "12%", "10%", "14%", "12%", "30%"])
         status = gr.Markdown(elem_id="status")
         with gr.Tab("Recognise"):
             with gr.Row():

@@ -32,7 +32,7 @@ from ocrcore.inference import Recognizer
 from ocrcore.pretrained import pretrained_name
 from ocrcore.synth import GENERATORS
 from ocrcore.tracking import model_name
-from ocrcore.tracking.registry import ServingModel, check_version
+from ocrcore.tracking.registry import ServingModel, VersionInfo, check_version
 from ocrcore.tracking.serving import (
     PRETRAINED,
     Health,
@@ -94,6 +94,18 @@ class Loaded:
         return f"{self.serving.name} {'(pretrained)' if version == PRETRAINED else 'v' + version}"
 
 
+VERSION_COLUMNS = ["version", "aliases", "status", "accuracy: reference set", "accuracy: own test set",
+                   "accuracy: real images", "registered", "reason"]
+
+
+def _percent(tag: str) -> str:
+    """A registry accuracy tag ("0.978000") as "97.80 %"; "" stays "" (not measured)."""
+    try:
+        return f"{100 * float(tag):.2f} %"
+    except ValueError:
+        return tag
+
+
 class ModelService:
     """Loads and caches models; every public method returns data or a message, never raises."""
 
@@ -129,9 +141,21 @@ class ModelService:
         return servable_archs(task, self.registry.models())
 
     def versions(self, task: str, arch: str) -> list[list[str]]:
-        """Rows of (version, aliases, status, sequence accuracy, registered at, reason), newest first."""
-        return [[v.version, ", ".join(v.aliases), v.status, v.sequence_accuracy, v.registered, v.reason]
-                for v in self.registry.versions(task, arch)]
+        """Rows of VERSION_COLUMNS, newest first. The reference-set column compares versions (one set for all);
+        a version scored on another reference set (another machine's fonts) says which."""
+        found = self.registry.versions(task, arch)
+        sets = [v.reference_set for v in found if v.reference_set]
+        common = max(set(sets), key=sets.count) if sets else ""
+
+        def on_reference(v: VersionInfo) -> str:
+            if not v.reference_accuracy:
+                return "not measured"
+            other = f" (on {v.reference_set})" if v.reference_set != common else ""
+            return _percent(v.reference_accuracy) + other
+
+        return [[v.version, ", ".join(v.aliases), v.status, on_reference(v), _percent(v.sequence_accuracy),
+                 _percent(v.real_accuracy) + (f" ({v.real_set})" if v.real_set else ""), v.registered, v.reason]
+                for v in found]
 
     def get(self, task: str, arch: str, version: str | None = None) -> Loaded | str:
         """The model served to everyone for task/arch, or with `version`, that version for this request only;

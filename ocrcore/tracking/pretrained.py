@@ -15,6 +15,7 @@ import numpy as np
 
 from ocrcore.pretrained import accuracy_tags, card_description, read_card, weights_file
 from ocrcore.synth import build_generator, seeded_rng
+from ocrcore.tracking.reference import reference_tags
 from ocrcore.tracking.registry import CHALLENGER, CHAMPION, describe, log_model, model_name, version_by_alias
 from ocrcore.tracking.store import experiment_id
 
@@ -57,6 +58,7 @@ def register_pretrained(pretrained: str, root: str | Path | None = None) -> Seed
               f"{card['test']['images']:,} test images; " +
               ("first version of this model" if first else "the champion in service stays"))
     for key, value in {SHA_TAG: sha, "source": "pretrained", "run_id": run.info.run_id, **accuracy_tags(card),
+                       **reference_tags(card["task"], weights),
                        "status": CHAMPION if first else CHALLENGER, "reason": reason}.items():
         client.set_model_version_tag(name, version, key, value)
     if first:

@@ -71,9 +71,13 @@ class VersionInfo:
     version: str
     aliases: tuple[str, ...]
     status: str  # champion, challenger, rejected (below the floor), or "" when not set
-    sequence_accuracy: str
+    sequence_accuracy: str  # on the version's own test set
     registered: str
     reason: str
+    reference_accuracy: str = ""  # on the task's reference set, the same for every version (`reference_tags`)
+    reference_set: str = ""
+    real_accuracy: str = ""  # on real images, where its card measured it
+    real_set: str = ""
 
 
 def list_versions(task: str, arch: str) -> list[VersionInfo]:
@@ -88,7 +92,9 @@ def list_versions(task: str, arch: str) -> list[VersionInfo]:
             aliases.setdefault(str(version), []).append(alias)
     return [VersionInfo(str(v.version), tuple(aliases.get(str(v.version), [])), v.tags.get("status", ""),
                         v.tags.get("sequence_accuracy", ""), registered_at(v.creation_timestamp),
-                        v.tags.get("reason", ""))
+                        v.tags.get("reason", ""), v.tags.get("reference_accuracy", ""),
+                        v.tags.get("reference_set", ""), v.tags.get("real_sequence_accuracy", ""),
+                        v.tags.get("real_set", ""))
             for v in sorted(found, key=lambda v: -int(v.version))]
 
 
@@ -148,14 +154,15 @@ def describe(client: Any, name: str, version: str, description: str) -> None:
 
 def compare_and_promote(name: str, model_uri: str, score: float,
                         score_champion: Callable[[Path], float], metric: str = "sequence_accuracy",
-                        run_id: str | None = None, floor: float = 0.0, about: str = "") -> Promotion:
+                        run_id: str | None = None, floor: float = 0.0, about: str = "",
+                        tags: dict[str, str] | None = None) -> Promotion:
     """Register `model_uri` as a new version of `name`; make it `champion` only if it beats the current one.
 
     `score_champion(checkpoint_path)` scores the current champion on the same held-out set the new model was
     scored on (scores stored from other test sets are not comparable); that score is also logged to the run
     `run_id` as `champion_<metric>`. A version scoring below `floor` is never promoted, even as the first
     version. A version that does not win is tagged `challenger` with the reason. `about` (what was trained on
-    what) opens the version's description.
+    what) opens the version's description; `tags` are set on the version (e.g. `reference_tags`).
     """
     import mlflow
     from mlflow import MlflowClient
@@ -163,6 +170,8 @@ def compare_and_promote(name: str, model_uri: str, score: float,
     client = MlflowClient()
     version = mlflow.register_model(model_uri, name).version
     client.set_model_version_tag(name, version, metric, f"{score:.6f}")
+    for key, value in (tags or {}).items():
+        client.set_model_version_tag(name, version, key, value)
     if run_id:
         client.set_model_version_tag(name, version, "run_id", run_id)
     champion = version_by_alias(client, name, CHAMPION)
