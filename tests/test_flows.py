@@ -201,7 +201,10 @@ def test_prefect_yaml_deployments_point_at_real_flows():
         flow = getattr(importlib.import_module(path.removesuffix(".py").replace("/", ".")), func)
         accepted = inspect.signature(flow.fn).parameters
         assert set(deployment.get("parameters", {})) <= set(accepted), deployment["name"]
-        assert deployment["work_pool"]["name"] == "ocr-process"
+        pool = "ocr-gpu" if deployment["entrypoint"] == "flows/train.py:train" else "ocr-process"
+        assert deployment["work_pool"]["name"] == pool, deployment["name"]
+        if path == "flows/pipeline.py":  # pipelines hand their train step to the GPU pool's deployment
+            assert deployment["parameters"]["train_deployment"] == "train/gpu", deployment["name"]
 
 
 def test_dataloader_workers_inside_a_flow_exit_cleanly(prefect_harness, store, captcha_dataset, capfd):
@@ -316,3 +319,65 @@ def test_registry_client_answers_for_a_store(store, captcha_dataset):
     with pytest.raises(ValueError, match="not a model version"):
         client.resolve("captcha", "crnn", "abc")
     assert client.health.ok is True  # the registry answered: a wrong request is not an outage
+
+
+def test_a_worker_without_the_dataset_draws_the_same_one(prefect_harness, store):
+    """What a GPU worker does with a dataset it cannot see: generate it again from the recipe, and refuse it
+    unless every split's fingerprint is the caller's."""
+    import shutil
+
+    from flows.generate import generate
+    from flows.train import dataset_here
+    from ocrcore.tracking.runs import dataset_record
+
+    recipe = {"task_name": "captcha", "train": 12, "val": 4, "test": 4, "seed": 5, "params": TINY}
+    made = generate(**recipe)
+    spec = {"generate": recipe, "fingerprints": dataset_record(made)["fingerprints"]}
+    shutil.rmtree(made)  # the worker's machine: no such folder
+    assert dataset_here(made, spec) == made and dataset_record(made)["fingerprints"] == spec["fingerprints"]
+    shutil.rmtree(made)
+    with pytest.raises(RuntimeError, match="differs from the caller's"):
+        dataset_here(made, {**spec, "fingerprints": {**spec["fingerprints"], "test": "0" * 16}})
+
+
+def test_the_train_step_runs_on_the_gpu_pools_worker(prefect_harness, store):
+    """prefect.yaml deployed on a Prefect server with a process worker per pool, as a CPU and a GPU machine
+    would run them: the pipeline runs on the CPU pool and its train step on the GPU pool's worker."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    from prefect.client.schemas.objects import WorkPoolStatus
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL
+
+    root = Path(__file__).resolve().parents[1]
+    prefect = [str(Path(sys.executable).with_name("prefect")), "--no-prompt"]
+    env = {**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value(), "OCRCORE_DATA_DIR": str(store),
+           "PREFECT_WORKER_QUERY_SECONDS": "1", "PREFECT_WORKER_HEARTBEAT_SECONDS": "2"}
+    for pool in ("ocr-process", "ocr-gpu"):
+        subprocess.run([*prefect, "work-pool", "create", pool, "--type", "process", "--overwrite"], cwd=root,
+                       env=env, check=True, capture_output=True)
+    subprocess.run([*prefect, "deploy", "--all"], cwd=root, env=env, check=True, capture_output=True)
+    workers = [subprocess.Popen([*prefect, "worker", "start", "--pool", pool, "--name", f"test-{pool}"], cwd=root,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for pool in ("ocr-process", "ocr-gpu")]
+    try:
+        with get_client(sync_client=True) as client:
+            deadline = time.monotonic() + 120
+            while any(client.read_work_pool(p).status != WorkPoolStatus.READY for p in ("ocr-process", "ocr-gpu")):
+                assert time.monotonic() < deadline, "the workers never came online"
+                time.sleep(1)
+            run = run_deployment("pipeline/captcha-crnn", timeout=600, poll_interval=2, parameters={
+                "params": TINY, "train_size": 48, "val_size": 8, "test_size": 8, "config": FAST,
+                "min_accuracy": 0.0})
+            assert run.state.is_completed(), run.state.message
+            assert run.work_pool_name == "ocr-process"
+            steps = client.read_flow_runs(deployment_filter=DeploymentFilter(
+                name=DeploymentFilterName(any_=["gpu"])))
+            assert len(steps) == 1 and steps[0].work_pool_name == "ocr-gpu" and steps[0].state.is_completed()
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=30)
+    configure()
+    served = resolve_serving_model("captcha", "crnn")  # registered by the CPU side from the GPU side's weights
+    assert served.tags["run_id"] == steps[0].parameters["run_id"]
