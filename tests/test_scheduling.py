@@ -141,14 +141,21 @@ def _runs(env) -> dict[str, list[str]]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_scheduler_creates_runs_and_a_worker_runs_one(prefect_server, tmp_path):
-    env = prefect_server
-    _cli(env, "work-pool", "create", "ocr-process", "--type", "process")
-    # The repository's own deployments, as an operator registers them (from a copy: deploying writes nothing here).
+def _deploy_project(env, tmp_path, pools=("ocr-process",)) -> Path:
+    """The repository's own deployments, as an operator registers them (from a copy: deploying writes nothing
+    here); returns the copy."""
+    for pool in pools:
+        _cli(env, "work-pool", "create", pool, "--type", "process")
     project = tmp_path / "project"
     shutil.copytree(ROOT / "flows", project / "flows", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "prefect.yaml", project / "prefect.yaml")
     _cli(env | {"PYTHONPATH": str(project)}, "deploy", "--all", cwd=project, timeout=300)
+    return project
+
+
+def test_scheduler_creates_runs_and_a_worker_runs_one(prefect_server, tmp_path):
+    env = prefect_server
+    _deploy_project(env, tmp_path)
     # And a flow due every 2 seconds, for a worker to pick up.
     source = tmp_path / "tick"
     source.mkdir()
@@ -169,3 +176,45 @@ def test_scheduler_creates_runs_and_a_worker_runs_one(prefect_server, tmp_path):
     assert worker.returncode == 0, worker.stdout[-3000:] + worker.stderr[-3000:]
     assert (out / "ran").read_text() == "ok"
     assert "COMPLETED" in _runs(env)["every-2s"]
+
+
+def test_the_train_step_runs_on_the_gpu_pools_worker(prefect_server, tmp_path):
+    """A process worker per pool, as a CPU and a GPU machine would run them: the pipeline deployment runs on
+    the CPU pool and hands its train step to `train/gpu`, which the GPU pool's worker runs."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+    from prefect.client.schemas.objects import WorkPoolStatus
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    pools = ("ocr-process", "ocr-gpu")
+    data = tmp_path / "data"
+    env = prefect_server | {"OCRCORE_DATA_DIR": str(data), "PREFECT_WORKER_QUERY_SECONDS": "1",
+                            "PREFECT_WORKER_HEARTBEAT_SECONDS": "2"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    project = _deploy_project(env, tmp_path, pools)
+    workers = [subprocess.Popen([PREFECT, "worker", "start", "--pool", pool], cwd=project,
+                                env=env | {"PYTHONPATH": str(project)}, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True) for pool in pools]
+    try:
+        with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}), get_client(sync_client=True) as client:
+            _wait(lambda: all(client.read_work_pool(p).status == WorkPoolStatus.READY for p in pools), 120,
+                  "both workers to come online")
+            run = run_deployment("pipeline/captcha-crnn", timeout=600, poll_interval=2, parameters={
+                "params": {"width": 80, "height": 30, "font_sizes": [24]}, "train_size": 48, "val_size": 8,
+                "test_size": 8, "config": {"epochs": 1, "batch_size": 16, "workers": 0}, "min_accuracy": 0.0})
+            assert run.state.is_completed(), run.state.message
+            steps = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["gpu"])))
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=30)
+    assert run.work_pool_name == "ocr-process"
+    assert len(steps) == 1 and steps[0].work_pool_name == "ocr-gpu" and steps[0].state.is_completed()
+    # The CPU side registered the weights the GPU side trained, from the train step's MLflow run.
+    from mlflow import MlflowClient
+
+    from ocrcore.tracking import model_name
+
+    version = MlflowClient(f"sqlite:///{data / 'mlflow.db'}").get_model_version(model_name("captcha", "crnn"), "1")
+    assert version.tags["run_id"] == steps[0].parameters["run_id"]
