@@ -369,6 +369,38 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
         browser.close()
 
 
+def test_the_crop_tool_reads_its_selection(server, sample_png):
+    """A visitor opens the crop tool on their upload and reads the selection: it replaces the image above and is
+    read with everything the page shows for an upload."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    from webapp.app import _selection
+
+    assert _selection({"background": {"path": "b.png"}, "composite": {"path": "c.png"}, "layers": []}) == "c.png"
+    assert _selection({"background": {"path": "b.png"}, "composite": None, "layers": []}) == "b.png"
+    assert _selection(None) is None
+    with sync_playwright() as p:
+        browser = chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(server)
+        page.locator("#input-image input[type=file]").set_input_files(str(sample_png))
+        page.wait_for_function("document.querySelector('#note')?.innerText.includes('recognition')",
+                               timeout=90_000)
+        shown = "document.querySelector('#input-image img')?.src"
+        before = page.evaluate(shown)
+        page.get_by_text("Crop: a plate in a photo").click()
+        page.locator("#crop-image").click()
+        page.wait_for_selector("#crop-editor canvas", timeout=30_000)
+        page.wait_for_timeout(1000)  # the editor draws its image, then reports its value
+        page.locator("#read-crop").click()
+        page.wait_for_function(f"{shown} && {shown} !== {before!r}", timeout=60_000)
+        page.wait_for_function("document.querySelector('#note')?.innerText.includes('recognition')",
+                               timeout=90_000)
+        assert "⚠️" not in page.locator("#note").inner_text()
+        browser.close()
+
+
 def test_versions_are_listed_with_aliases_and_metrics(registered):
     from webapp.service import ModelService
 

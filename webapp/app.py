@@ -73,6 +73,17 @@ def _path(value: Any) -> str | None:
     return value.get("path") if isinstance(value, dict) else None
 
 
+def _selection(value: Any) -> str | None:
+    """The crop tool's result: the path of the editor's composite (the cropped image), else of its background."""
+    if not isinstance(value, dict):
+        return _path(value)
+    for key in ("composite", "background"):
+        found = _path(value.get(key))
+        if found:
+            return found
+    return None
+
+
 def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
               refresh_seconds: float = 15.0, limits: Limits | None = None) -> gr.Blocks:
     """The page. The version a visitor picks answers their own requests only (`ModelService.get`)."""
@@ -164,6 +175,16 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                         run = gr.Button("Recognise", variant="primary", elem_id="recognise")
                         sample = gr.Button("Generate a sample", elem_id="generate")
                     examples = gr.Examples(_examples(task), inputs=[image], label="examples")
+                    with gr.Accordion("Crop: a plate in a photo, one line of a screenshot", open=False,
+                                      elem_id="crop-tool"):
+                        editor = gr.ImageEditor(type="filepath", sources=["upload", "clipboard"], format="png",
+                                                transforms=["crop"], layers=False, brush=False, eraser=False,
+                                                label="draw the crop box around the text", elem_id="crop-editor",
+                                                height=300)
+                        with gr.Row():
+                            to_editor = gr.Button("Crop the image above", size="sm", elem_id="crop-image")
+                            read_crop = gr.Button("Read the selection", size="sm", variant="primary",
+                                                  elem_id="read-crop")
                 with gr.Column():
                     text = gr.Textbox(label="text", elem_id="text", interactive=False, buttons=["copy"])
                     warning = gr.Markdown(elem_id="warning")
@@ -201,6 +222,10 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         run.click(recognize_page, page_inputs, outputs, api_name="recognize_ui", preprocess=False)
         image.upload(recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         sample.click(generate, [task_box], [image], api_name="generate_sample").then(
+            recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
+        # The crop tool fills the image box with the selection and reads it: the API's input stays a plain image.
+        to_editor.click(_path, [image], [editor], api_visibility="private", preprocess=False)
+        read_crop.click(_selection, [editor], [image], api_visibility="private", preprocess=False).then(
             recognize_page, page_inputs, outputs, api_visibility="private", preprocess=False)
         para_outputs = [para_text, para_lines, para_maps, para_note]
         para_run.click(paragraph_page, [para_image, task_box, arch_box, version_box], para_outputs,
