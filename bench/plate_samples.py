@@ -19,7 +19,8 @@ from ocrcore.data import FolderDataset
 from ocrcore.fonts import cjk_fonts
 from ocrcore.synth import build_generator
 
-STYLES = {"real crop": None, "ga36 + detector (now)": dict(glyphs="ga36", camera="detector"),
+STYLES = {"real crop": None, "vector + detector": dict(glyphs="vector", camera="detector"),
+          "ga36 + detector (shipped)": dict(glyphs="ga36", camera="detector"),
           "bold + loose (first version)": dict(glyphs="bold", camera="loose")}
 
 

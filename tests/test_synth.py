@@ -1,3 +1,4 @@
+import string
 from collections import Counter
 from itertools import pairwise
 
@@ -164,7 +165,38 @@ def test_plate_glyphs_have_even_strokes_and_the_standard_one():
     assert not m[int(0.8 * h):, w // 3:2 * w // 3].any()  # the V stops halfway: nothing between the stems below
 
 
-@pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose")])
+def test_vector_plate_glyphs_fill_their_cell_and_keep_look_alikes_apart():
+    """Every glyph of the plate alphabet: ink from the cell's top to its foot, inside its width, strokes of the
+    asked-for weight; and the pairs real plates confuse (issue 10's errors) differ where GA 36 says they do."""
+    from ocrcore.charsets import PLATE_LETTERS
+    from ocrcore.synth.plate_glyphs import SKELETONS, draw_glyph
+
+    assert set(SKELETONS) == set(PLATE_LETTERS + string.digits) and not {"I", "O"} & set(SKELETONS)
+    ink = {c: np.asarray(draw_glyph(c, 45, 90, 0.11)) > 127 for c in SKELETONS}
+    for char, mask in ink.items():
+        rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+        assert rows[0] <= 2 and rows[-1] >= 87, char  # full height: the plate's characters are one size
+        assert 0 <= cols[0] and cols[-1] <= 44 and (cols[0] + cols[-1]) / 2 == pytest.approx(22, abs=5), char
+        # strokes are one width: the stems and bowls of every glyph are close to 0.11 x 90 px
+        thick = 2 * np.percentile(cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)[
+            np.pad(mask, 1)], 90)
+        assert 7 <= thick <= 13, (char, thick)
+    iou = lambda a, b: (ink[a] & ink[b]).sum() / (ink[a] | ink[b]).sum()  # noqa: E731
+    for a, b in ("0C", "56", "8B", "2Z", "1J", "JU", "5S", "3B"):
+        assert iou(a, b) < 0.8, (a, b, iou(a, b))
+    # 0, D and Q share most of their ink (so do real plates'): they differ where the standard draws them apart
+    assert max(iou("0", "D"), iou("0", "Q")) < 0.95
+    assert ink["D"][:8, :8].sum() > ink["0"][:8, :8].sum() + 10  # D's back is square at its corners, 0's round
+    assert ink["Q"][80:, 30:].sum() > ink["0"][80:, 30:].sum()  # Q's tail crosses the foot at the right
+    assert ink["3"][2, 10:40].all()  # a flat top
+    rng = np.random.default_rng(0)
+    varied = [np.asarray(draw_glyph("5", 45, 90, 0.11, rng)) > 127 for _ in range(3)]
+    assert any((v != varied[0]).any() for v in varied[1:])  # presses differ by a millimetre or two
+    with pytest.raises(KeyError, match="no plate glyph"):
+        draw_glyph("O", 45, 90, 0.11)
+
+
+@pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose"), ("vector", "detector")])
 def test_plate_styles_render_at_size(glyphs, camera):
     gen = build_generator("plate", glyphs=glyphs, camera=camera)
     rng = np.random.default_rng(1)

@@ -10,7 +10,9 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   90 mm character) whatever the font's weight, several upright sans faces, and the standard's `1` (a bare stem,
   rarely with a short flag, no foot: DejaVu's footed `1` was read as J or T on real plates), flat-topped `3`
   (read as 8 after the first change) and `M` (its V meets halfway down; read as H after the second).
-  `"bold"`: DejaVu Sans Bold as the font draws it (the baseline of the real-plate study).
+  `"bold"`: DejaVu Sans Bold as the font draws it (the baseline of the real-plate study). `"vector"`: the
+  plate alphabet drawn from GA 36's stroke geometry (`ocrcore.synth.plate_glyphs`: straight-sided 0, square-backed
+  D, Q's tail through its foot, flat-topped 3, hookless J), no text font at all, strokes as for "ga36".
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than `"loose"`'s).
   `"loose"`: each corner placed loosely at random, heavier blur and haze (the study's baseline). `"varied"`:
@@ -40,6 +42,7 @@ from ocrcore.charsets import PLATE_LETTERS, PLATE_PROVINCES
 from ocrcore.fonts import Font, cjk_fonts, fonts_covering, installed_fonts
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
+from ocrcore.synth.plate_glyphs import draw_glyph
 
 ALNUM = PLATE_LETTERS + string.digits
 PX_PER_MM = 0.5  # the plate is drawn at 220x70 px, then warped and resized to the output size
@@ -57,7 +60,7 @@ CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 
 DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
 # Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles).
 DEFAULT_WEIGHTS = (0.65, 0.12, 0.15, 0.04, 0.04)
-GLYPHS = ("ga36", "bold")
+GLYPHS = ("ga36", "bold", "vector")
 CAMERAS = ("detector", "loose", "varied")
 HOLDER_COLOURS = np.array([(25, 25, 28), (60, 60, 64), (185, 185, 190), (150, 120, 60)], np.int16)
 
@@ -297,14 +300,17 @@ class PlateGenerator(Generator):
         hanzi, latin = self._fonts
         latin_font = latin[int(rng.integers(len(latin)))]
         hanzi_font = hanzi[int(rng.integers(len(hanzi)))]
-        ga36 = self.glyphs == "ga36"
-        stroke = rng.uniform(0.09, 0.16) if ga36 else 0.0  # one stroke weight per plate
+        ga36, vector = self.glyphs == "ga36", self.glyphs == "vector"
+        stroke = rng.uniform(0.09, 0.16) if ga36 or vector else 0.0  # one stroke weight per plate
         hanzi_stroke = rng.uniform(0.85, 1.15) * self.hanzi_stroke if self.hanzi_stroke > 0 else 0.0
         cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
         for i, (char, x_mm) in enumerate(zip(label, xs, strict=True)):
             is_hanzi = not char.isascii()
-            mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi,
-                          ga36=ga36, rng=rng, stroke=stroke, hanzi_stroke=hanzi_stroke)
+            if vector and not is_hanzi:
+                mask = draw_glyph(char, cell_w, cell_h, stroke, rng)
+            else:
+                mask = _glyph(char, hanzi_font if is_hanzi else latin_font, cell_w, cell_h, stretch=is_hanzi,
+                              ga36=ga36, rng=rng, stroke=stroke, hanzi_stroke=hanzi_stroke)
             x = round(x_mm * PX_PER_MM) + (cell_w - mask.width) // 2
             colour = (200, 20, 20) if char == "警" or (i == len(label) - 1 and plate_type == "white" and
                                                       not char.isascii()) else tuple(int(c) for c in ink)
