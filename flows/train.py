@@ -92,7 +92,9 @@ def train(arch: str = "crnn", dataset: str | None = None, folder: str | None = N
         run_id = new_run(arch, task_name, tracking_uri)
     with resume_run(run_id, tracking_uri):  # logged here, also for a run opened by the caller
         mlflow.log_params(run_params(arch, cfg, dataset, folder, start))
-        mlflow.set_tag("trained_on", f"{socket.gethostname()} (pid {os.getpid()})")
+        mlflow.set_tags({"trained_on": f"{socket.gethostname()} (pid {os.getpid()})",
+                         "mlflow.note.content": f"Trains `{arch}` from {start} on `{Path(dataset or folder).name}`; "
+                                                "evaluation/test/ holds its plots and failures.png."})
         log_dataset_inputs(dataset, folder)
     out = out or str(data_dir() / "runs" / f"{arch}-{digest(arch, dataset, folder, cfg, init_from)}")
     result = train_model(arch, dataset, folder, cfg, out, run_id, tracking_uri, checkpoint)

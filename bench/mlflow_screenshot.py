@@ -1,0 +1,116 @@
+"""The README's review screens: MLflow's pages as a reviewer opens them after a pipeline run.
+
+In a temporary data folder: registers the pretrained captcha model as the first champion (as `make demo`
+does), runs the pipeline once (fine-tuning that champion on fresh captchas; the gate re-scores the champion on
+the same test set), starts `mlflow ui` on that store and saves, with headless Debian Chromium, the task's
+experiment (its runs), the pipeline's run and the new registered version. Writes docs/img/mlflow-*.png.
+
+Usage: python bench/mlflow_screenshot.py [--train-size 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+from served import ROOT, free_port
+
+ARCH = "crnn_cnn_small"
+MODEL = f"captcha-{ARCH}"
+
+
+def _tidy(page) -> None:  # noqa: ANN001 - a Playwright page
+    """Close MLflow 3's assistant panel where it opens by itself (the page is what the screenshot is of)."""
+    for _ in range(3):  # it may open again a moment after the page has drawn
+        page.wait_for_timeout(1000)
+        panel = page.get_by_text("MLflow Assistant")
+        if not panel.count():
+            return
+        close = panel.first.locator("xpath=ancestor::div[.//button][1]").get_by_role("button").last
+        try:
+            close.click(timeout=3000)
+        except Exception:  # an MLflow without the panel, or another layout: keep the page as it is
+            return
+
+
+def _wait_http(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(1)
+    raise RuntimeError(f"{url} did not answer in {timeout:.0f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train-size", type=int, default=2000)
+    parser.add_argument("--reuse", help="the data folder of an earlier run of this script: screenshots only")
+    args = parser.parse_args()
+    import json
+    import tempfile
+    from pathlib import Path
+
+    data = Path(args.reuse) if args.reuse else Path(tempfile.mkdtemp()) / "data"
+    os.environ["OCRCORE_DATA_DIR"] = str(data)
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")  # as `make demo`: in-process
+    from flows.pipeline import pipeline
+    from ocrcore.tracking import connect, model_name, tracking_uri
+    from ocrcore.tracking.pretrained import register_pretrained
+
+    saved = data / "screenshot-run.json"
+    if args.reuse:
+        result = json.loads(saved.read_text())
+    else:
+        connect()
+        register_pretrained(MODEL)
+        result = pipeline("captcha", ARCH, train_size=args.train_size, val_size=200, test_size=500,
+                          config={"epochs": 1, "lr": 5e-4}, init_from="champion")
+        saved.write_text(json.dumps({k: result[k] for k in ("run_id", "version", "reason")}))
+        print(f"reuse with --reuse {data}")
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri())
+    run = client.get_run(result["run_id"])
+    port = free_port()
+    ui = subprocess.Popen([str(Path(sys.executable).with_name("mlflow")), "ui", "--backend-store-uri", tracking_uri(),
+                           "--host", "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    experiment = f"{base}/#/experiments/{run.info.experiment_id}"
+    # (page, its URL, a text that shows it has loaded)
+    pages = [("mlflow-runs.png", f"{experiment}/runs", f"train-{ARCH}"),
+             ("mlflow-run.png", f"{experiment}/runs/{run.info.run_id}", "champion_sequence_accuracy"),
+             ("mlflow-version.png", f"{base}/#/models/{model_name('captcha', ARCH)}/versions/{result['version']}",
+              "held-out set")]
+    try:
+        _wait_http(base)
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            for name, url, shown in pages:
+                page.goto(url)
+                page.get_by_text(shown).first.wait_for(timeout=120_000)
+                _tidy(page)
+                page.wait_for_timeout(3000)  # the rest of the tables and charts fill in
+                page.screenshot(path=str(ROOT / "docs" / "img" / name), full_page=True)
+                print(f"docs/img/{name}: {url.removeprefix(base)}")
+            browser.close()
+    finally:
+        ui.terminate()
+        ui.wait(timeout=30)
+    print(f"{result['reason']}")
+
+
+if __name__ == "__main__":
+    main()
