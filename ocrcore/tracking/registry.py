@@ -138,7 +138,8 @@ def model_description(task: str, arch: str) -> str:
     """What a registered model is, for the registry's model page."""
     from ocrcore.synth import GENERATORS
 
-    return (f"ocrcore's `{arch}` reader of the `{task}` task. {GENERATORS[task].input_hint}\n\n"
+    hint = GENERATORS[task].input_hint if task in GENERATORS else ""  # a task of one's own: no generator
+    return (f"ocrcore's `{arch}` reader of the `{task}` task. {hint}\n\n"
             f"The alias `{CHAMPION}` marks the version the app serves. A new version takes it only when it beats "
             f"the champion re-scored on the new version's own held-out set, and never below the task's floor; "
             f"each version's tags `status` and `reason` say what the gate decided.")
