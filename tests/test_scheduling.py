@@ -141,10 +141,13 @@ def _runs(env) -> dict[str, list[str]]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _deploy_project(env, tmp_path, pools=("ocr-process",)) -> Path:
+POOLS = ("ocr-process", "ocr-gpu")  # prefect.yaml's work pools
+
+
+def _deploy_project(env, tmp_path) -> Path:
     """The repository's own deployments, as an operator registers them (from a copy: deploying writes nothing
-    here); returns the copy."""
-    for pool in pools:
+    here), after creating their work pools; returns the copy."""
+    for pool in POOLS:
         _cli(env, "work-pool", "create", pool, "--type", "process")
     project = tmp_path / "project"
     shutil.copytree(ROOT / "flows", project / "flows", ignore=shutil.ignore_patterns("__pycache__"))
@@ -187,12 +190,12 @@ def test_the_train_step_runs_on_the_gpu_pools_worker(prefect_server, tmp_path):
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    pools = ("ocr-process", "ocr-gpu")
+    pools = POOLS
     data = tmp_path / "data"
     env = prefect_server | {"OCRCORE_DATA_DIR": str(data), "PREFECT_WORKER_QUERY_SECONDS": "1",
                             "PREFECT_WORKER_HEARTBEAT_SECONDS": "2"}
     env.pop("MLFLOW_TRACKING_URI", None)
-    project = _deploy_project(env, tmp_path, pools)
+    project = _deploy_project(env, tmp_path)
     workers = [subprocess.Popen([PREFECT, "worker", "start", "--pool", pool], cwd=project,
                                 env=env | {"PYTHONPATH": str(project)}, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True) for pool in pools]
