@@ -2,7 +2,8 @@
 
 Writes bench/results/real-plates/samples.png: one row per real crop of ../shared/realdata/plates_dev (measurement
 data: looked at, never trained on), then the same label drawn by each style of the plate generator
-(`glyphs` x `camera`, the first version last). Skips with a message when the folder is absent.
+(`glyphs` x `camera`, the first version last). Skips with a message when the folder is absent. The sheet
+shows real crops: it stays on this machine (git ignores it; the real-data folder's images are never committed).
 Usage: python -m bench.plate_samples [--rows 12]
 """
 

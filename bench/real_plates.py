@@ -3,7 +3,8 @@
 Reads `../shared/realdata/plates_dev` (200 real crops, label = file name; measurement only, never training
 data) with a checkpoint or pretrained model, through the one evaluation routine, and writes to
 bench/results/real-plates/NAME/: report.json and plots, failures.png (each failure: the real crop, a synthetic
-plate of the same label from our generator, truth and reading) and a row of bench/results/real-plates.md.
+plate of the same label from our generator, truth and reading; it shows real crops, so git ignores it) and a row
+of bench/results/real-plates.md.
 Usage: python bench/real_plates.py --model runs/plate-crnn_cnn_small/best.pt --beam-width 8 --pattern plate
 Skips with a message when the folder is absent.
 """

@@ -225,6 +225,30 @@ def test_varied_plate_crops_come_in_every_size_and_aspect():
     assert all(np.asarray(gen.sample(rng)[0]).std() > 5 for _ in range(5))
 
 
+def test_mixed_plates_draw_both_glyph_sets_and_both_cameras():
+    """glyphs="mixed" / camera="mixed": each plate in one of the styles, so a batch holds both; the other styles
+    draw exactly what they drew before (no extra random draw)."""
+    rng = np.random.default_rng(3)
+    mixed = build_generator("plate", glyphs="mixed", camera="mixed")
+    sizes = {mixed.render(mixed.sample_label(rng), rng).size for _ in range(40)}
+    assert (94, 24) in sizes and len(sizes) > 5  # detector crops at `size`, varied ones at their own
+    glyph_sets = set()
+    for seed in range(12):
+        image = np.asarray(build_generator("plate", glyphs="mixed")._draw_plate("皖A12345", "blue",
+                                                                             np.random.default_rng(seed)))
+        glyph_sets.add(next(g for g in ("ga36", "vector") if np.array_equal(image, np.asarray(
+            build_generator("plate", glyphs=g)._draw_plate("皖A12345", "blue", _after_one_draw(seed))))))
+    assert glyph_sets == {"ga36", "vector"}
+    a, b = (build_generator("plate").render("皖A12345", np.random.default_rng(9)) for _ in range(2))
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def _after_one_draw(seed: int) -> np.random.Generator:
+    rng = np.random.default_rng(seed)
+    rng.integers(2)  # the draw "mixed" makes for its style
+    return rng
+
+
 def test_plain_plates_are_coloured_by_the_type_weights():
     gen = build_generator("plate", types=("blue", "yellow"), type_weights=(0.9, 0.1))
     rng = np.random.default_rng(5)

@@ -13,6 +13,7 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   `"bold"`: DejaVu Sans Bold as the font draws it (the baseline of the real-plate study). `"vector"`: the
   plate alphabet drawn from GA 36's stroke geometry (`ocrcore.synth.plate_glyphs`: straight-sided 0, square-backed
   D, Q's tail through its foot, flat-topped 3, hookless J), no text font at all, strokes as for "ga36".
+  `"mixed"`: each plate in "ga36" or "vector" (half each): no one typeface's details to fit.
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than `"loose"`'s).
   `"loose"`: each corner placed loosely at random, heavier blur and haze (the study's baseline). `"varied"`:
@@ -20,7 +21,7 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   clipped to loose (each side up to a quarter of the plate's width and three quarters of its height, mostly
   tight), a holder frame and the car body around it, so sizes and aspect ratios vary as they do on the road
   (real crops: 53-282 px wide, aspect 0.7-5.5); `size` is then unused: models read plates through the task's
-  fixed input (`input_width`).
+  fixed input (`input_width`). `"mixed"`: each crop "detector" (at `size`) or "varied" (half each).
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
@@ -60,8 +61,10 @@ CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 
 DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
 # Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles).
 DEFAULT_WEIGHTS = (0.65, 0.12, 0.15, 0.04, 0.04)
-GLYPHS = ("ga36", "bold", "vector")
-CAMERAS = ("detector", "loose", "varied")
+GLYPHS = ("ga36", "bold", "vector", "mixed")
+CAMERAS = ("detector", "loose", "varied", "mixed")
+MIXED_GLYPHS = ("ga36", "vector")  # "mixed": each plate drawn in one of these, evenly
+MIXED_CAMERAS = ("detector", "varied")  # "mixed": each crop taken by one of these, evenly
 HOLDER_COLOURS = np.array([(25, 25, 28), (60, 60, 64), (185, 185, 190), (150, 120, 60)], np.int16)
 
 
@@ -243,7 +246,7 @@ class PlateGenerator(Generator):
         excluded = ("oblique", "italic", "serif", "mono", "light")
         cjk = {f.path for f in fonts_covering("皖京沪", installed_fonts())}  # their Latin is not a plate's
         upright_sans = [f for f in fonts_covering(ALNUM, installed_fonts())
-                        if ("bold" in f.name.lower() or self.glyphs == "ga36" and "sans" in f.name.lower())
+                        if ("bold" in f.name.lower() or self.glyphs in ("ga36", "mixed") and "sans" in f.name.lower())
                         and not any(k in f.name.lower() for k in excluded) and f.path not in cjk]
         # DejaVu Sans where installed: the faces the GA 36 look was measured with (other sans faces a machine
         # happens to have would change the generator under a pretrained model).
@@ -283,10 +286,12 @@ class PlateGenerator(Generator):
         return plain[int(rng.choice(len(plain), p=p / p.sum()))][0]
 
     def _draw_plate(self, label: str, plate_type: str, rng: np.random.Generator) -> np.ndarray:
+        glyphs = self.glyphs if self.glyphs != "mixed" else MIXED_GLYPHS[int(rng.integers(len(MIXED_GLYPHS)))]
         width_mm, xs, cell_mm = _cells(len(label))
         w, h = round(width_mm * PX_PER_MM), round(140 * PX_PER_MM)
         top, bottom, ink, frame = (np.array(c, np.float32) for c in PLATE_COLOURS[plate_type])
-        jitter = rng.uniform(-18, 18, size=3) * (1.8 if self.camera == "detector" else 1.0)  # paint, white balance
+        strong = self.camera in ("detector", "mixed")
+        jitter = rng.uniform(-18, 18, size=3) * (1.8 if strong else 1.0)  # paint, white balance
         ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
         canvas = np.clip(top + (bottom - top) * ramp + jitter, 0, 255) * np.ones((1, w, 1), np.float32)
         image = Image.fromarray(canvas.astype(np.uint8))
@@ -300,7 +305,7 @@ class PlateGenerator(Generator):
         hanzi, latin = self._fonts
         latin_font = latin[int(rng.integers(len(latin)))]
         hanzi_font = hanzi[int(rng.integers(len(hanzi)))]
-        ga36, vector = self.glyphs == "ga36", self.glyphs == "vector"
+        ga36, vector = glyphs == "ga36", glyphs == "vector"
         stroke = rng.uniform(0.09, 0.16) if ga36 or vector else 0.0  # one stroke weight per plate
         hanzi_stroke = rng.uniform(0.85, 1.15) * self.hanzi_stroke if self.hanzi_stroke > 0 else 0.0
         cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
@@ -324,8 +329,9 @@ class PlateGenerator(Generator):
         """Put the plate on a car body, see it through a camera, crop it as a detector would, degrade, resize."""
         s = self.degrade
         h, w = plate.shape[:2]
+        camera = self.camera if self.camera != "mixed" else MIXED_CAMERAS[int(rng.integers(len(MIXED_CAMERAS)))]
         plate = degrade.apply_some(plate, rng, [(0.4 * s, degrade.dirt), (0.3 * s, degrade.shadow)])
-        varied = self.camera == "varied"
+        varied = camera == "varied"
         pad_x, pad_y = (int(w * 0.35), int(h * 1.0)) if varied else (int(w * 0.12), int(h * 0.3))
         body = np.empty((h + 2 * pad_y, w + 2 * pad_x, 3), np.uint8)
         body[:] = CAR_COLOURS[int(rng.integers(len(CAR_COLOURS)))] + rng.integers(-20, 21, size=3)
@@ -338,12 +344,12 @@ class PlateGenerator(Generator):
             dst, (out_w, out_h) = self._varied_corners(w, h, rng)
         else:
             out_w, out_h = self.size
-            dst = (self._detector_corners if self.camera == "detector" else self._loose_corners)(w, h, rng)
+            dst = (self._detector_corners if camera == "detector" else self._loose_corners)(w, h, rng)
         up = 2  # warp at 2x the output size, then shrink: the glyph edges stay anti-aliased
         matrix = cv2.getPerspectiveTransform(src, dst * up)
         crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
                                    borderMode=cv2.BORDER_REPLICATE)
-        loose = self.camera == "loose"
+        loose = camera == "loose"
         crop = degrade.apply_some(crop, rng, [
             (0.3 * s * loose, lambda im, r: degrade.rotate_shear(im, r, max_deg=4, max_shear=0.1)),
             ((0.25 if loose else 0.15) * s, lambda im, r: degrade.motion_blur(im, r, max_len=7 if loose else 5)),
