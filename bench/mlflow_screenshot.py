@@ -24,17 +24,28 @@ MODEL = f"captcha-{ARCH}"
 
 
 def _tidy(page) -> None:  # noqa: ANN001 - a Playwright page
-    """Close MLflow 3's assistant panel where it opens by itself (the page is what the screenshot is of)."""
-    for _ in range(3):  # it may open again a moment after the page has drawn
+    """Close MLflow 3's assistant panel where it opens by itself (on a local server's first load): the page is
+    what the screenshot is of. Its close button carries MLflow's component id."""
+    close = page.locator('[data-component-id="mlflow.assistant.chat_panel.close"]')
+    for _ in range(3):  # it may open a moment after the page has drawn
         page.wait_for_timeout(1000)
-        panel = page.get_by_text("MLflow Assistant")
-        if not panel.count():
+        if close.count():
+            close.first.click(timeout=3000)
+            page.wait_for_timeout(500)
             return
-        close = panel.first.locator("xpath=ancestor::div[.//button][1]").get_by_role("button").last
-        try:
-            close.click(timeout=3000)
-        except Exception:  # an MLflow without the panel, or another layout: keep the page as it is
-            return
+
+
+REVIEW_COLUMNS = ("test_sequence_accuracy", "champion_sequence_accuracy", "val_accuracy")
+
+
+def _show_metrics(page) -> None:  # noqa: ANN001 - a Playwright page
+    """Add the metrics a promotion is decided on to the runs table, as a reviewer does once (Columns; MLflow
+    keeps the choice in the browser); Source off, so they fit."""
+    page.get_by_role("button", name="Columns").click()
+    selector = page.locator('[data-component-id="mlflow.experiment_page.runs_table.column_selector"]')
+    for column in ("Source", *REVIEW_COLUMNS):  # Source off: every run's is the same pipeline
+        selector.get_by_text(column, exact=True).first.click()
+    page.keyboard.press("Escape")
 
 
 def _wait_http(url: str, timeout: float = 120) -> None:
@@ -85,11 +96,11 @@ def main() -> None:
                           stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     experiment = f"{base}/#/experiments/{run.info.experiment_id}"
-    # (page, its URL, a text that shows it has loaded)
-    pages = [("mlflow-runs.png", f"{experiment}/runs", f"train-{ARCH}"),
-             ("mlflow-run.png", f"{experiment}/runs/{run.info.run_id}", "champion_sequence_accuracy"),
+    # (page, its URL, a text that shows it has loaded, what a reviewer does there first)
+    pages = [("mlflow-runs.png", f"{experiment}/runs", f"train-{ARCH}", _show_metrics),
+             ("mlflow-run.png", f"{experiment}/runs/{run.info.run_id}", "champion_sequence_accuracy", None),
              ("mlflow-version.png", f"{base}/#/models/{model_name('captcha', ARCH)}/versions/{result['version']}",
-              "held-out set")]
+              "held-out set", None)]
     try:
         _wait_http(base)
         from playwright.sync_api import sync_playwright
@@ -98,10 +109,12 @@ def main() -> None:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1400, "height": 900})
-            for name, url, shown in pages:
+            for name, url, shown, prepare in pages:
                 page.goto(url)
                 page.get_by_text(shown).first.wait_for(timeout=120_000)
                 _tidy(page)
+                if prepare:
+                    prepare(page)
                 page.wait_for_timeout(3000)  # the rest of the tables and charts fill in
                 page.screenshot(path=str(ROOT / "docs" / "img" / name), full_page=True)
                 print(f"docs/img/{name}: {url.removeprefix(base)}")

@@ -1,10 +1,10 @@
-"""The README's screenshot: the demo page serving a pretrained model, reading a fresh sample, heatmaps in view.
+"""The README's screenshots: the demo page serving a pretrained model, reading a fresh sample, heatmaps in view.
 
-Seeds a temporary registry with the pretrained model (as `make demo` does), launches the app, uploads a
-freshly generated image (a seed no training set used) that the model reads correctly, and saves the page
-with headless Debian Chromium. Writes docs/img/webapp.png.
+For each model: seeds a temporary registry with it (as `make demo` does), launches the app, uploads a freshly
+generated image (a seed no training set used) that the model reads correctly, and saves the page with headless
+Debian Chromium at 1400 px wide. Writes docs/img/webapp-<task>.png (captcha, plate, text line by default).
 
-Usage: python bench/webapp_screenshot.py [--model captcha-crnn_cnn_small]
+Usage: python bench/webapp_screenshot.py [--model captcha-crnn_cnn_small --model plate-crnn_cnn_small ...]
 """
 
 from __future__ import annotations
@@ -34,18 +34,28 @@ def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, s
     raise RuntimeError(f"{name} read none of 50 fresh samples")
 
 
+MODELS = ("captcha-crnn_cnn_small", "plate-crnn_cnn_small", "text-crnn_char")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="captcha-crnn_cnn_small")
+    parser.add_argument("--model", action="append", help=f"pretrained model (repeatable; default: {', '.join(MODELS)})")
     args = parser.parse_args()
+    for name in args.model or MODELS:
+        shot = screenshot(name)
+        print(f"{shot}: {name}")
+
+
+def screenshot(model: str) -> Path:
+    """docs/img/webapp-<task>.png: the page reading a fresh sample of `model`'s task, as a visitor sees it."""
     from playwright.sync_api import sync_playwright
 
-    with served(args.model) as (url, card, tmp):
-        sample, label = readable_sample(args.model, tmp / "sample.png")
+    with served(model) as (url, card, tmp):
+        sample, label = readable_sample(model, tmp / "sample.png")
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
             page.locator("#input-image input[type=file]").set_input_files(str(sample))
             page.locator("#recognise").click()
@@ -58,10 +68,10 @@ def main() -> None:
             if read != label:
                 raise RuntimeError(f"the page read {read!r}, the label is {label!r}")
             page.wait_for_timeout(1000)  # let the gallery lay its images out
-            shot = ROOT / "docs" / "img" / "webapp.png"
+            shot = ROOT / "docs" / "img" / f"webapp-{card['task']}.png"
             page.screenshot(path=str(shot), full_page=True)
             browser.close()
-    print(f"{shot}: the page reads {read!r} with {args.model}")
+    return shot
 
 
 if __name__ == "__main__":
