@@ -103,7 +103,7 @@ def add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE",
                    help="--synthetic: generator knob, as `generate -p` takes it")
     p.add_argument("--val-folder", type=Path, help="validation images for --folder (default: 10%% of it)")
-    p.add_argument("--charset", help="charset for --folder (default: the dataset's)")
+    p.add_argument("--charset", help="charset for --folder (default: the --init-from model's, else alnum_upper)")
     p.add_argument("--length", type=int, help="code length for multihead (default: from the dataset)")
     p.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, history.json")
     p.add_argument("--init-from", type=Path, help="fine-tune from this checkpoint or pretrained model")

@@ -233,3 +233,22 @@ def test_a_plate_variant_fine_tunes_from_the_base_checkpoint(tmp_path, variant, 
     back = run_training("crnn_cnn_small", cfg, tmp_path / "back", synthetic=spec, init_from=result["checkpoint"])
     kwargs = read_checkpoint(back["checkpoint"])["meta"]["arch_kwargs"]
     assert set(kwargs) == {"widths"} and list(kwargs["widths"]) == [8, 16, 16, 16]
+
+
+def test_own_crops_fine_tune_in_the_starting_models_charset(tmp_path):
+    """`train --folder my-plates --init-from <plate model>` without `--charset`: the folder's labels are read in
+    the starting model's charset (plates hold hanzi), and the fine-tuned model keeps it and its input geometry."""
+    from ocrcore.checkpoint import read_checkpoint, save_checkpoint
+    from ocrcore.synth import build_generator
+    from ocrcore.training import run_training
+
+    start = save_checkpoint(tmp_path / "start.pt", tiny("crnn_cnn_small", "plate"))
+    gen, rng = build_generator("plate"), np.random.default_rng(4)
+    (tmp_path / "crops").mkdir()
+    for _ in range(12):
+        label = gen.sample_label(rng)
+        gen.render(label, rng).save(tmp_path / "crops" / f"{label}.png")
+    cfg = TrainConfig(epochs=1, batch_size=4, workers=0, seed=3)
+    result = run_training("crnn_cnn_small", cfg, tmp_path / "run", folder=tmp_path / "crops", init_from=start)
+    meta = read_checkpoint(result["checkpoint"])["meta"]
+    assert meta["charset_name"] == "plate" and meta["preprocess"] == read_checkpoint(start)["meta"]["preprocess"]

@@ -147,12 +147,14 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     (`synthetic`); resumes if `out/last.pt` exists.
 
     `init_from` (a checkpoint or a pretrained model's name) fine-tunes: the model takes its architecture and
-    weights, also onto another charset (shared characters keep their output rows). `height` overrides the
+    weights, also onto another charset (shared characters keep their output rows); a folder without `charset`
+    takes the starting model's (else `alnum_upper`). `height` overrides the
     input height; `width` fixes the input width (default: the task's `input_width`, e.g. 128 for plates, for
     generated and synthetic data; else the starting model's or the architecture's).
     """
     out = Path(out)
     task = None
+    start = load_bundle(resolve(init_from))[0] if init_from else None  # read once: the sizes and the weights
     if data is not None:
         manifest = read_manifest(data)
         task = manifest["plan"]["task"]
@@ -162,7 +164,8 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
         val_set: Dataset | None = ShardDataset(data, "val") if "val" in manifest["splits"] else None
         length = length or data_length
     elif folder is not None:
-        cs = get_charset(charset or "alnum_upper")
+        # a folder has no charset of its own: the starting model's (a plate model's folder holds plates)
+        cs = get_charset(charset) if charset else start.charset if start else get_charset("alnum_upper")
         train_set = FolderDataset(folder, cs)
         val_set = FolderDataset(val_folder, cs) if val_folder else None
         if val_set is None:
@@ -179,7 +182,6 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     if fixed and length is None:
         raise ValueError(f"{arch} reads a fixed number of characters but this data has labels of several lengths; "
                          "pass length= or use a CTC architecture (crnn)")
-    start = load_bundle(resolve(init_from))[0] if init_from else None  # read once: the sizes and the weights
     torch.manual_seed(cfg.seed)  # the initial weights too come from the seed: a rerun is the same run
     if width is None and task is not None:
         width = GENERATORS[task].input_width
