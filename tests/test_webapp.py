@@ -369,6 +369,42 @@ def test_page_in_a_real_browser(server, sample_png, tmp_path):
         browser.close()
 
 
+def test_a_text_line_in_a_real_browser(server, monkeypatch):
+    """A visitor switches to the text task: the model list follows it (the shipped line reader), a generated line
+    is read with one map for the line and one stacked picture of its characters' maps, and a doubtful reading
+    (here every one: the threshold above 1) shows the warning with its reason."""
+    require_chromium()
+    require_pretrained("text-crnn_char")
+    from playwright.sync_api import sync_playwright
+
+    import webapp.service as service_module
+
+    monkeypatch.setattr(service_module, "LOW_CONFIDENCE", 1.01)
+    with sync_playwright() as p:
+        browser = chromium(p)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.goto(server)
+        page.get_by_label("task").click()
+        page.get_by_role("option", name="text").click()
+        page.wait_for_function("document.querySelector('#input-hint')?.innerText.includes('printed Chinese')",
+                               timeout=30_000)
+        page.wait_for_function("document.querySelector('#model-info')?.innerText.includes('ocr-text-crnn_char') ||"
+                               " document.querySelector('#model-info')?.innerText.includes('text-crnn_char')",
+                               timeout=60_000)
+        assert page.get_by_label("model").input_value() == "crnn_char"
+        page.locator("#generate").click()
+        page.wait_for_function("document.querySelector('#input-image img')?.src", timeout=60_000)
+        page.locator("#recognise").click()
+        page.wait_for_function("document.querySelector('#note')?.innerText.includes('recognition')",
+                               timeout=120_000)
+        page.wait_for_selector("#heatmaps img", timeout=30_000)
+        assert page.locator("#heatmaps img").count() == 2  # the line, then its characters stacked
+        page.wait_for_function("document.querySelector('#warning')?.innerText.includes('Low confidence')",
+                               timeout=30_000)
+        assert "printed Chinese" in page.locator("#warning").inner_text()
+        browser.close()
+
+
 def test_the_crop_tool_reads_its_selection(server, sample_png):
     """A visitor opens the crop tool on their upload and reads the selection: it replaces the image above and is
     read with everything the page shows for an upload."""
