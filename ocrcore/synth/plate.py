@@ -13,7 +13,7 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   `"bold"`: DejaVu Sans Bold as the font draws it (the baseline of the real-plate study). `"vector"`: the
   plate alphabet drawn from GA 36's stroke geometry (`ocrcore.synth.plate_glyphs`: straight-sided 0, square-backed
   D, Q's tail through its foot, flat-topped 3, hookless J), no text font at all, strokes as for "ga36".
-  `"mixed"`: each plate in "ga36" or "vector" (half each): no one typeface's details to fit.
+  `"mixed"` (the default): each plate in "ga36" or "vector" (half each): no one typeface's details to fit.
 - `camera="detector"`: the plate tilted by a few degrees inside the axis-aligned box a detector returns, the box
   tight with small random margins, and lighter blur and haze (real crops are sharper than `"loose"`'s).
   `"loose"`: each corner placed loosely at random, heavier blur and haze (the study's baseline). `"varied"`:
@@ -21,7 +21,7 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   clipped to loose (each side up to a quarter of the plate's width and three quarters of its height, mostly
   tight), a holder frame and the car body around it, so sizes and aspect ratios vary as they do on the road
   (real crops: 53-282 px wide, aspect 0.7-5.5); `size` is then unused: models read plates through the task's
-  fixed input (`input_width`). `"mixed"`: each crop "detector" (at `size`) or "varied" (half each).
+  fixed input (`input_width`). `"mixed"` (the default): each crop "detector" (at `size`) or "varied" (half each).
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
@@ -221,8 +221,8 @@ class PlateGenerator(Generator):
     all_class: bool = False
     suffix_prob: float = 0.15
     degrade: float = 1.0
-    glyphs: str = "ga36"
-    camera: str = "detector"
+    glyphs: str = "mixed"
+    camera: str = "mixed"
     tilt: float = 0.0
     hanzi_stroke: float = 0.0
 
