@@ -48,10 +48,8 @@ def halves(folder: Path, scratch: Path) -> list[Path]:
     return out
 
 
-def read(model: Path | str, data, threads: int = 2) -> dict:  # noqa: ANN001 - any dataset of (image, label)
-    torch.set_num_threads(threads)
-    bundle, _ = load_bundle(resolve(str(model)))
-    return evaluate(bundle, data, batch_size=100)
+def read(model: Path | str, data) -> dict:  # noqa: ANN001 - any dataset of (image, label)
+    return evaluate(load_bundle(resolve(str(model)))[0], data, batch_size=100)
 
 
 def main() -> int:
@@ -68,25 +66,27 @@ def main() -> int:
     card = read_card(args.model)  # a shipped model: its card names the generator it was measured on
     generator = build_generator("plate", **card["data"]["generator"])
     synthetic = GeneratorDataset(generator, args.synthetic, seed=20261202, split="test")
+    torch.set_num_threads(2)
+    charset = load_bundle(resolve(args.model))[0].charset
+    cfg = TrainConfig(epochs=args.epochs, lr=args.lr, schedule="cosine", warmup=0.05, batch_size=32, workers=0,
+                      seed=0)
     rows, started = [], time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         folds = halves(args.real, Path(tmp))
         base_synth = read(args.model, synthetic)["sequence_accuracy"]
         for train_half, test_half in (folds, folds[::-1]):
-            charset = load_bundle(resolve(args.model))[0].charset
-            before = read(args.model, FolderDataset(test_half, charset))["sequence_accuracy"]
-            t0 = time.monotonic()
-            result = run_training("crnn_cnn_small", TrainConfig(epochs=args.epochs, lr=args.lr, schedule="cosine",
-                                                                warmup=0.05, batch_size=32, workers=0, seed=0),
-                                  Path(tmp) / f"run-{train_half.name}", folder=train_half, init_from=args.model)
-            minutes = (time.monotonic() - t0) / 60
             test = FolderDataset(test_half, charset)
+            before = read(args.model, test)["sequence_accuracy"]
+            t0 = time.monotonic()
+            result = run_training("crnn_cnn_small", cfg, Path(tmp) / f"run-{train_half.name}", folder=train_half,
+                                  init_from=args.model)
+            minutes = (time.monotonic() - t0) / 60
             after = read(result["checkpoint"], test)
             forgot = read(result["checkpoint"], synthetic)["sequence_accuracy"]
-            rows.append({"train": train_half.name, "test": test_half.name, "train_crops": len(FolderDataset(
-                train_half, charset)), "test_crops": after["samples"], "before": before,
-                "after": after["sequence_accuracy"], "synthetic_before": base_synth, "synthetic_after": forgot,
-                "minutes": minutes, "confusions": after["top_confusions"][:4]})
+            rows.append({"train": train_half.name, "test": test_half.name,
+                         "train_crops": sum(1 for _ in train_half.iterdir()), "test_crops": after["samples"],
+                         "before": before, "after": after["sequence_accuracy"], "synthetic_before": base_synth,
+                         "synthetic_after": forgot, "minutes": minutes, "confusions": after["top_confusions"][:4]})
             print(json.dumps(rows[-1], ensure_ascii=False, default=str))
     write(rows, args, time.monotonic() - started)
     return 0

@@ -48,8 +48,7 @@ def main() -> int:
         rows.append(f"| {args.model} | {plate_type} | {n} | {100 * acc:.2f} % ({100 * low:.1f}-{100 * high:.1f}) | "
                     f"{100 * report['char_accuracy']:.2f} % | {confusions} | {platform.machine()} |")
         print(rows[-1])
-    for row in rows:
-        write_rows(OUT, header, [row], replaces=row[:row.index(" | ", row.index(" | ") + 3) + 3])
+    write_rows(OUT, header, rows, replaces=f"| {args.model} |")
     return 0
 
 
