@@ -7,7 +7,8 @@ import ast
 import json
 import logging
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from PIL import Image
 
 from ocrcore.charsets import Charset
 from ocrcore.data import ShardDataset, write_dataset
+from ocrcore.data.shards import MANIFEST
 from ocrcore.decoding import constraint_for
 from ocrcore.decoding.lm import CharBigram
+from ocrcore.images import ImageSource
 from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
@@ -142,7 +145,8 @@ def run_train(args: argparse.Namespace) -> int:
 def add_evaluate(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset split or a folder; writes JSON + plots")
     p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
-                   help="checkpoint (.pt) or a pretrained model's name (--checkpoint: the same)")
+                   help="checkpoint (.pt), exported .onnx file (int8 too) or a pretrained model's name "
+                        "(--checkpoint: the same)")
     _add_source(p)
     p.add_argument("--split", default="test")
     p.add_argument("--out", type=Path, help="report folder (default: beside the checkpoint, or runs/NAME/)")
@@ -177,12 +181,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ocrcore.data import open_split
     from ocrcore.evaluation import evaluate, write_report
 
-    checkpoint = resolve(args.model)
-    bundle, _ = load_bundle(checkpoint)
+    if args.model.suffix == ".onnx":  # an exported (or int8) file: its own metadata, onnxruntime runs it
+        from ocrcore.inference import OnnxRecognizer
+
+        checkpoint, onnx = args.model, OnnxRecognizer(args.model)
+        bundle, forward = onnx.bundle, (lambda x: onnx.logits(x.numpy()))
+    else:
+        checkpoint, forward = resolve(args.model), None
+        bundle, _ = load_bundle(checkpoint)
     dataset = open_split(args.data, args.split, args.folder, bundle.charset)
     lm = _language_model(bundle.charset, args.lm_weight, args.lm_bonus)
     codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern), lm)
-    report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec)
+    report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec, forward=forward)
     report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern,
                           **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if lm else {})}
     name = f"{args.split}" if args.data else args.folder.name
@@ -236,21 +246,55 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width)")
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (dynamic batch and width), optionally int8")
     p.add_argument("--model", "--checkpoint", dest="model", type=Path, required=True,
                    help="checkpoint (.pt) or a pretrained model's name (--checkpoint: the same)")
-    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (pretrained: ./NAME.onnx)")
+    p.add_argument("--out", type=Path, help="default: the checkpoint's path with .onnx (pretrained: ./NAME.onnx; "
+                                            "with --int8: .int8.onnx)")
+    p.add_argument("--int8", action="store_true",
+                   help="static int8 quantization (onnxruntime QDQ), calibrated on --calibrate's images; measure the "
+                        "result with `evaluate --model FILE.onnx` on other images before serving it")
+    p.add_argument("--calibrate", type=Path,
+                   help="with --int8: images the model will read: a dataset folder written by `generate` (its "
+                        "--calibrate-split) or any folder of images")
+    p.add_argument("--calibrate-split", default="val", help="the split of a generated dataset to calibrate on")
+    p.add_argument("--calibrate-samples", type=int, default=256)
     p.set_defaults(func=run_export)
+
+
+def calibration_images(path: Path, split: str) -> Iterator[ImageSource]:
+    """The images of a generated dataset's `split`, or every image file under a folder (sorted, unlabelled)."""
+    from ocrcore.data import FolderDataset
+
+    if not path.is_dir():
+        raise ValueError(f"--calibrate {path}: not a folder; give a generated dataset or a folder of images")
+    if (path / MANIFEST).is_file():
+        dataset = ShardDataset(path, split)
+        return (dataset.image(i) for i in range(len(dataset)))
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in FolderDataset.SUFFIXES)
+    if not files:
+        raise ValueError(f"--calibrate {path}: no images in it ({', '.join(FolderDataset.SUFFIXES)})")
+    return iter(files)
 
 
 def run_export(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
-    from ocrcore.inference import export_onnx
+    from ocrcore.inference import export_onnx, quantize_onnx
 
+    if args.int8 and not args.calibrate:
+        raise ValueError("--int8 needs --calibrate: a generated dataset or a folder of images like those the model "
+                         "will read (not the ones you will measure it on)")
     checkpoint = resolve(args.model)
     bundle, _ = load_bundle(checkpoint)
     default = checkpoint.with_suffix(".onnx") if checkpoint == args.model else Path(f"{args.model}.onnx")
-    print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
+    if not args.int8:
+        print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
+        return 0
+    images = calibration_images(args.calibrate, args.calibrate_split)
+    with tempfile.TemporaryDirectory() as scratch:
+        fp32 = export_onnx(bundle, Path(scratch) / "fp32.onnx")
+        out = quantize_onnx(fp32, args.out or default.with_suffix(".int8.onnx"), images, args.calibrate_samples)
+    print(f"onnx (int8): {out.resolve()}")
     return 0
 
 

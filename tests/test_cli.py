@@ -42,6 +42,13 @@ def test_train_evaluate_export_predict(captcha_dataset, tmp_path, capsys):
                  "--beam-width", "4", "--pattern", r"[0-9A-Z]{4}", "--out", str(tmp_path / "beam")]) == 0
     assert json.loads((tmp_path / "beam" / "report.json").read_text())["decoding"]["beam_width"] == 4
     assert main(["export", "--checkpoint", str(run / "best.pt")]) == 0
+    # int8: calibrated on a split the model is not measured on, then measured through the same evaluation.
+    assert main(["export", "--checkpoint", str(run / "best.pt"), "--int8"]) == 2
+    assert "--int8 needs --calibrate" in capsys.readouterr().err
+    assert main(["export", "--checkpoint", str(run / "best.pt"), "--int8", "--calibrate", str(captcha_dataset),
+                 "--calibrate-split", "train"]) == 0
+    assert main(["evaluate", "--model", str(run / "best.int8.onnx"), "--data", str(captcha_dataset)]) == 0
+    assert '"samples": 8' in capsys.readouterr().out and (run / "eval-test" / "report.json").exists()
     from PIL import Image
 
     from ocrcore.data import ShardDataset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,15 +36,18 @@ class _Preprocessed(Dataset):
 
 @torch.no_grad()
 def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, device: str | torch.device = "cpu",
-             workers: int = 0, progress: bool = False, codec: Codec | None = None) -> dict[str, Any]:
+             workers: int = 0, progress: bool = False, codec: Codec | None = None,
+             forward: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
     """Decode every sample of `dataset` (uint8 images + labels) once and report the metrics.
 
     `codec` overrides the bundle's, e.g. `bundle.codec.with_options(beam_width=8, constraint=...)`.
+    `forward` runs in place of `bundle.model` (batch (B, C, H, W) -> logits), e.g. an exported or int8 ONNX
+    file: `forward=lambda x: onnx_recognizer.logits(x.numpy())`.
 
     Returns sequence and character accuracy, accuracy by length and position, top-1/top-5 (single
     characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).
     """
-    model = bundle.model.to(device).eval()
+    model = forward or bundle.model.to(device).eval()
     loader = DataLoader(_Preprocessed(dataset, partial(preprocess, cfg=bundle.preprocess)), batch_size=batch_size,
                         num_workers=workers, collate_fn=collate_images, generator=torch.Generator())
     tally, model_seconds = Tally(), 0.0

@@ -6,7 +6,6 @@ onnxruntime. Both preprocess with the model's own `Preprocess` and decode with i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,7 @@ from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Constraint, Prediction
 from ocrcore.decoding.lm import CharBigram
 from ocrcore.images import ImageSource
+from ocrcore.inference.export import onnx_metadata
 from ocrcore.inference.lines import Line, split_lines
 from ocrcore.models import ModelBundle, from_metadata
 from ocrcore.preprocess import pad_batch, preprocess
@@ -100,16 +100,15 @@ class OnnxRecognizer(_Recognizer):
     """onnxruntime inference of a file written by `export_onnx` (the model's metadata travels inside it)."""
 
     def __init__(self, path: str | Path, threads: int = 0, **kw: object) -> None:
-        import onnx
         import onnxruntime as ort
 
-        meta_props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        if "ocrcore" not in meta_props:
+        meta = onnx_metadata(path)
+        if meta is None:
             raise ValueError(f"{path} was not exported by ocrcore (no 'ocrcore' metadata); use export_onnx")
-        super().__init__(from_metadata(json.loads(meta_props["ocrcore"])), **kw)  # type: ignore[arg-type]
+        super().__init__(from_metadata(meta), **kw)  # type: ignore[arg-type]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def logits(self, batch: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(["logits"], {"image": batch.astype(np.float32)})[0])
+        return torch.from_numpy(self.session.run(["logits"], {"image": np.asarray(batch, dtype=np.float32)})[0])
