@@ -66,6 +66,25 @@ def test_captcha_length_range_and_difficulty():
         build_generator("captcha", difficulty="impossible")
 
 
+def test_broad_captchas_vary_in_style_and_size():
+    gen = build_generator("captcha", style="broad", length=(4, 6), charset_name="alnum", height=60)
+    samples = [gen.sample(np.random.default_rng(i)) for i in range(24)]
+    again = gen.sample(np.random.default_rng(0))
+    assert again[1] == samples[0][1] and np.array_equal(np.asarray(again[0]), np.asarray(samples[0][0]))
+    assert len({im.size for im, _ in samples}) > 12  # every image its own size: the width follows the text
+    assert all(42 <= im.height <= 78 and im.width > im.height for im, _ in samples)
+    corners = [np.asarray(im.convert("L"))[[0, 0, -1, -1], [0, -1, 0, -1]].mean() for im, _ in samples]
+    assert min(corners) < 100 < 180 < max(corners)  # dark and light backgrounds both occur
+    assert {len(label) for _, label in samples} == {4, 5, 6} and any(c.islower() for _, lb in samples for c in lb)
+    assert any(path.endswith("DroidSansMono.ttf") for path in gen.fonts_used()) and len(gen.fonts_used()) > 3
+    mixed = build_generator("captcha", style="mixed")
+    sizes = [mixed.sample(np.random.default_rng(i))[0].size for i in range(12)]
+    assert (160, 60) in sizes and any(size != (160, 60) for size in sizes)
+    assert build_generator("captcha").fonts_used() == []  # ImageCaptcha draws with its own font
+    with pytest.raises(ValueError, match="style"):
+        build_generator("captcha", style="fancy")
+
+
 def test_captcha_library_still_random_outside_our_generator():
     # The secrets proxy must not make the plain library deterministic or broken for other users.
     a = np.asarray(ImageCaptcha().generate_image("AB12"))

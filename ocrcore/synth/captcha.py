@@ -23,6 +23,9 @@ from PIL.ImageFilter import SMOOTH
 
 from ocrcore.fonts import fonts_covering, installed_fonts
 from ocrcore.synth.base import Generator
+from ocrcore.synth.captcha_broad import broad_fonts, render_broad
+
+STYLES = ("imagecaptcha", "broad", "mixed")
 
 
 class _SecretsProxy(threading.local):
@@ -93,9 +96,12 @@ class _Engine(ImageCaptcha):
 class CaptchaGenerator(Generator):
     """Captchas of `length` characters (an int, or an inclusive (min, max) range) from `charset_name`.
 
-    `difficulty` is "easy", "default" (ImageCaptcha as shipped), "hard", or "mixed" (one of the three per
-    image, which generalises best). `fonts` are font file paths; empty means captcha's bundled
-    DroidSansMono, and the entry "system" adds every installed font that covers the charset.
+    `style` is "imagecaptcha" (the `captcha` package's ImageCaptcha), "broad" (captchas of many generators at
+    once: every installed font, colours, noise and warps sampled per image, sizes 0.7-1.3 x `height`, width to
+    fit; see `captcha_broad`) or "mixed" (either, half each). For ImageCaptcha: `difficulty` is "easy",
+    "default" (ImageCaptcha as shipped), "hard", or "mixed" (one of the three per image, which generalises
+    best); `fonts` are font file paths, empty means captcha's bundled DroidSansMono, and the entry "system"
+    adds every installed font that covers the charset.
 
     >>> image, label = CaptchaGenerator(length=4).sample(np.random.default_rng(0))
     >>> image.size, len(label)
@@ -112,8 +118,11 @@ class CaptchaGenerator(Generator):
     difficulty: str = "default"
     fonts: tuple[str, ...] = ()
     font_sizes: tuple[int, ...] = (42, 50, 56)
+    style: str = "imagecaptcha"
 
     def __post_init__(self) -> None:
+        if self.style not in STYLES:
+            raise ValueError(f"style must be one of {list(STYLES)}, not {self.style!r}")
         if self.difficulty not in (*DIFFICULTY, "mixed"):
             raise ValueError(f"difficulty must be one of {[*DIFFICULTY, 'mixed']}, not {self.difficulty!r}")
         lo, hi = self.length_range
@@ -138,7 +147,12 @@ class CaptchaGenerator(Generator):
         n = int(rng.integers(lo, hi + 1))
         return "".join(self.charset.chars[i] for i in rng.integers(len(self.charset), size=n))
 
+    def fonts_used(self) -> list[str]:
+        return [] if self.style == "imagecaptcha" else [f.path for f in broad_fonts(self.charset.chars)]
+
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
+        if self.style == "broad" or (self.style == "mixed" and rng.random() < 0.5):
+            return render_broad(label, rng, broad_fonts(self.charset.chars), self.height)
         engines = list(self._engines.values())
         engine = engines[int(rng.integers(len(engines)))]
         with _drawing_with(rng):
