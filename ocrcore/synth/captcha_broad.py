@@ -5,11 +5,12 @@ seen one of them (ImageCaptcha) gives no head start on another. This renderer sa
 instead of imitating one library: every image draws its own
 
 - font (any installed face that covers the charset, or captcha's bundled DroidSansMono), sometimes one per
-  character; size, rotation, shear, squeeze, stroke weight, hollow (outlined) glyphs;
-- spacing from overlapping to spread out, a baseline that wanders;
-- colours: light, dark, gradient or textured backgrounds; one text colour or one per character, always
-  readable against the background (a minimum luminance difference);
-- noise: straight lines, arcs, a curve struck through the text, dots, circles, a grid;
+  character; size, rotation (now and then steep), shear, squeeze, stroke weight, hollow (outlined) glyphs;
+- spacing from overlapping to far apart, a baseline that wanders;
+- colours: light, dark, strongly coloured, gradient or textured backgrounds; one text colour or one per
+  character, always readable against the background (a minimum luminance difference);
+- noise: straight lines, a clutter of short strokes, arcs, a curve struck through the text, dots, circles,
+  a grid;
 - a wave warp of the whole image, blur, pixel noise, JPEG, a low-resolution pass;
 - canvas: margins around the text and an output height from 0.7 to 1.3 times the nominal one (the width
   follows the text): captchas arrive in every size.
@@ -50,6 +51,13 @@ def _colour(rng: np.random.Generator, low: int = 0, high: int = 256) -> Colour:
     return tuple(int(v) for v in rng.integers(low, high, size=3))  # type: ignore[return-value]
 
 
+def _saturated(rng: np.random.Generator) -> Colour:
+    """A strong colour (one channel high, one low): the plain coloured backgrounds of many captchas."""
+    c = rng.integers(0, 256, size=3)
+    c[rng.permutation(3)[:2]] = (int(rng.integers(150, 256)), int(rng.integers(0, 90)))
+    return tuple(int(v) for v in c)  # type: ignore[return-value]
+
+
 def _text_colour(rng: np.random.Generator, background: float) -> Colour:
     """A random colour whose luminance differs from `background`'s by at least MIN_CONTRAST."""
     for _ in range(50):
@@ -61,9 +69,10 @@ def _text_colour(rng: np.random.Generator, background: float) -> Colour:
 
 def _background(rng: np.random.Generator, w: int, h: int) -> tuple[np.ndarray, float]:
     """(H, W, 3) uint8 background and its mean luminance: light, dark, gradient or texture."""
-    kind = rng.choice(["light", "dark", "gradient", "texture"], p=[0.5, 0.15, 0.2, 0.15])
-    if kind in ("light", "dark"):
-        c = _colour(rng, 200, 256) if kind == "light" else _colour(rng, 0, 80)
+    kind = rng.choice(["light", "dark", "saturated", "gradient", "texture"], p=[0.35, 0.1, 0.2, 0.2, 0.15])
+    if kind in ("light", "dark", "saturated"):
+        c = {"light": lambda: _colour(rng, 200, 256), "dark": lambda: _colour(rng, 0, 80),
+             "saturated": lambda: _saturated(rng)}[kind]()
         img = np.broadcast_to(np.array(c, np.uint8), (h, w, 3)).copy()
     elif kind == "gradient":
         a, b = np.array(_colour(rng, 150, 256), np.float32), np.array(_colour(rng, 150, 256), np.float32)
@@ -114,7 +123,7 @@ def _glyph(char: str, font: Font, rng: np.random.Generator, rotate: float, shear
 def _place(glyphs: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     """Lay the glyph masks out left to right: spacing from overlapping to spread, a wandering baseline.
     Returns (H, W, 2): coverage in [0, 1], and which glyph (index + 1) painted each pixel, for its colour."""
-    spacing = rng.uniform(-0.25, 0.35)
+    spacing = rng.uniform(-0.25, 0.35) if rng.random() < 0.8 else rng.uniform(0.35, 1.5)  # or spread far apart
     height = max(g.shape[0] for g in glyphs)
     wander = rng.uniform(0, 0.25) * height
     xs, x = [], 0.0
@@ -143,7 +152,12 @@ def _noise(draw: ImageDraw.ImageDraw, rng: np.random.Generator, w: int, h: int, 
     if rng.random() < 0.5:
         for _ in range(int(rng.integers(1, 6))):
             draw.line([(rng.uniform(0, w), rng.uniform(0, h)), (rng.uniform(0, w), rng.uniform(0, h))],
-                      fill=colour(), width=int(rng.integers(1, 4)))
+                      fill=colour(), width=int(rng.integers(1, 6)))
+    if rng.random() < 0.2:  # clutter: many short strokes, as long as a character's
+        for _ in range(int(rng.integers(6, 21))):
+            x, y, length, angle = rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.3, 1.2) * h, rng.uniform(0, np.pi)
+            draw.line([(x, y), (x + length * math.cos(angle), y + length * math.sin(angle))], fill=colour(),
+                      width=int(rng.integers(1, 4)))
     if rng.random() < 0.35:
         for _ in range(int(rng.integers(1, 4))):
             x0, y0 = rng.uniform(-0.3 * w, 0.7 * w), rng.uniform(-0.5 * h, 0.7 * h)
@@ -188,7 +202,7 @@ def render_broad(label: str, rng: np.random.Generator, fonts: Sequence[Font], he
     """`label` drawn as a captcha of a random style, about `height` pixels high (0.7-1.3 x), width to fit."""
     font = fonts[int(rng.integers(len(fonts)))]
     per_char_font = rng.random() < 0.2
-    rotate, shear = rng.uniform(0, 40), rng.uniform(0, 0.4)
+    rotate, shear = rng.uniform(0, 40) if rng.random() < 0.85 else rng.uniform(40, 70), rng.uniform(0, 0.4)
     glyphs = [_glyph(c, fonts[int(rng.integers(len(fonts)))] if per_char_font else font, rng, rotate, shear)
               for c in label]
     text = _place(glyphs, rng)
