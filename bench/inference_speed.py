@@ -30,8 +30,7 @@ import onnxruntime as ort
 import torch
 from PIL import Image
 
-from ocrcore.cli import calibration_images
-from ocrcore.data import ShardDataset
+from ocrcore.data import ShardDataset, images_in
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_name
 from ocrcore.inference import OnnxRecognizer, Recognizer, export_onnx, quantize_onnx
@@ -97,7 +96,7 @@ def our_readers(model: str, calibrate: Path | None, split: str, scratch: Path) -
     fp32 = export_onnx(rec.bundle, scratch / "fp32.onnx")
     files = {"onnxruntime fp32": fp32}
     if calibrate:
-        files["onnxruntime int8"] = quantize_onnx(fp32, scratch / "int8.onnx", calibration_images(calibrate, split))
+        files["onnxruntime int8"] = quantize_onnx(fp32, scratch / "int8.onnx", images_in(calibrate, split))
     cores = os.cpu_count() or 1
     out = {f"ocrcore {arch} PyTorch": (lambda b: rec(b).text, None, rec)}
     for label, path in files.items():

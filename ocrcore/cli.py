@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,8 @@ from PIL import Image
 
 from ocrcore.charsets import Charset
 from ocrcore.data import ShardDataset, write_dataset
-from ocrcore.data.shards import MANIFEST
 from ocrcore.decoding import constraint_for
 from ocrcore.decoding.lm import CharBigram
-from ocrcore.images import ImageSource
 from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
@@ -262,23 +260,9 @@ def add_export(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_export)
 
 
-def calibration_images(path: Path, split: str) -> Iterator[ImageSource]:
-    """The images of a generated dataset's `split`, or every image file under a folder (sorted, unlabelled)."""
-    from ocrcore.data import FolderDataset
-
-    if not path.is_dir():
-        raise ValueError(f"--calibrate {path}: not a folder; give a generated dataset or a folder of images")
-    if (path / MANIFEST).is_file():
-        dataset = ShardDataset(path, split)
-        return (dataset.image(i) for i in range(len(dataset)))
-    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in FolderDataset.SUFFIXES)
-    if not files:
-        raise ValueError(f"--calibrate {path}: no images in it ({', '.join(FolderDataset.SUFFIXES)})")
-    return iter(files)
-
-
 def run_export(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
+    from ocrcore.data import images_in
     from ocrcore.inference import export_onnx, quantize_onnx
 
     if args.int8 and not args.calibrate:
@@ -290,7 +274,7 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.int8:
         print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
         return 0
-    images = calibration_images(args.calibrate, args.calibrate_split)
+    images = images_in(args.calibrate, args.calibrate_split)
     with tempfile.TemporaryDirectory() as scratch:
         fp32 = export_onnx(bundle, Path(scratch) / "fp32.onnx")
         out = quantize_onnx(fp32, args.out or default.with_suffix(".int8.onnx"), images, args.calibrate_samples)

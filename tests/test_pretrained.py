@@ -73,6 +73,24 @@ def test_load_by_name_everywhere(pretrained_dir, captcha_dataset, tmp_path, caps
     assert main(["pretrained", "--check"]) == 0 and NAME in capsys.readouterr().out
 
 
+def test_int8_figures_go_into_the_card(pretrained_dir, captcha_dataset, tmp_path, capsys):
+    data = str(captcha_dataset)
+    assert main(["pretrained", "--int8", NAME, "--data", data, "--calibrate", data]) == 0
+    int8 = read_card(NAME)["int8"]
+    assert int8["calibration_split"] == "val" and 0 <= int8["sequence_accuracy"] <= 1 and int8["onnx_bytes"] > 0
+    assert int8["holds"] == (int8["points_lost"] <= 0.1) and int8["ms_batch1_1thread"] > 0
+    assert "| int8 (onnxruntime, static" in (pretrained_dir / NAME / "README.md").read_text()
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+
+    other = tmp_path / "other"
+    write_dataset(other, build_generator("captcha", width=96, height=32), {"test": 2}, seed=5, workers=1,
+                  progress=False)
+    capsys.readouterr()
+    assert main(["pretrained", "--int8", NAME, "--data", str(other), "--calibrate", str(captcha_dataset)]) == 2
+    assert "is not the test set" in capsys.readouterr().err
+
+
 def test_missing_weights_name_the_file_and_how_to_restore(pretrained_dir):
     (pretrained_dir / NAME / "model.pt").unlink()
     with pytest.raises(PretrainedError, match=r"model\.pt is missing.*git checkout -- pretrained/" + NAME):

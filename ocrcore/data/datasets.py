@@ -7,7 +7,7 @@ makes of it (e.g. `functools.partial(preprocess, cfg=...)` wrapped with augmenta
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from ocrcore.charsets import Charset
-from ocrcore.data.shards import DatasetError, file_sha256, read_manifest
+from ocrcore.data.shards import MANIFEST, DatasetError, file_sha256, read_manifest
 from ocrcore.images import ImageLoadError, load_image
 from ocrcore.preprocess import pad_batch
 from ocrcore.synth import Generator, LabelSplit, build_generator, seeded_rng
@@ -200,3 +200,18 @@ def open_split(dataset: str | Path | None, split: str, folder: str | Path | None
         return FolderDataset(folder, charset)
     raise ValueError("give a generated dataset (and its split) or a folder of labelled images")
 
+
+
+def images_in(path: str | Path, split: str = "val") -> Iterator[np.ndarray | Path]:
+    """The images of a generated dataset's `split`, or every image file under a folder (sorted; labels not
+    needed): what `quantize_onnx` calibrates on."""
+    path = Path(path)
+    if not path.is_dir():
+        raise DatasetError(f"{path} is not a folder: give a dataset written by `generate` or a folder of images")
+    if (path / MANIFEST).is_file():
+        dataset = ShardDataset(path, split)
+        return (dataset.image(i) for i in range(len(dataset)))
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in FolderDataset.SUFFIXES)
+    if not files:
+        raise DatasetError(f"{path} holds no images ({', '.join(FolderDataset.SUFFIXES)})")
+    return iter(files)

@@ -10,11 +10,24 @@ from pathlib import Path
 def add_pretrained(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pretrained", help="list the pretrained models (pretrained/) with their cards' figures")
     p.add_argument("--check", action="store_true", help="also verify each model's weights against its card")
+    p.add_argument("--int8", metavar="NAME", help="measure a static int8 ONNX of this shipped model on its card's "
+                   "test set (--data) and write the figures into its card")
+    p.add_argument("--data", type=Path, help="with --int8: the generated dataset the card's test figures come from")
+    p.add_argument("--calibrate", type=Path, help="with --int8: images to calibrate on (a generated dataset's val "
+                   "split, or a folder); never the test images")
     p.set_defaults(func=run_pretrained)
 
 
 def run_pretrained(args: argparse.Namespace) -> int:
     from ocrcore.pretrained import available, pretrained_root, read_card, weights_file
+
+    if args.int8:
+        from ocrcore.pretrained.ship import add_int8
+
+        if not (args.data and args.calibrate):
+            raise ValueError("--int8 needs --data (the card's test set) and --calibrate (other images to calibrate on)")
+        print(json.dumps(add_int8(args.int8, args.data, args.calibrate), indent=1))
+        return 0
 
     names = available()
     if not names:
@@ -45,6 +58,8 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--also", type=Path, nargs="*", default=[],
                    help="further generated datasets whose test split the card reports (another corpus, a held-out "
                    "font); only --data decides a replacement")
+    p.add_argument("--calibrate", type=Path, help="also measure a static int8 ONNX calibrated on these images (a "
+                   "generated dataset's val split, or a folder) for the card")
     p.set_defaults(func=run_ship)
 
 
@@ -53,8 +68,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
-                earlier=tuple(args.earlier), real=args.real, also=tuple(args.also))
-    keys = ("name", "test", "real", "also", "latency", "weights")
+                earlier=tuple(args.earlier), real=args.real, also=tuple(args.also), calibrate=args.calibrate)
+    keys = ("name", "test", "real", "also", "latency", "int8", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {pretrained_root() / args.name}")
     return 0

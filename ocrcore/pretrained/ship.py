@@ -51,16 +51,64 @@ def onnx_latency_ms(bundle: ModelBundle, images: list) -> dict[str, Any]:
 
     from ocrcore.inference import OnnxRecognizer, export_onnx
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # decoding runs in torch: with two threads it waits on a busy core (4.7 vs 0.7 ms)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            rec = OnnxRecognizer(export_onnx(bundle, Path(tmp) / "model.onnx"), threads=1)
-            times = _call_times_ms(rec, images)
-    finally:
-        torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        times = _one_thread_times_ms(OnnxRecognizer(export_onnx(bundle, Path(tmp) / "model.onnx"), threads=1), images)
     return {"ms_batch1_1thread": round(statistics.median(times), 3), "runtime": f"onnxruntime {ort.__version__}",
             "images": len(images), "cpu": cpu_name()}
+
+
+INT8_TOLERANCE = 0.1  # points of sequence accuracy an int8 file may lose and still be worth serving
+
+
+def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, calibrate: str | Path,
+                 latency_images: int = 200, calibrate_split: str = "val") -> dict[str, Any]:
+    """Static int8 ONNX of `bundle` (calibrated on `calibrate`'s images, never the test split) measured like the
+    card's fp32 figures: accuracy on `test` through the one evaluation routine, and latency (batch 1, one thread).
+    `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it."""
+    from ocrcore.data import images_in
+    from ocrcore.inference import OnnxRecognizer, export_onnx, quantize_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = export_onnx(bundle, Path(tmp) / "model.onnx")
+        int8 = quantize_onnx(fp32, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split))
+        every_core = OnnxRecognizer(int8)
+        report = evaluate(bundle, test, batch_size=256, forward=lambda x: every_core.logits(x.numpy()))
+        times = _one_thread_times_ms(OnnxRecognizer(int8, threads=1),
+                                     [test.image(i) for i in range(min(latency_images, len(test)))])
+        size = int8.stat().st_size
+    lost = round(100 * (fp32_accuracy - report["sequence_accuracy"]), 2)
+    return {"sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
+            "points_lost": lost, "holds": lost <= INT8_TOLERANCE,
+            "ms_batch1_1thread": round(statistics.median(times), 3), "onnx_bytes": size,
+            "calibration": Path(calibrate).name, "calibration_split": calibrate_split}
+
+
+def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "test",
+             root: str | Path | None = None) -> dict[str, Any]:
+    """Measure int8 for a shipped model on its own card's test set (`data` must hold exactly that split: same
+    fingerprint) and write the figures into its card; returns them."""
+    from ocrcore.pretrained.catalog import load_pretrained
+
+    root = pretrained_root(root)
+    card = read_card(name, root)
+    if split_fingerprint(data, split) != card["test"]["fingerprint"]:
+        raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
+                              f"with the card's generator and seed {card['data']['seed']}")
+    bundle = load_pretrained(name, root)[0]
+    card["int8"] = int8_figures(bundle, ShardDataset(data, split), card["test"]["sequence_accuracy"], calibrate)
+    (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+    return card["int8"]
+
+
+def _one_thread_times_ms(rec: Any, images: list) -> list[float]:
+    """`_call_times_ms` with torch on one thread too: with two, decoding waits on a busy core (4.7 vs 0.7 ms)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _call_times_ms(rec, images)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _call_times_ms(rec: Any, images: list) -> list[float]:
@@ -144,13 +192,15 @@ def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool)
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
          force: bool = False, earlier: tuple[str | Path, ...] = (), real: str | Path | None = None,
-         also: tuple[str | Path, ...] = ()) -> dict[str, Any]:
+         also: tuple[str | Path, ...] = (), calibrate: str | Path | None = None) -> dict[str, Any]:
     """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
 
     `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
     `real`: a folder of real labelled images (file name = label) measured for the card as well, e.g. the real
     plates of ../shared/realdata/plates_dev (measurement only). `also`: further generated datasets whose test
     split the card reports too (another corpus, a held-out font); the replacement rule reads `data` only.
+    `calibrate`: a generated dataset (its val split) or a folder of images to calibrate a static int8 ONNX on; the
+    card then gives its accuracy and latency too (`int8_figures`).
     """
     bundle, state = load_bundle(checkpoint)
     weights = quantise_rows(to_fp16(bundle), MAX_BYTES)  # int8 rows only for what does not fit in fp16
@@ -164,6 +214,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
         card["real"] = real_accuracy(bundle, real)
     if also:
         card["also"] = [other_test(bundle, other, split) for other in also]
+    if calibrate is not None:
+        card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images)
     root = pretrained_root(root)
     _check_replacement(name, card, root, force)
     folder = root / name
@@ -256,6 +308,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         *_also_rows(card.get("also", [])),
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
         f"({lat['cpu']}) |",
+        *_int8_rows(card.get("int8")),
         f"| training | {tr['samples_seen']:,} samples seen ({tr['steps']:,} steps), seed {tr['seed']}, {wall} on "
         f"{tr['hardware']} |",
         f"| data | `{card['task']}` generator ({gen}), seed {card['data']['seed']}, splits {card['data']['counts']} |",
@@ -276,6 +329,15 @@ def _also_rows(also: list[dict[str, Any]]) -> list[str]:
                     f"**{100 * other['sequence_accuracy']:.2f} %** of {other['images']:,}, "
                     f"{100 * other['char_accuracy']:.2f} % characters; confusions {conf} |")
     return rows
+
+
+def _int8_rows(int8: dict[str, Any] | None) -> list[str]:
+    if not int8:
+        return []
+    verdict = "holds: serve it" if int8["holds"] else f"loses more than {INT8_TOLERANCE} points: serve fp32"
+    return [f"| int8 (onnxruntime, static, `export --int8`) | {100 * int8['sequence_accuracy']:.2f} % of the same "
+            f"test images ({int8['points_lost']:.2f} points lost; {verdict}), {int8['ms_batch1_1thread']:.2f} ms, "
+            f"{int8['onnx_bytes'] >> 10} KiB; calibrated on `{int8['calibration']}` |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
