@@ -24,7 +24,7 @@ from ocrcore.decoding import CTCCodec, Prediction
 from ocrcore.fonts import FontNotFoundError, cjk_fonts
 from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
-from ocrcore.preprocess import preprocess
+from ocrcore.preprocess import preprocess, stitch_rows
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Explanation:
     prediction: Prediction
     per_char: list[np.ndarray]
     combined: np.ndarray
-    image: np.ndarray  # the RGB input or its preview, uint8 (H, W, 3)
+    image: np.ndarray  # the RGB input as the kept reading saw it (`_read_view`), or its preview, uint8 (H, W, 3)
 
     def overlays(self, alpha: float = 0.45) -> list[Image.Image]:
         """The input with each character's heatmap blended on top (combined map first)."""
@@ -104,8 +104,8 @@ class GradCAM:
     def explain(self, source: ImageSource, max_side: int | None = None) -> Explanation:
         """Maps for the model's reading of `source`, drawn at its size or, with `max_side`, on a preview of at
         most that many pixels a side (the model reads the full image either way)."""
-        image = np.asarray(load_image(source))
         model, device = self.bundle.model, next(self.bundle.model.parameters()).device
+        image = self._read_view(np.asarray(load_image(source)), device)
         x = torch.from_numpy(preprocess(image, self.bundle.preprocess))[None].to(device)  # (1, C, H, W)
         store: dict[str, torch.Tensor] = {}
         hook = self.target.register_forward_hook(lambda _m, _i, out: store.__setitem__("act", out))
@@ -133,6 +133,21 @@ class GradCAM:
         per_char = [_resize(m, size, x.shape[-1], self._content_width(image)) for m in maps]
         combined = _normalise(np.maximum.reduce(per_char)) if per_char else np.zeros(shown.shape[:2], np.float32)
         return Explanation(prediction, per_char, combined, shown)
+
+    @torch.no_grad()
+    def _read_view(self, image: np.ndarray, device: torch.device) -> np.ndarray:
+        """The image as the kept reading saw it: itself, or for a model of two-row plates (`Preprocess.two_row`)
+        its rows side by side when that reading is the more confident one, as the recognizer decides."""
+        if not self.bundle.preprocess.two_row:
+            return image
+        candidates, was_training = [image, stitch_rows(image)], self.bundle.model.training
+        self.bundle.model.eval()
+        try:
+            xs = [torch.from_numpy(preprocess(c, self.bundle.preprocess))[None].to(device) for c in candidates]
+            readings = [self.bundle.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0] for x in xs]
+        finally:
+            self.bundle.model.train(was_training)
+        return candidates[max(range(len(readings)), key=lambda i: readings[i].confidence)]  # a tie: as it is
 
     def _lengths(self, x: torch.Tensor) -> torch.Tensor | None:
         return self.bundle.output_lengths(torch.tensor([x.shape[-1]]))

@@ -82,6 +82,9 @@ def test_train_on_the_fly_and_params_only_with_it(tmp_path, capsys):
                  "--out", str(run), "--epochs", "1", "--batch-size", "8", "--workers", "0",
                  "-p", "glyphs=bold"]) == 0
     assert (run / "best.pt").exists()
+    from ocrcore.checkpoint import load_bundle
+
+    assert load_bundle(run / "best.pt")[0].preprocess.two_row  # the default plates include two-row ones
     with pytest.raises(SystemExit, match="--synthetic"):
         main(["train", "--arch", "crnn", "--data", str(tmp_path), "--out", str(run), "-p", "glyphs=bold"])
 

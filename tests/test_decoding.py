@@ -162,3 +162,11 @@ def test_lead_codec_under_a_constraint_opens_with_an_allowed_character():
     logits = lead_logits(codec, "", "A12345", first_logits={"A": 9.0, "沪": 8.0, "京": 1.0})
     assert codec.decode(logits)[0].text == "沪A12345"
     assert LeadCTCCodec(get_charset("plate")).decode(logits)[0].text == "AA12345"  # unconstrained: the head's best
+
+
+def test_best_readings_keep_the_most_confident_view():
+    from ocrcore.decoding import Prediction, best_readings
+
+    a, b, c = (Prediction(t, p, ()) for t, p in (("皖A12345", 0.9), ("皖A1234", 0.0), ("AB", 0.2)))
+    assert best_readings([a, b, c, a], [2, 1, 1]) == [a, c, a]
+    assert best_readings([b, a], [2]) == [a] and best_readings([a, a], [2])[0] is a  # a tie keeps the first view

@@ -52,6 +52,26 @@ def test_explained_reading_is_the_recognised_one(captcha_dataset):
         assert GradCAM(bundle).explain(image).prediction.text == Recognizer(bundle)(image).text
 
 
+def test_a_two_row_models_maps_lie_on_the_view_it_kept(captcha_dataset):
+    """A model of two-row plates reads each image as it is and with its rows side by side: the explanation is of
+    the reading the recognizer keeps, drawn on the image that reading saw."""
+    from dataclasses import replace
+
+    from ocrcore.inference import Recognizer
+    from ocrcore.models import build
+    from ocrcore.preprocess import stitch_rows
+
+    plain = _readable("crnn_cnn_small")
+    bundle = build("crnn_cnn_small", plain.charset, None, replace(plain.preprocess, two_row=True), **plain.arch_kwargs)
+    bundle.model.load_state_dict(plain.model.state_dict())
+    for i in range(4):
+        image = ShardDataset(captcha_dataset, "test").image(i)
+        explanation = GradCAM(bundle).explain(image)
+        assert explanation.prediction.text == Recognizer(bundle)(image).text
+        assert explanation.image.shape in (image.shape, stitch_rows(image).shape)
+        assert explanation.combined.shape == explanation.image.shape[:2]
+
+
 def test_a_lines_maps_stack_into_one_picture_with_a_colour_scale(captcha_dataset):
     """`stacked`: a strip per character, top to bottom, the character at its left, the colour scale below."""
     from ocrcore.explain import colour_scale

@@ -44,6 +44,30 @@ def test_recognizer_takes_every_input_kind(trained_reader, tmp_path):
         trained_reader(b"garbage")
 
 
+def test_two_row_readers_read_both_views_and_keep_the_better(captcha_dataset):
+    """A model for two-row plates reads each image as it is and with its rows side by side: one reading per
+    image, the more confident of the two, in the recognizer and in the evaluation alike."""
+    from dataclasses import replace
+
+    from ocrcore.evaluation import evaluate
+    from ocrcore.models import build
+    from ocrcore.preprocess import stitch_rows
+
+    torch.manual_seed(0)
+    plain = tiny("crnn_cnn_small")
+    bundle = build("crnn_cnn_small", plain.charset, None, replace(plain.preprocess, two_row=True), **plain.arch_kwargs)
+    bundle.model.load_state_dict(plain.model.state_dict())
+    ds = ShardDataset(captcha_dataset, "test")
+    images = [ds.image(i) for i in range(len(ds))]
+    both = Recognizer(bundle)(images)
+    as_is, stitched = Recognizer(plain)(images), Recognizer(plain)([stitch_rows(im) for im in images])
+    assert [p.text for p in both] == [max(a, b, key=lambda p: p.confidence).text
+                                      for a, b in zip(as_is, stitched, strict=True)]
+    report = evaluate(bundle, ds, batch_size=3)
+    assert report["samples"] == len(ds)
+    assert report["sequence_accuracy"] == sum(p.text == lb for p, lb in zip(both, ds.labels, strict=True)) / len(ds)
+
+
 def test_onnx_file_without_metadata_is_refused(tmp_path):
     model = torch.nn.Linear(2, 2)
     torch.onnx.export(model, (torch.zeros(1, 2),), str(tmp_path / "plain.onnx"), dynamo=False)

@@ -48,3 +48,20 @@ def test_pad_batch():
     batch, widths = pad_batch([a, b])
     assert batch.shape == (2, 1, 32, 40) and widths.tolist() == [40, 24]
     assert np.all(batch[1] == 1.0)
+
+
+def test_stitch_rows_sets_the_top_row_before_the_bottom_one():
+    from ocrcore.preprocess import stitch_rows, views
+
+    crop = np.zeros((50, 100, 3), np.uint8)
+    crop[5:18, 35:65] = 200  # the top row's characters: in the middle of the upper band
+    crop[22:48, 10:90] = 100  # the bottom row across the width
+    line = stitch_rows(crop)
+    assert line.shape[0] == 50 - 18 and line.shape[2] == 3  # the bottom band's height (36-100 %)
+    top_width = line.shape[1] - 100
+    assert 0 < top_width and (line[:, :top_width] == 200).any() and not (line[:, top_width:] == 200).any()
+    assert stitch_rows(crop[..., :1]).shape[2] == 1  # greyscale too
+    one, two = Preprocess(height=32, width=128, keep_aspect=False), Preprocess(height=32, width=128, two_row=True,
+                                                                              keep_aspect=False)
+    assert len(views(crop, one)) == 1 and len(views(crop, two)) == 2
+    assert np.array_equal(views(crop, two)[0], preprocess(crop, two))  # the first view is the image as it is

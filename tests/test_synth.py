@@ -10,6 +10,8 @@ from captcha.image import ImageCaptcha
 from ocrcore.charsets import PLATE_PROVINCES
 from ocrcore.synth import GENERATORS, TASKS, LabelSplit, build_generator
 
+# Plates of one row only: two-row plates come out with their rows side by side, at their own size.
+ONE_ROW = {"types": ("blue", "yellow", "green", "white", "black"), "type_weights": (0.65, 0.12, 0.15, 0.04, 0.04)}
 SMALL = {
     "captcha": dict(width=100, height=40, font_sizes=(30,)),
     "plate": dict(),
@@ -39,8 +41,8 @@ def test_labels_are_in_the_charset_and_images_rgb(task):
 @pytest.mark.parametrize(("task", "params", "size"), [
     ("captcha", {}, (160, 60)),
     ("captcha", {"width": 120, "height": 40}, (120, 40)),
-    ("plate", {"camera": "detector"}, (94, 24)),  # the default ("mixed") draws half its crops at their own size
-    ("plate", {"size": (136, 36), "camera": "detector"}, (136, 36)),
+    ("plate", {"camera": "detector", **ONE_ROW}, (94, 24)),  # the default ("mixed") draws half at their own size
+    ("plate", {"size": (136, 36), "camera": "detector", **ONE_ROW}, (136, 36)),
     ("char", {}, (64, 64)),
 ])
 def test_fixed_image_sizes(task, params, size):
@@ -217,7 +219,7 @@ def test_vector_plate_glyphs_fill_their_cell_and_keep_look_alikes_apart():
 
 @pytest.mark.parametrize(("glyphs", "camera"), [("ga36", "detector"), ("bold", "loose"), ("vector", "detector")])
 def test_plate_styles_render_at_size(glyphs, camera):
-    gen = build_generator("plate", glyphs=glyphs, camera=camera)
+    gen = build_generator("plate", glyphs=glyphs, camera=camera, **ONE_ROW)
     rng = np.random.default_rng(1)
     for _ in range(20):
         image = gen.render(gen.sample_label(rng), rng)
@@ -275,10 +277,31 @@ def test_plain_plates_are_coloured_by_the_type_weights():
     assert 0.87 < colours["blue"] / 2000 < 0.93  # it once drew them 50/50 whatever the weights
 
 
+def test_two_row_plates_come_out_as_the_reader_sees_them():
+    from ocrcore.synth.plate import _layout
+
+    (w, h), boxes, dot = _layout(7, two_row=True)
+    assert (w, h) == (440, 220) and len(boxes) == 7 and dot[1] < 75
+    assert all(y + bh <= 80 for _, y, _, bh in boxes[:2]) and all(y >= 90 for _, y, _, _ in boxes[2:])
+    assert all(x + bw <= w for x, _, bw, _ in boxes)
+    only = {"types": ("yellow_double",), "type_weights": (1.0,), "camera": "detector"}
+    raw = build_generator("plate", two_row_view="raw", **only)
+    stitched = build_generator("plate", **only)
+    for seed in range(4):
+        (a, label), (b, same) = raw.sample(np.random.default_rng(seed)), stitched.sample(np.random.default_rng(seed))
+        assert label == same and len(label) == 7 and a.size == (94, 47)  # the box keeps the plate's shape
+        assert b.width > 4 * b.height  # both rows in one line
+    assert build_generator("plate").two_row_inputs and not build_generator("plate", **ONE_ROW).two_row_inputs
+    trailers = [raw.sample_label(np.random.default_rng(s)) for s in range(200)]
+    assert any(t.endswith("挂") for t in trailers)
+    with pytest.raises(ValueError, match="two_row_view"):
+        build_generator("plate", two_row_view="both")
+
+
 def test_plate_tilt_draws_steeper_crops_and_none_by_default():
     """`tilt`: that share of detector crops rolled up to 20 degrees; 0 leaves the generator's draws unchanged."""
     def roll(gen, seed):  # the angle of the plate's top edge in the crop, in degrees
-        corners = gen._detector_corners(440, 140, np.random.default_rng(seed))
+        corners = gen._detector_corners(440, 140, np.random.default_rng(seed), (94, 24))
         (x0, y0), (x1, y1) = corners[0], corners[1]
         return abs(np.degrees(np.arctan2(y1 - y0, x1 - x0)))
 

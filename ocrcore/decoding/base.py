@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,3 +72,10 @@ def topk_alternatives(probs: torch.Tensor | np.ndarray, charset: Charset, k: int
     else:
         idx = np.argsort(-p, kind="stable")[:k]
     return tuple((charset.chars[i], round(float(p[i]), 6)) for i in idx.tolist())
+
+
+def best_readings(readings: Sequence[Prediction], counts: Sequence[int]) -> list[Prediction]:
+    """One reading per image from the readings of its views (`counts[i]` consecutive ones for image i): the most
+    confident, the first view on a tie. Under a constraint a reading that breaks it has confidence 0."""
+    it = iter(readings)
+    return [max((next(it) for _ in range(n)), key=lambda p: p.confidence) for n in counts]

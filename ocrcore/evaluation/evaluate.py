@@ -14,10 +14,10 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ocrcore.data.datasets import collate_images
-from ocrcore.decoding.base import Codec
+from ocrcore.decoding.base import Codec, best_readings
 from ocrcore.evaluation.metrics import Tally
 from ocrcore.models import ModelBundle
-from ocrcore.preprocess import preprocess
+from ocrcore.preprocess import views
 
 
 class _Preprocessed(Dataset):
@@ -48,20 +48,28 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
     characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).
     """
     model = forward or bundle.model.to(device).eval()
-    loader = DataLoader(_Preprocessed(dataset, partial(preprocess, cfg=bundle.preprocess)), batch_size=batch_size,
-                        num_workers=workers, collate_fn=collate_images, generator=torch.Generator())
+    loader = DataLoader(_Preprocessed(dataset, partial(views, cfg=bundle.preprocess)), batch_size=batch_size,
+                        num_workers=workers, collate_fn=_collate_views, generator=torch.Generator())
     tally, model_seconds = Tally(), 0.0
-    for images, widths, labels in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+    for images, widths, labels, counts in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
         start = time.perf_counter()
         logits = model(images.to(device))
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
         model_seconds += time.perf_counter() - start
-        tally.add((codec or bundle.codec).decode(logits, _output_lengths(bundle, widths, logits)), labels)
+        readings = (codec or bundle.codec).decode(logits, _output_lengths(bundle, widths, logits))
+        tally.add(best_readings(readings, counts), labels)
     report = tally.summary()
     report["model_ms_per_image"] = 1000 * model_seconds / max(tally.n, 1)
     report["batch_size"] = batch_size
     return report
+
+
+def _collate_views(batch: list[tuple[list[Any], str]]) -> tuple[torch.Tensor, torch.Tensor, list[str], list[int]]:
+    """`collate_images` over every view of every image, and how many views each image has (1, or 2 for a model
+    that reads two-row plates: `Preprocess.two_row`)."""
+    images, widths, _ = collate_images([(x, "") for inputs, _ in batch for x in inputs])
+    return images, widths, [label for _, label in batch], [len(inputs) for inputs, _ in batch]
 
 
 def _output_lengths(bundle: ModelBundle, widths: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

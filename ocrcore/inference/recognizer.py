@@ -14,13 +14,13 @@ import numpy as np
 import torch
 
 from ocrcore.checkpoint import load_bundle
-from ocrcore.decoding import Constraint, Prediction
+from ocrcore.decoding import Constraint, Prediction, best_readings
 from ocrcore.decoding.lm import CharBigram
 from ocrcore.images import ImageSource
 from ocrcore.inference.export import onnx_metadata
 from ocrcore.inference.lines import Line, split_lines
 from ocrcore.models import ModelBundle, from_metadata
-from ocrcore.preprocess import pad_batch, preprocess
+from ocrcore.preprocess import pad_batch, views
 
 
 class _Recognizer:
@@ -43,10 +43,11 @@ class _Recognizer:
     def predict(self, images: Sequence[ImageSource]) -> list[Prediction]:
         start, out = time.perf_counter(), []
         for i in range(0, len(images), self.batch_size):
-            arrays = [preprocess(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]
-            batch, widths = pad_batch(arrays)
+            chunk = [views(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]  # 1 or 2 each
+            batch, widths = pad_batch([x for inputs in chunk for x in inputs])
             logits = self.logits(batch)
-            out += self.codec.decode(logits, self.bundle.output_lengths(torch.from_numpy(widths)))
+            readings = self.codec.decode(logits, self.bundle.output_lengths(torch.from_numpy(widths)))
+            out += best_readings(readings, [len(inputs) for inputs in chunk])
         self.last_latency_ms = 1000 * (time.perf_counter() - start)
         return out
 

@@ -322,7 +322,7 @@ def _also_rows(also: list[dict[str, Any]]) -> list[str]:
     rows = []
     for other in also:
         g = other["generator"]
-        what = ", ".join(f"{k}={g[k]}" for k in ("corpus", "length", "camera") if k in g)
+        what = ", ".join(f"{k}={g[k]}" for k in ("corpus", "length", "camera", "types") if k in g)
         fonts = ", ".join(Path(f).stem for f in other.get("fonts", [])[:4])
         conf = ", ".join(f"{c['true']}->{c['pred']} {c['count']}" for c in other["top_confusions"][:5]) or "none"
         rows.append(f"| `{other['dataset']}` ({what}; fonts {fonts or 'all'}) | "

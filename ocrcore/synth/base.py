@@ -55,6 +55,12 @@ class Generator:
             label = self.sample_label(rng)
         raise RuntimeError(f"{self.task}: no acceptable label in 10,000 draws; the label space is too small")
 
+    @property
+    def two_row_inputs(self) -> bool:
+        """True when some images hold two rows of text (two-row plates): models of them read each image also with
+        its rows side by side (`Preprocess.two_row`)."""
+        return False
+
     def fonts_used(self) -> list[str]:
         """The installed font files this generator draws with: they differ between machines, so the manifest
         and the model cards record them. Generators with their own fonts (captchas) return []."""

@@ -2,8 +2,14 @@
 
 Layout follows GA 36 proportions in millimetres: a 440x140 plate (480x140 for green new-energy plates),
 45x90 character cells (43x90 on green plates), 12 mm gaps and a wide gap holding the separator dot after
-the second character. Glyphs are rendered large, cropped to their ink and squeezed into the cell, which
-gives the narrow, condensed look of plate lettering.
+the second character; two-row yellow plates (`yellow_double`: the rear plates of trucks, buses and trailers)
+are 440x220 with the province and the letter above and five characters below (`_layout`). Glyphs are rendered
+large, cropped to their ink and squeezed into the cell, which gives the narrow, condensed look of plate lettering.
+
+Two-row plates come out as a two-row reader sees them (`two_row_view="stitched"`): the top row set before the
+bottom one (`ocrcore.preprocess.stitch_rows`), so a one-line model learns to read them; models trained on such
+data read every image both as it is and stitched, and keep the better reading (`Preprocess.two_row`).
+`two_row_view="raw"` gives the crop as the camera sees it, to measure that reader end to end.
 
 Two knobs say how close to the road the images are (bench/real_plates.py measures each on real crops):
 - `glyphs="ga36"`: the plate typeface's look - even strokes of 9-16 % of the glyph height (GA 36: 10 mm on a
@@ -41,6 +47,7 @@ from PIL import Image, ImageDraw
 
 from ocrcore.charsets import PLATE_LETTERS, PLATE_PROVINCES
 from ocrcore.fonts import Font, cjk_fonts, fonts_covering, installed_fonts
+from ocrcore.preprocess import stitch_rows
 from ocrcore.synth import degrade
 from ocrcore.synth.base import Generator
 from ocrcore.synth.plate_glyphs import draw_glyph
@@ -55,12 +62,16 @@ PLATE_COLOURS = {
     "green": ((235, 245, 235), (70, 190, 100), (15, 15, 15), (40, 40, 40)),
     "white": ((240, 240, 240), (228, 228, 228), (15, 15, 15), (20, 20, 20)),
     "black": ((18, 18, 18), (10, 10, 10), (240, 240, 240), (230, 230, 230)),
+    "yellow_double": ((240, 190, 20), (225, 175, 10), (20, 20, 20), (20, 20, 20)),
 }
+TWO_ROW_TYPES = ("yellow_double",)  # trucks, buses and trailers: province and letter above, five characters below
 CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 30, 32), (140, 20, 25),
                         (20, 40, 90), (200, 180, 140), (60, 70, 60), (90, 60, 40)], np.int16)
-DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black")
-# Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles).
-DEFAULT_WEIGHTS = (0.65, 0.12, 0.15, 0.04, 0.04)
+DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black", "yellow_double")
+# Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles: the
+# rear plates of trucks, buses and trailers are two-row).
+DEFAULT_WEIGHTS = (0.6, 0.1, 0.15, 0.04, 0.04, 0.07)
+TWO_ROW_VIEWS = ("stitched", "raw")
 GLYPHS = ("ga36", "bold", "vector", "mixed")
 CAMERAS = ("detector", "loose", "varied", "mixed")
 MIXED_GLYPHS = ("ga36", "vector")  # "mixed": each plate drawn in one of these, evenly
@@ -79,25 +90,36 @@ def plate_number(plate_type: str, rng: np.random.Generator, all_class: bool, suf
             return head + pick("DF") + pick(ALNUM) + "".join(pick(string.digits) for _ in range(4))
         return head + "".join(pick(string.digits) for _ in range(5)) + pick("DF")
     body = [pick(ALNUM) if all_class or rng.random() < 0.25 else pick(string.digits) for _ in range(5)]
-    suffixes = {"yellow": "挂学", "white": "警", "black": "港澳领使"}.get(plate_type, "")
+    suffixes = {"yellow": "挂学", "yellow_double": "挂", "white": "警", "black": "港澳领使"}.get(plate_type, "")
     if all_class and rng.random() < suffix_prob:
         body[-1] = pick("挂学警港澳领使")
-    elif suffixes and (plate_type != "yellow" or rng.random() < suffix_prob):
+    elif suffixes and (not plate_type.startswith("yellow") or rng.random() < suffix_prob):
         body[-1] = pick(suffixes)
     return head + "".join(body)
 
 
-def _cells(n_chars: int) -> tuple[int, list[float], float]:
-    """Plate width, left edge of each character cell and the cell width, in millimetres."""
+Box = tuple[float, float, float, float]  # x, y, width, height in millimetres
+
+
+def _layout(n_chars: int, two_row: bool = False) -> tuple[tuple[int, int], list[Box], tuple[float, float]]:
+    """Plate (width, height), each character's cell and the separator dot's centre, in millimetres (GA 36).
+
+    One row: 440 x 140 (green: 480), cells 45 x 90 (green 43), 12 mm gaps (green 9) and a wide gap holding the
+    dot after the second character. Two rows (440 x 220): the province and the letter in 80 x 60 cells above,
+    either side of the dot, and the other five characters in 65 x 110 cells with 15 mm gaps below.
+    """
+    if two_row:
+        top = [(110.0, 15.0, 80.0, 60.0), (250.0, 15.0, 80.0, 60.0)]
+        return (440, 220), top + [(27.5 + 80.0 * i, 95.0, 65.0, 110.0) for i in range(n_chars - 2)], (220.0, 45.0)
     if n_chars == 8:
         width, cell, gap, wide, margin = 480, 43, 9, 51, 15.5
     else:
         width, cell, gap, wide, margin = 440, 45, 12, 34, 15.5
-    xs, x = [], margin
+    boxes, x = [], margin
     for i in range(n_chars):
-        xs.append(x)
+        boxes.append((x, 25.0, float(cell), 90.0))
         x += cell + (wide if i == 1 else gap)
-    return width, xs, cell
+    return (width, 140), boxes, (boxes[1][0] + cell + wide / 2, 70.0)
 
 
 def _ink(char: str, font: Font) -> Image.Image:
@@ -225,8 +247,11 @@ class PlateGenerator(Generator):
     camera: str = "mixed"
     tilt: float = 0.0
     hanzi_stroke: float = 0.0
+    two_row_view: str = "stitched"
 
     def __post_init__(self) -> None:
+        if self.two_row_view not in TWO_ROW_VIEWS:
+            raise ValueError(f"two_row_view must be one of {TWO_ROW_VIEWS}, not {self.two_row_view!r}")
         unknown = set(self.types) - set(PLATE_COLOURS)
         if unknown or len(self.types) != len(self.type_weights):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
@@ -257,6 +282,10 @@ class PlateGenerator(Generator):
         hanzi, latin = self._fonts
         return sorted({f.path for f in hanzi + latin})
 
+    @property
+    def two_row_inputs(self) -> bool:
+        return any(t in TWO_ROW_TYPES for t in self.types)
+
     def sample_label(self, rng: np.random.Generator) -> str:
         return plate_number(self._type(rng), rng, self.all_class, self.suffix_prob)
 
@@ -265,8 +294,11 @@ class PlateGenerator(Generator):
         return self.types[int(rng.choice(len(self.types), p=p / p.sum()))]
 
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
-        plate = self._draw_plate(label, self._type_of(label, rng), rng)
-        return Image.fromarray(self._as_crop(plate, rng))
+        plate_type = self._type_of(label, rng)
+        crop = self._as_crop(self._draw_plate(label, plate_type, rng), rng)
+        if plate_type in TWO_ROW_TYPES and self.two_row_view == "stitched":
+            crop = stitch_rows(crop)  # as a two-row reader sees it (`Preprocess.two_row`)
+        return Image.fromarray(crop)
 
     def _type_of(self, label: str, rng: np.random.Generator) -> str:
         if len(label) == 8:
@@ -275,11 +307,14 @@ class PlateGenerator(Generator):
             return "white"
         if label[-1] in "港澳领使":
             return "black"
-        if label[-1] in "挂学":
+        if label[-1] == "学":
             return "yellow"
-        # A plain 7-character number: blue or yellow, in the proportion of their weights (the road has mostly
-        # blue).
-        plain = [(t, w) for t, w in zip(self.types, self.type_weights, strict=True) if t in ("blue", "yellow")]
+        # A plain 7-character number (or a trailer's): blue, yellow or two-row yellow, in the proportion of their
+        # weights (the road has mostly blue).
+        if label[-1] == "挂" and "yellow_double" not in self.types:
+            return "yellow"
+        kinds = ("yellow", "yellow_double") if label[-1] == "挂" else ("blue", "yellow", "yellow_double")
+        plain = [(t, w) for t, w in zip(self.types, self.type_weights, strict=True) if t in kinds]
         if not plain:
             return "blue"
         p = np.asarray([w for _, w in plain], float)
@@ -287,8 +322,8 @@ class PlateGenerator(Generator):
 
     def _draw_plate(self, label: str, plate_type: str, rng: np.random.Generator) -> np.ndarray:
         glyphs = self.glyphs if self.glyphs != "mixed" else MIXED_GLYPHS[int(rng.integers(len(MIXED_GLYPHS)))]
-        width_mm, xs, cell_mm = _cells(len(label))
-        w, h = round(width_mm * PX_PER_MM), round(140 * PX_PER_MM)
+        (width_mm, height_mm), boxes, dot = _layout(len(label), plate_type in TWO_ROW_TYPES)
+        w, h = round(width_mm * PX_PER_MM), round(height_mm * PX_PER_MM)
         top, bottom, ink, frame = (np.array(c, np.float32) for c in PLATE_COLOURS[plate_type])
         strong = self.camera in ("detector", "mixed")
         jitter = rng.uniform(-18, 18, size=3) * (1.8 if strong else 1.0)  # paint, white balance
@@ -308,8 +343,8 @@ class PlateGenerator(Generator):
         ga36, vector = glyphs == "ga36", glyphs == "vector"
         stroke = rng.uniform(0.09, 0.16) if ga36 or vector else 0.0  # one stroke weight per plate
         hanzi_stroke = rng.uniform(0.85, 1.15) * self.hanzi_stroke if self.hanzi_stroke > 0 else 0.0
-        cell_w, cell_h, y0 = round(cell_mm * PX_PER_MM), round(90 * PX_PER_MM), round(25 * PX_PER_MM)
-        for i, (char, x_mm) in enumerate(zip(label, xs, strict=True)):
+        for i, (char, (x_mm, y_mm, w_mm, h_mm)) in enumerate(zip(label, boxes, strict=True)):
+            cell_w, cell_h = round(w_mm * PX_PER_MM), round(h_mm * PX_PER_MM)
             is_hanzi = not char.isascii()
             if vector and not is_hanzi:
                 mask = draw_glyph(char, cell_w, cell_h, stroke, rng)
@@ -319,10 +354,9 @@ class PlateGenerator(Generator):
             x = round(x_mm * PX_PER_MM) + (cell_w - mask.width) // 2
             colour = (200, 20, 20) if char == "警" or (i == len(label) - 1 and plate_type == "white" and
                                                       not char.isascii()) else tuple(int(c) for c in ink)
-            image.paste(Image.new("RGB", mask.size, colour), (x, y0), mask)
-        dot_x = round((xs[1] + cell_mm + (xs[2] - xs[1] - cell_mm) / 2) * PX_PER_MM)
-        r = 2.5 * PX_PER_MM * 2
-        draw.ellipse((dot_x - r, h / 2 - r, dot_x + r, h / 2 + r), fill=tuple(int(c) for c in ink))
+            image.paste(Image.new("RGB", mask.size, colour), (x, round(y_mm * PX_PER_MM)), mask)
+        dot_x, dot_y, r = dot[0] * PX_PER_MM, dot[1] * PX_PER_MM, 2.5 * PX_PER_MM * 2
+        draw.ellipse((dot_x - r, dot_y - r, dot_x + r, dot_y + r), fill=tuple(int(c) for c in ink))
         return np.asarray(image)
 
     def _as_crop(self, plate: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -342,9 +376,9 @@ class PlateGenerator(Generator):
         src = np.float32([[pad_x, pad_y], [pad_x + w, pad_y], [pad_x + w, pad_y + h], [pad_x, pad_y + h]])
         if varied:
             dst, (out_w, out_h) = self._varied_corners(w, h, rng)
-        else:
-            out_w, out_h = self.size
-            dst = (self._detector_corners if camera == "detector" else self._loose_corners)(w, h, rng)
+        else:  # `size` is a one-row plate's box; a two-row plate's box is as wide and as tall as its shape says
+            out_w, out_h = self.size if w > 2.5 * h else (self.size[0], round(self.size[0] * h / w))
+            dst = (self._detector_corners if camera == "detector" else self._loose_corners)(w, h, rng, (out_w, out_h))
         up = 2  # warp at 2x the output size, then shrink: the glyph edges stay anti-aliased
         matrix = cv2.getPerspectiveTransform(src, dst * up)
         crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
@@ -365,26 +399,26 @@ class PlateGenerator(Generator):
             (0.5 * s, lambda im, r: degrade.jpeg(im, r, 20 if loose else 30, 90 if loose else 95)),
         ])
 
-    def _loose_corners(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
-        """Each plate corner placed in the output crop, loosely, by its own random offset."""
-        s, (out_w, out_h) = self.degrade, self.size
+    def _loose_corners(self, w: int, h: int, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
+        """Each plate corner placed in the output crop of `size`, loosely, by its own random offset."""
+        s, (out_w, out_h) = self.degrade, size
         margin = rng.uniform(-0.03, 0.08, size=(4, 2)) * s * np.float32([out_w, out_h])
         dst = np.float32([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]])
         dst += margin * np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])  # > 0: background shows; < 0: clipped
         dst += rng.uniform(-1, 1, size=(4, 2)).astype(np.float32) * s * np.float32([0.04 * out_w, 0.06 * out_h])
         return dst
 
-    def _detector_corners(self, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    def _detector_corners(self, w: int, h: int, rng: np.random.Generator, size: tuple[int, int]) -> np.ndarray:
         """The plate turned and seen at an angle, inside the axis-aligned box a detector draws around it.
 
         Roll (tilt in the image) about N(0, 3.5) degrees, up to 10; yaw as one side taller by up to 12 %; a
         little shear; then the box around the plate's corners, with margins of -2..+6 % of its width and
-        -4..+12 % of its height per side, is what gets resized to the output size.
+        -4..+12 % of its height per side, is what gets resized to `size`.
         """
-        corners, size = self._seen_corners(w, h, rng)
-        s, (out_w, out_h) = self.degrade, self.size
-        lo = corners.min(0) - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
-        hi = corners.max(0) + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([size[0], size[1] * 2])
+        corners, seen = self._seen_corners(w, h, rng)
+        s, (out_w, out_h) = self.degrade, size
+        lo = corners.min(0) - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([seen[0], seen[1] * 2])
+        hi = corners.max(0) + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([seen[0], seen[1] * 2])
         return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)
 
     def _varied_corners(self, w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:

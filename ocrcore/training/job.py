@@ -71,12 +71,13 @@ def _holdout(dataset: Dataset, fraction: float, seed: int) -> tuple[Dataset, Dat
 
 
 def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, width: int | None,
-            start: ModelBundle | None) -> ModelBundle:
+            start: ModelBundle | None, two_row: bool = False) -> ModelBundle:
     """The model to train: the zoo's `arch`, or when fine-tuning, built as the architecture's start rule says
     from the starting model: its sizes and preprocessing (the same architecture), its sizes (a variant) or its
     backbone sizes (another architecture it adopts), on this charset; `height` overrides the input height (a
     multiple of 16; for a square input such as the character classifier's, the side); `width` makes the input
-    that fixed width, every image stretched to it."""
+    that fixed width, every image stretched to it; `two_row` (the data holds two-row plates) makes readers try
+    each image's rows side by side too."""
     rule = get_arch(arch).start_rule(start.arch) if start is not None else None
     if rule == "same":
         bundle = build(arch, cs, length, start.preprocess, **start.arch_kwargs)
@@ -96,6 +97,8 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, widt
         if width < 16 or width % pre.width_multiple:
             raise ValueError(f"width must be a multiple of {pre.width_multiple} and at least 16, not {width}")
         pre = replace(pre, width=width, keep_aspect=False)
+    if two_row:
+        pre = replace(pre, two_row=True)
     return bundle if pre == bundle.preprocess else build(arch, cs, length, pre, **bundle.arch_kwargs)
 
 
@@ -153,11 +156,12 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     generated and synthetic data; else the starting model's or the architecture's).
     """
     out = Path(out)
-    task = None
+    task, two_row = None, False
     start = load_bundle(resolve(init_from))[0] if init_from else None  # read once: the sizes and the weights
     if data is not None:
         manifest = read_manifest(data)
         task = manifest["plan"]["task"]
+        two_row = build_generator(task, **manifest["plan"]["generator"]).two_row_inputs
         cs, data_length = dataset_charset_and_length(data)
         cs = get_charset(charset) if charset else cs
         train_set: Dataset = ShardDataset(data, "train")
@@ -172,6 +176,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
             train_set, val_set = _holdout(train_set, 0.1, cfg.seed)
     elif synthetic is not None:
         task = synthetic.task
+        two_row = build_generator(task, **synthetic.params).two_row_inputs
         cs, length_of_task, train_set, val_set = synthetic.datasets(cfg.seed)
         cs = get_charset(charset) if charset else cs
         length = length or length_of_task
@@ -185,7 +190,7 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     torch.manual_seed(cfg.seed)  # the initial weights too come from the seed: a rerun is the same run
     if width is None and task is not None:
         width = GENERATORS[task].input_width
-    bundle = _bundle(arch, cs, length if fixed else None, height, width, start)
+    bundle = _bundle(arch, cs, length if fixed else None, height, width, start, two_row)
     fresh = not (out / "last.pt").exists()
     if fresh and start is None:
         class_warmup(bundle, train_set, cfg, out)
