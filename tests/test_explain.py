@@ -12,9 +12,9 @@ def _readable(arch):
     """A tiny random model whose head is biased so that it always reads something (greedy CTC would read '')."""
     torch.manual_seed(0)
     bundle = tiny(arch, "gb2312_l1" if arch == "charcls" else "alnum_upper")
-    if arch.startswith("crnn"):
+    if arch.startswith("crnn") or arch == "attention":
         with torch.no_grad():
-            bundle.model.head.bias[0] = -5.0  # no blank: at least one character is emitted
+            bundle.model.head.bias[0] = -5.0  # no blank (no EOS): at least one character is emitted
     return bundle
 
 

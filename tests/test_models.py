@@ -11,7 +11,7 @@ TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
         "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),
-        "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16))}
+        "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16)), "attention": dict(widths=(8, 16, 16, 16), max_length=6)}
 
 
 def tiny(arch, charset="alnum_upper", length=None, **kw):
@@ -25,7 +25,7 @@ def test_forward_shape(arch):
     pre = bundle.preprocess
     width = pre.width or 100
     logits = bundle.model.eval()(torch.zeros(2, pre.channels, pre.height, width))
-    steps = {"multihead": 4, "charcls": 1}.get(arch, width // getattr(bundle.model, "stride", 4))
+    steps = {"multihead": 4, "charcls": 1, "attention": 7}.get(arch, width // getattr(bundle.model, "stride", 4))
     steps += arch.endswith("_lead")  # the lead head's step comes first
     assert logits.shape == (2, steps, bundle.codec.num_classes)
     if hasattr(bundle.model, "output_lengths"):

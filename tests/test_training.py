@@ -252,3 +252,26 @@ def test_own_crops_fine_tune_in_the_starting_models_charset(tmp_path):
     result = run_training("crnn_cnn_small", cfg, tmp_path / "run", folder=tmp_path / "crops", init_from=start)
     meta = read_checkpoint(result["checkpoint"])["meta"]
     assert meta["charset_name"] == "plate" and meta["preprocess"] == read_checkpoint(start)["meta"]["preprocess"]
+
+
+def test_the_attention_decoder_trains_by_teacher_forcing_from_a_ctc_models_cnn(captcha_dataset, tmp_path):
+    """The true text goes in beside the images (the codec's `train_inputs`); the loss falls; started from a
+    crnn_cnn_small checkpoint, the decoder takes its CNN (sizes and weights) and reads greedily afterwards."""
+    from ocrcore.checkpoint import load_bundle, save_checkpoint
+    from ocrcore.training import run_training
+
+    torch.manual_seed(0)
+    source = tiny("crnn_cnn_small")
+    start = save_checkpoint(tmp_path / "ctc.pt", source)
+    cfg = TrainConfig(epochs=4, batch_size=8, lr=3e-3, workers=0, augment=0.0, seed=0)
+    run = run_training("attention", cfg, tmp_path / "att", data=captcha_dataset, init_from=start)
+    losses = [h["train_loss"] for h in run["history"]]
+    assert losses[-1] < losses[0]
+    bundle = load_bundle(run["checkpoint"])[0]
+    assert bundle.arch == "attention" and tuple(bundle.arch_kwargs["widths"]) == (8, 16, 16, 16)
+    report = evaluate(bundle, ShardDataset(captcha_dataset, "test"))
+    assert report["samples"] == 8 and 0.0 <= report["char_accuracy"] <= 1.0
+    codec = bundle.codec
+    assert codec.encode(["A1"]).tolist()[0][:4] == [11, 2, 0, -100] and codec.class_labels[0] == ""
+    with pytest.raises(ValueError, match="greedily"):
+        codec.with_options(beam_width=4)

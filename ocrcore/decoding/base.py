@@ -58,6 +58,11 @@ class Codec(ABC):
         """The same codec with other decoding options; schemes without a search ignore them."""
         return self
 
+    def train_inputs(self, labels: list[str]) -> dict[str, torch.Tensor]:
+        """What the model takes besides the images in training (an autoregressive decoder: the true text);
+        readers of the images alone take nothing."""
+        return {}
+
     def to_dict(self) -> dict:
         return {"type": type(self).__name__, "charset": self.charset.chars}
 

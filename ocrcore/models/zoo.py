@@ -21,8 +21,9 @@ import torch
 from torch import nn
 
 from ocrcore.charsets import Charset, get_charset  # noqa: F401 - get_charset used in the doctest
-from ocrcore.decoding import CTCCodec, FixedLengthCodec, LeadCTCCodec
+from ocrcore.decoding import AttentionCodec, CTCCodec, FixedLengthCodec, LeadCTCCodec
 from ocrcore.decoding.base import Codec
+from ocrcore.models.attention import AttentionReader
 from ocrcore.models.charcls import CharClassifier
 from ocrcore.models.crnn import CRNN
 from ocrcore.models.crnn_char import CharWindowCRNN, from_classifier
@@ -201,6 +202,18 @@ def crnn_char(charset: Charset, length: None, preprocess: Preprocess | None = No
     pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
     model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
     return ModelBundle("crnn_char", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
+
+
+@register(adopts={"crnn_cnn": _heads_on_backbone, "crnn_cnn_small": _heads_on_backbone})
+def attention(charset: Charset, length: None, preprocess: Preprocess | None = None, max_length: int = 12,
+              label_smoothing: float = 0.1, **kw: Any) -> ModelBundle:
+    """The CNN of `crnn_cnn_small` and a two-layer transformer decoder that writes up to `max_length` characters
+    one at a time (`AttentionReader`); `train --init-from` a crnn_cnn(_small) checkpoint starts its CNN trained."""
+    pre = preprocess or Preprocess(height=32)
+    kw = {"widths": (32, 64, 96, 128), **kw}
+    model = AttentionReader(len(charset) + 1, in_channels=pre.channels, max_length=max_length, **kw)
+    return ModelBundle("attention", model, AttentionCodec(charset, max_length, label_smoothing), pre, charset,
+                       arch_kwargs={"max_length": max_length, **kw})
 
 
 ARCHS: list[str] = list(REGISTRY)

@@ -223,8 +223,9 @@ class Trainer:
         if self.device.type == "cuda":
             images = images.contiguous(memory_format=torch.channels_last)
         amp = self.cfg.amp and self.device.type == "cuda"
+        extra = {k: v.to(self.device) for k, v in self.bundle.codec.train_inputs(labels).items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = self.forward(images)
+            logits = self.forward(images, **extra)
         lengths = self.bundle.output_lengths(widths)
         if lengths is None:
             lengths = torch.full((len(labels),), logits.shape[1])

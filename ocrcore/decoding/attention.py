@@ -1,0 +1,80 @@
+"""The attention decoder's codec: class 0 ends the text (EOS), classes 1..n are the charset; one row per step."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ocrcore.charsets import Charset, CharsetError
+from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+
+EOS = 0
+IGNORE = -100  # steps after EOS carry no loss
+
+
+class AttentionCodec(Codec):
+    """Labels of up to `max_length` characters as step targets (characters, then EOS); greedy reading stops at
+    the first EOS. A character's probability is its step's; `frames[i]` is step i (Grad-CAM explains it).
+
+    >>> codec = AttentionCodec(Charset("0123456789"), max_length=4)
+    >>> codec.encode(["20"]).tolist()
+    [[3, 1, 0, -100, -100]]
+    """
+
+    def __init__(self, charset: Charset, max_length: int, label_smoothing: float = 0.0, topk: int = 5) -> None:
+        self.charset, self.max_length, self.label_smoothing, self.topk = charset, max_length, label_smoothing, topk
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.charset) + 1  # + EOS
+
+    @property
+    def class_labels(self) -> list[str]:
+        return ["", *self.charset.chars]  # "": EOS
+
+    def encode(self, labels: list[str]) -> torch.Tensor:
+        """(B, max_length + 1) step targets: character ids + 1, EOS, then IGNORE."""
+        long = [s for s in labels if len(s) > self.max_length]
+        if long:
+            raise CharsetError(f"this model reads at most {self.max_length} characters; labels {long[:5]} are longer "
+                               "(build it with a larger max_length)")
+        out = torch.full((len(labels), self.max_length + 1), IGNORE, dtype=torch.long)
+        for i, text in enumerate(labels):
+            ids = [c + 1 for c in self.charset.encode(text)]
+            out[i, : len(ids) + 1] = torch.tensor([*ids, EOS])
+        return out
+
+    def train_inputs(self, labels: list[str]) -> dict[str, torch.Tensor]:
+        """What the model takes besides the images in training: the true steps (teacher forcing)."""
+        return {"targets": self.encode(labels).clamp(min=EOS)}  # after EOS: EOS again (those steps are ignored)
+
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        targets = self.encode(labels).to(logits.device)
+        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE,
+                               label_smoothing=self.label_smoothing)
+
+    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        probs = logits.float().softmax(-1).cpu()  # (B, steps, C)
+        best, ids = probs.max(-1)
+        out = []
+        for b in range(probs.shape[0]):
+            steps = ids[b].tolist()
+            n = steps.index(EOS) if EOS in steps else len(steps)
+            char_probs = tuple(round(float(p), 6) for p in best[b, :n])
+            alts = tuple(topk_alternatives(probs[b, t], self.charset, self.topk, offset=1) for t in range(n))
+            # The confidence includes the EOS step's: a text the model would have gone on with is less certain.
+            end = float(best[b, n]) if n < len(steps) else 0.0
+            out.append(Prediction(self.charset.decode(c - 1 for c in steps[:n]), math.prod(char_probs) * end,
+                                  char_probs, alts, tuple((t,) for t in range(n))))
+        return out
+
+    def with_options(self, beam_width: int = 1, constraint: object = None, lm: object = None) -> AttentionCodec:
+        if beam_width > 1 or constraint is not None or lm is not None:
+            raise ValueError("the attention decoder reads greedily: beam search, patterns and the language model "
+                             "are for CTC models")
+        return self
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "max_length": self.max_length}

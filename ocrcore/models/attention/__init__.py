@@ -1,0 +1,3 @@
+from ocrcore.models.attention.model import AttentionReader
+
+__all__ = ["AttentionReader"]
