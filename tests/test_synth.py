@@ -298,6 +298,18 @@ def test_two_row_plates_come_out_as_the_reader_sees_them():
         build_generator("plate", two_row_view="both")
 
 
+def test_large_new_energy_plates_are_yellow_then_green():
+    gen = build_generator("plate", types=("green_large",), type_weights=(1.0,))
+    rng = np.random.default_rng(4)
+    label = gen.sample_label(rng)
+    assert len(label) == 8 and label[2:7].isdigit() and label[-1] in "DF" and gen._type_of(label, rng) == "green_large"
+    plate = gen._draw_plate(label, "green_large", rng).astype(float)  # (70, 240, 3): the plate before the camera
+    left, right = plate[:, 5:40].reshape(-1, 3).mean(0), plate[:, 120:230].reshape(-1, 3).mean(0)
+    assert left[0] > left[2] + 60 and right[1] > right[0] + 10 and left[0] > right[0] + 40  # yellow, then green
+    small = build_generator("plate", **ONE_ROW)  # without the type, every 8-character plate stays green
+    assert small._type_of("皖A12345D", rng) == "green"
+
+
 def test_plate_tilt_draws_steeper_crops_and_none_by_default():
     """`tilt`: that share of detector crops rolled up to 20 degrees; 0 leaves the generator's draws unchanged."""
     def roll(gen, seed):  # the angle of the plate's top edge in the crop, in degrees

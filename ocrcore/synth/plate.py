@@ -2,7 +2,8 @@
 
 Layout follows GA 36 proportions in millimetres: a 440x140 plate (480x140 for green new-energy plates),
 45x90 character cells (43x90 on green plates), 12 mm gaps and a wide gap holding the separator dot after
-the second character; two-row yellow plates (`yellow_double`: the rear plates of trucks, buses and trailers)
+the second character; large new-energy plates (`green_large`: five digits, then D or F) are yellow up to
+the dot and green after it; two-row yellow plates (`yellow_double`: the rear plates of trucks, buses and trailers)
 are 440x220 with the province and the letter above and five characters below (`_layout`). Glyphs are rendered
 large, cropped to their ink and squeezed into the cell, which gives the narrow, condensed look of plate lettering.
 
@@ -63,14 +64,15 @@ PLATE_COLOURS = {
     "white": ((240, 240, 240), (228, 228, 228), (15, 15, 15), (20, 20, 20)),
     "black": ((18, 18, 18), (10, 10, 10), (240, 240, 240), (230, 230, 230)),
     "yellow_double": ((240, 190, 20), (225, 175, 10), (20, 20, 20), (20, 20, 20)),
+    "green_large": ((235, 245, 235), (70, 190, 100), (15, 15, 15), (40, 40, 40)),  # the province part: yellow
 }
 TWO_ROW_TYPES = ("yellow_double",)  # trucks, buses and trailers: province and letter above, five characters below
 CAR_COLOURS = np.array([(235, 235, 235), (190, 190, 195), (120, 120, 125), (30, 30, 32), (140, 20, 25),
                         (20, 40, 90), (200, 180, 140), (60, 70, 60), (90, 60, 40)], np.int16)
-DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black", "yellow_double")
+DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black", "yellow_double", "green_large")
 # Most plates on the road are blue (small passenger cars), then green new-energy and yellow (large vehicles: the
-# rear plates of trucks, buses and trailers are two-row).
-DEFAULT_WEIGHTS = (0.6, 0.1, 0.15, 0.04, 0.04, 0.07)
+# rear plates of trucks, buses and trailers are two-row); large new-energy vehicles carry yellow-and-green plates.
+DEFAULT_WEIGHTS = (0.6, 0.1, 0.12, 0.04, 0.04, 0.07, 0.03)
 TWO_ROW_VIEWS = ("stitched", "raw")
 GLYPHS = ("ga36", "bold", "vector", "mixed")
 CAMERAS = ("detector", "loose", "varied", "mixed")
@@ -83,6 +85,8 @@ def plate_number(plate_type: str, rng: np.random.Generator, all_class: bool, suf
     """A plate string: a uniformly drawn province, a letter, then 5 (6 on green plates) characters."""
     head = PLATE_PROVINCES[rng.integers(len(PLATE_PROVINCES))] + PLATE_LETTERS[rng.integers(len(PLATE_LETTERS))]
     pick = lambda pool: pool[rng.integers(len(pool))]  # noqa: E731
+    if plate_type == "green_large":  # five digits, then D (electric) or F (hybrid)
+        return head + "".join(pick(string.digits) for _ in range(5)) + pick("DF")
     if plate_type == "green":
         if all_class:
             return head + "".join(pick(ALNUM) for _ in range(6))
@@ -301,8 +305,9 @@ class PlateGenerator(Generator):
         return Image.fromarray(crop)
 
     def _type_of(self, label: str, rng: np.random.Generator) -> str:
-        if len(label) == 8:
-            return "green"
+        if len(label) == 8:  # a large vehicle's number (digits, then D/F) on its yellow-and-green plate
+            large = label[2].isdigit() and label[-1] in "DF" and "green_large" in self.types
+            return "green_large" if large else "green"
         if label[-1] == "警":
             return "white"
         if label[-1] in "港澳领使":
@@ -329,6 +334,10 @@ class PlateGenerator(Generator):
         jitter = rng.uniform(-18, 18, size=3) * (1.8 if strong else 1.0)  # paint, white balance
         ramp = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
         canvas = np.clip(top + (bottom - top) * ramp + jitter, 0, 255) * np.ones((1, w, 1), np.float32)
+        if plate_type == "green_large":  # the province and letter on yellow, up to the middle of the wide gap
+            yellow_top, yellow_bottom = (np.array(c, np.float32) for c in PLATE_COLOURS["yellow"][:2])
+            split = round(dot[0] * PX_PER_MM)
+            canvas[:, :split] = np.clip(yellow_top + (yellow_bottom - yellow_top) * ramp + jitter, 0, 255)
         image = Image.fromarray(canvas.astype(np.uint8))
         draw = ImageDraw.Draw(image)
         inset = round(rng.uniform(3, 6) * PX_PER_MM)
