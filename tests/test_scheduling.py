@@ -65,6 +65,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(proc: subprocess.Popen, grace: float = 30) -> None:
+    """End a process group started with `start_new_session`: SIGTERM, then SIGKILL if it has not exited within
+    `grace` seconds (a worker shutting down on a loaded machine can take longer)."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
 def _wait(predicate, timeout: float, what: str, interval: float = 1.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,11 +116,7 @@ def prefect_server(tmp_path):
         _wait(healthy, 180, "the Prefect server to answer /api/health")
         yield env
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        _stop(server)
         log.close()
         errors = server_tracebacks((tmp_path / "server.log").read_text())
         assert not errors, f"the server logged {len(errors)} tracebacks; see {tmp_path / 'server.log'}"
@@ -210,8 +217,7 @@ def test_the_train_step_runs_on_the_gpu_pools_worker(prefect_server, tmp_path):
             steps = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=["gpu"])))
     finally:
         for worker in workers:
-            os.killpg(worker.pid, signal.SIGTERM)
-            worker.wait(timeout=30)
+            _stop(worker)
     assert run.work_pool_name == "ocr-process"
     assert len(steps) == 1 and steps[0].work_pool_name == "ocr-gpu" and steps[0].state.is_completed()
     # The CPU side registered the weights the GPU side trained, from the train step's MLflow run.
