@@ -87,6 +87,16 @@ def test_broad_captchas_vary_in_style_and_size():
         build_generator("captcha", style="fancy")
 
 
+def test_broad_captcha_layout_holds_a_wide_glyph_before_a_narrow_one():
+    """With overlapping spacing a wide glyph can end after the last one: the canvas must hold it."""
+    from ocrcore.synth.captcha_broad import _place
+
+    wide, narrow = np.full((40, 60), 255, np.uint8), np.full((40, 5), 255, np.uint8)
+    for seed in range(40):
+        text = _place([wide, narrow], np.random.default_rng(seed))
+        assert text.shape[1] >= 60 and (text[..., 1] == 1).sum() > 0
+
+
 def test_captcha_library_still_random_outside_our_generator():
     # The secrets proxy must not make the plain library deterministic or broken for other users.
     a = np.asarray(ImageCaptcha().generate_image("AB12"))

@@ -130,7 +130,7 @@ def _place(glyphs: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
     for g in glyphs:
         xs.append(int(x))
         x += g.shape[1] * (1 + spacing + rng.uniform(-0.08, 0.08)) + 0.1 * height * max(spacing, 0)
-    width = max(int(xs[-1] + glyphs[-1].shape[1]), 1)
+    width = max(max(x + g.shape[1] for x, g in zip(xs, glyphs, strict=True)), 1)  # overlap: any glyph may end last
     ys = [int(rng.uniform(0, wander) + (height - g.shape[0]) * rng.uniform(0.3, 0.7)) for g in glyphs]
     total_h = int(max(y + g.shape[0] for y, g in zip(ys, glyphs, strict=True)))
     owner = np.zeros((total_h, width), np.uint8)  # index + 1 of the glyph that painted each pixel last
