@@ -101,8 +101,7 @@ def our_readers(model: str, calibrate: Path | None, split: str, scratch: Path) -
     out = {f"ocrcore {arch} PyTorch": (lambda b: rec(b).text, None, rec)}
     for label, path in files.items():
         single, multi = OnnxRecognizer(path, threads=1), OnnxRecognizer(path, threads=cores)
-        out[f"ocrcore {arch} {label}"] = (lambda b, s=single: s(b).text, lambda x, m=multi: m.logits(x.numpy()),
-                                          multi)
+        out[f"ocrcore {arch} {label}"] = (lambda b, s=single: s(b).text, multi.forward, multi)
     return out
 
 

@@ -7,7 +7,6 @@ import ast
 import json
 import logging
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -183,7 +182,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from ocrcore.inference import OnnxRecognizer
 
         checkpoint, onnx = args.model, OnnxRecognizer(args.model)
-        bundle, forward = onnx.bundle, (lambda x: onnx.logits(x.numpy()))
+        bundle, forward = onnx.bundle, onnx.forward
     else:
         checkpoint, forward = resolve(args.model), None
         bundle, _ = load_bundle(checkpoint)
@@ -263,7 +262,7 @@ def add_export(sub: argparse._SubParsersAction) -> None:
 def run_export(args: argparse.Namespace) -> int:
     from ocrcore.checkpoint import load_bundle
     from ocrcore.data import images_in
-    from ocrcore.inference import export_onnx, quantize_onnx
+    from ocrcore.inference import export_int8, export_onnx
 
     if args.int8 and not args.calibrate:
         raise ValueError("--int8 needs --calibrate: a generated dataset or a folder of images like those the model "
@@ -274,10 +273,8 @@ def run_export(args: argparse.Namespace) -> int:
     if not args.int8:
         print(f"onnx: {export_onnx(bundle, args.out or default).resolve()}")
         return 0
-    images = images_in(args.calibrate, args.calibrate_split)
-    with tempfile.TemporaryDirectory() as scratch:
-        fp32 = export_onnx(bundle, Path(scratch) / "fp32.onnx")
-        out = quantize_onnx(fp32, args.out or default.with_suffix(".int8.onnx"), images, args.calibrate_samples)
+    out = export_int8(bundle, args.out or default.with_suffix(".int8.onnx"),
+                      images_in(args.calibrate, args.calibrate_split), args.calibrate_samples)
     print(f"onnx (int8): {out.resolve()}")
     return 0
 

@@ -201,7 +201,6 @@ def open_split(dataset: str | Path | None, split: str, folder: str | Path | None
     raise ValueError("give a generated dataset (and its split) or a folder of labelled images")
 
 
-
 def images_in(path: str | Path, split: str = "val") -> Iterator[np.ndarray | Path]:
     """The images of a generated dataset's `split`, or every image file under a folder (sorted; labels not
     needed): what `quantize_onnx` calibrates on."""

@@ -42,7 +42,7 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
 
     `codec` overrides the bundle's, e.g. `bundle.codec.with_options(beam_width=8, constraint=...)`.
     `forward` runs in place of `bundle.model` (batch (B, C, H, W) -> logits), e.g. an exported or int8 ONNX
-    file: `forward=lambda x: onnx_recognizer.logits(x.numpy())`.
+    file: `forward=OnnxRecognizer(path).forward`.
 
     Returns sequence and character accuracy, accuracy by length and position, top-1/top-5 (single
     characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).

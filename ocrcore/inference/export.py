@@ -69,6 +69,12 @@ class _Calibration:
         return None if x is None else {"image": x[None]}  # (C, H, W) -> (1, C, H, W)
 
 
+def export_int8(bundle: ModelBundle, path: str | Path, images: Iterable[ImageSource], samples: int = 256) -> Path:
+    """`export_onnx` then `quantize_onnx`: `bundle` as static int8 ONNX at `path`, calibrated on `images`."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return quantize_onnx(export_onnx(bundle, Path(scratch) / "fp32.onnx"), path, images, samples)
+
+
 def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource], samples: int = 256) -> Path:
     """Write `src` (a file from `export_onnx`) as static int8 ONNX to `dst`, the activation ranges calibrated on
     up to `samples` of `images` (what the model will read: not the images it is then measured on), each

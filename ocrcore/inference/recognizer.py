@@ -113,3 +113,7 @@ class OnnxRecognizer(_Recognizer):
 
     def logits(self, batch: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(self.session.run(["logits"], {"image": np.asarray(batch, dtype=np.float32)})[0])
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) tensor -> logits, as a module would: `evaluate(..., forward=rec.forward)` measures the file."""
+        return self.logits(images.numpy())

@@ -66,13 +66,11 @@ def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, 
     card's fp32 figures: accuracy on `test` through the one evaluation routine, and latency (batch 1, one thread).
     `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it."""
     from ocrcore.data import images_in
-    from ocrcore.inference import OnnxRecognizer, export_onnx, quantize_onnx
+    from ocrcore.inference import OnnxRecognizer, export_int8
 
     with tempfile.TemporaryDirectory() as tmp:
-        fp32 = export_onnx(bundle, Path(tmp) / "model.onnx")
-        int8 = quantize_onnx(fp32, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split))
-        every_core = OnnxRecognizer(int8)
-        report = evaluate(bundle, test, batch_size=256, forward=lambda x: every_core.logits(x.numpy()))
+        int8 = export_int8(bundle, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split))
+        report = evaluate(bundle, test, batch_size=256, forward=OnnxRecognizer(int8).forward)
         times = _one_thread_times_ms(OnnxRecognizer(int8, threads=1),
                                      [test.image(i) for i in range(min(latency_images, len(test)))])
         size = int8.stat().st_size
