@@ -252,6 +252,7 @@ class PlateGenerator(Generator):
     tilt: float = 0.0
     hanzi_stroke: float = 0.0
     two_row_view: str = "stitched"
+    cut_side: float = 0.15
 
     def __post_init__(self) -> None:
         if self.two_row_view not in TWO_ROW_VIEWS:
@@ -261,6 +262,9 @@ class PlateGenerator(Generator):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
         if not 0 <= self.hanzi_stroke < 0.3:
             raise ValueError(f"hanzi_stroke is a share of the glyph height below 0.3 (0: off); got {self.hanzi_stroke}")
+        if not 0 <= self.cut_side <= 1:
+            raise ValueError(f"cut_side is a share of the crops' left and right sides, between 0 and 1; "
+                             f"got {self.cut_side}")
         if not 0 <= self.tilt <= 1:
             raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
@@ -422,22 +426,36 @@ class PlateGenerator(Generator):
 
         Roll (tilt in the image) about N(0, 3.5) degrees, up to 10; yaw as one side taller by up to 12 %; a
         little shear; then the box around the plate's corners, with margins of -2..+6 % of its width and
-        -4..+12 % of its height per side, is what gets resized to `size`.
+        -4..+12 % of its height per side, is what gets resized to `size`. A detector's box is often tight at
+        one end: a left or right side is cut 2-7 % of the width into the plate (through the rim into the first
+        or last character) `cut_side` of the time.
         """
         corners, seen = self._seen_corners(w, h, rng)
         s, (out_w, out_h) = self.degrade, size
-        lo = corners.min(0) - rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([seen[0], seen[1] * 2])
-        hi = corners.max(0) + rng.uniform(-0.02, 0.06, 2).astype(np.float32) * s * np.float32([seen[0], seen[1] * 2])
+        margin = rng.uniform(-0.02, 0.06, (2, 2))  # (low/high side, x/y), a share of the seen width / 2 x height
+        self._cut(margin, rng)
+        margin = margin.astype(np.float32) * s * np.float32([seen[0], seen[1] * 2])
+        lo, hi = corners.min(0) - margin[0], corners.max(0) + margin[1]
         return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)
 
+    def _cut(self, margin: np.ndarray, rng: np.random.Generator) -> None:
+        """In place: the left and right margins (`margin[:, 0]`, shares of the width) cut 2-7 % into the plate,
+        each `cut_side` of the time (no draw at all when it is 0)."""
+        if self.cut_side > 0:
+            cut = rng.random(2) < self.cut_side
+            margin[cut, 0] = rng.uniform(-0.07, -0.02, int(cut.sum()))
+
     def _varied_corners(self, w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
-        """As `_detector_corners`, with each side's margin -3..+25 % of the plate's width (left, right) or
-        -8..+75 % of its height (top, bottom), drawn as u^3 and u^4 so most are tight, and the plate 40-260 px wide:
+        """As `_detector_corners`, with each side's margin -3..+25 % of the plate's width (left, right; or cut
+        into it as there) or -8..+75 % of its height (top, bottom), drawn as u^3 and u^4 so most are tight, and the
+        plate 40-260 px wide:
         returns the corners and the crop's own (width, height)."""
         corners, _ = self._seen_corners(w, h, rng)
         s = self.degrade
         u = rng.random((2, 2)).astype(np.float32) ** np.float32([3, 4])  # (low/high side, x/y): mostly tight
-        margin = (np.float32([-0.03, -0.08]) + u * np.float32([0.28, 0.83])) * s * np.float32([w, h])
+        margin = np.float32([-0.03, -0.08]) + u * np.float32([0.28, 0.83])
+        self._cut(margin, rng)
+        margin = margin * s * np.float32([w, h])
         lo, hi = corners.min(0) - margin[0], corners.max(0) + margin[1]
         scale = np.exp(rng.uniform(np.log(40), np.log(260))) / w  # output px per plate px
         out_w, out_h = (max(8, round(float(v) * scale)) for v in hi - lo)

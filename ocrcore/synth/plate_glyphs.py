@@ -5,10 +5,13 @@ rounded where the letter is round and square where it is square. Each glyph here
 that cell (millimetres, y down), drawn with one stroke width: straight-sided `0` (a stadium), `D` with a
 straight back and square corners, `Q` a `0` with a tail through its foot, flat-topped `3`, `1` a bare stem,
 `J` a hook without a top bar, `5` with a square shoulder and `6` with a round one, `2` ending in a flat
-foot, `Z` with flat top and foot. `I` and `O` are not on plates (GA 36 leaves them out for `1` and `0`).
+foot, `Z` with flat top and foot, `C` and `G` a stadium opened only in the middle of its right side (their ends
+come down the straight side, so the opening is about a third of the height). `I` and `O` are not on plates
+(GA 36 leaves them out for `1` and `0`).
 
 `draw_glyph(char, width, height, stroke, rng)` returns an L mask of the cell's size; `rng` varies the
-skeleton by a millimetre or two (foundries and plate presses differ) and sometimes gives `1` its flag.
+skeleton by a millimetre or two (foundries and plate presses differ), sometimes gives `1` its flag, and draws
+`C` and `G` with an opening anywhere from the standard's third to a text face's wide mouth.
 """
 
 from __future__ import annotations
@@ -33,8 +36,33 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, st
             for a in np.linspace(start, end, steps)]
 
 
+TOP_C, BOT_C = T + RAD, B - RAD  # centres of a stadium's round ends
+
+
+def _c_curve(opening: float) -> Stroke:
+    """`C`'s one stroke, its ends `opening` mm apart on the right side: below the straight side's length
+    (BOT_C - TOP_C, 45 mm) the ends come down that side; above it they stop on the round ends."""
+    straight = (BOT_C - TOP_C - opening) / 2
+    if straight >= 0:
+        return [(R, TOP_C + straight), *arc(CX, TOP_C, RAD, RAD, 360, 180), (L, BOT_C),
+                *arc(CX, BOT_C, RAD, RAD, 180, 0), (R, BOT_C - straight)]
+    turn = math.degrees(math.asin(min(1.0, -straight / RAD)))
+    return [*arc(CX, TOP_C, RAD, RAD, 360 - turn, 180), (L, BOT_C), *arc(CX, BOT_C, RAD, RAD, 180, turn)]
+
+
+def c_and_g(opening: float) -> dict[str, list[Stroke]]:
+    """`C` and `G` with their mouth `opening` mm tall (G's bar closes its lower half)."""
+    c = _c_curve(opening)
+    g = [*c[:c.index((L, BOT_C)) + 1], *arc(CX, BOT_C, RAD, RAD, 180, 0), (R, 47.0), (CX + 1, 47.0)]
+    return {"C": [c], "G": [g]}
+
+
+STANDARD_OPENING = 30.0  # mm: GA 36's C opens over about a third of its height
+WIDE_OPENING = 62.0  # a text face's C (ends at 30 degrees off the horizontal)
+
+
 def _skeletons() -> dict[str, list[Stroke]]:
-    top_c, bot_c = T + RAD, B - RAD  # centres of a stadium's round ends
+    top_c, bot_c = TOP_C, BOT_C
     stadium = [*arc(CX, top_c, RAD, RAD, 180, 360), *arc(CX, bot_c, RAD, RAD, 0, 180), (L, top_c)]
     upper_bowl, lower_bowl = (CX, 26.0, RAD - 2, 21.0), (CX, 63.0, RAD, 22.0)
     return {
@@ -51,13 +79,10 @@ def _skeletons() -> dict[str, list[Stroke]]:
         "A": [[(L, B), (CX - 3, T), (CX + 3, T), (R, B)], [(L + 7, 62.0), (R - 7, 62.0)]],
         "B": [[(L, 44.0), (R - 12, 44.0), *arc(R - 12, 24.5, 10.5, 19.5, 90, -90), (L, T), (L, B),
                (R - 12, B), *arc(R - 12, 64.5, 12.0, 20.5, 90, -90), (R - 12, 44.0)]],
-        "C": [[*arc(CX, top_c, RAD, RAD, 330, 180), (L, bot_c), *arc(CX, bot_c, RAD, RAD, 180, 30)]],
         "D": [[(L, T), (CX, T), *arc(CX, top_c, RAD, RAD, 270, 360), *arc(CX, bot_c, RAD, RAD, 0, 90), (L, B),
                (L, T)]],
         "E": [[(R, T), (L, T), (L, B), (R, B)], [(L, 44.0), (R - 3, 44.0)]],
         "F": [[(R, T), (L, T), (L, B)], [(L, 44.0), (R - 4, 44.0)]],
-        "G": [[*arc(CX, top_c, RAD, RAD, 330, 180), (L, bot_c), *arc(CX, bot_c, RAD, RAD, 180, 0), (R, 47.0),
-               (CX + 1, 47.0)]],
         "H": [[(L, T), (L, B)], [(R, T), (R, B)], [(L, 44.0), (R, 44.0)]],
         "J": [[(R, T), (R, bot_c), *arc(CX, bot_c, RAD, RAD, 0, 180), (L, 58.0)]],
         "K": [[(L, T), (L, B)], [(R, T), (L, 58.0)], [(L + 11, 45.0), (R, B)]],
@@ -77,6 +102,7 @@ def _skeletons() -> dict[str, list[Stroke]]:
         "X": [[(L, T), (R, B)], [(R, T), (L, B)]],
         "Y": [[(L, T), (CX, 46.0), (R, T)], [(CX, 46.0), (CX, B)]],
         "Z": [[(L, T), (R, T), (L, B), (R, B)]],
+        **c_and_g(STANDARD_OPENING),
     }
 
 
@@ -106,6 +132,8 @@ def draw_glyph(char: str, width: int, height: int, stroke: float, rng: np.random
     strokes = SKELETONS[char]
     if char == "1" and rng is not None and rng.random() < 0.3:  # now and then a short flag at the top
         strokes = [*strokes, [(CX + 2, T + 2), (CX - 9, T + 14)]]
+    if char in "CG" and rng is not None:  # the mouth: mostly near the standard's, now and then a text face's
+        strokes = c_and_g(STANDARD_OPENING + (WIDE_OPENING - STANDARD_OPENING) * rng.random() ** 2)[char]
     for points in strokes:
         moved = [((x + (dx if L < x < R else 0)) * sx, (y + (dy if T < y < B else 0)) * sy) for x, y in points]
         moved = [p for i, p in enumerate(moved) if i == 0 or math.dist(p, moved[i - 1]) > 0.5]  # no 0-length joins
