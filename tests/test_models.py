@@ -8,6 +8,7 @@ from ocrcore.preprocess import Preprocess
 SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the pretrained character classifier's input
 
 TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
+        "crnn_cnn_tiny": dict(widths=(8, 8, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
         "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),

@@ -191,6 +191,50 @@ def test_a_line_reader_trains_from_a_character_classifier(tmp_path):
     assert out["history"][0]["step"] == 2 and (tmp_path / "run" / "best.pt").exists()
 
 
+def test_a_student_learns_a_teachers_steps(captcha_dataset, tmp_path):
+    """`TrainConfig.teacher`: the student's loss mixes the labels' with the teacher's per-step distributions
+    (padding steps ignored); distilling alone brings the student's outputs towards the teacher's; a teacher
+    that cannot teach step by step (another charset, other output steps) is refused before training."""
+    from ocrcore.checkpoint import load_bundle
+    from ocrcore.preprocess import pad_batch, views
+    from ocrcore.training import run_training
+    from ocrcore.training.distill import check_teacher, distill_loss
+
+    x, lengths = torch.randn(2, 5, 7), torch.tensor([5, 3])
+    y = x.clone()
+    y[1, 3:] += 10  # differs from x only in the second sample's padding
+    assert distill_loss(x, x, lengths).item() == pytest.approx(0, abs=1e-6)
+    assert distill_loss(y, x, lengths).item() == pytest.approx(0, abs=1e-6)
+    assert distill_loss(torch.randn(2, 5, 7), x, lengths).item() > 0
+
+    torch.manual_seed(0)
+    teacher = tiny("crnn_cnn_small")
+    train = ShardDataset(captcha_dataset, "train")
+    Trainer(teacher, train, None, TrainConfig(epochs=2, batch_size=8, lr=3e-3, workers=0), tmp_path / "t").fit()
+    batch, widths = pad_batch([views(train.image(i), teacher.preprocess)[0] for i in range(8)])
+    steps = teacher.output_lengths(torch.from_numpy(widths))
+
+    def gap(student):
+        with torch.no_grad():
+            inputs = torch.from_numpy(batch)
+            return distill_loss(student.model.eval()(inputs), teacher.model.eval()(inputs), steps).item()
+
+    torch.manual_seed(1)
+    before = gap(tiny("crnn_cnn_tiny"))
+    cfg = TrainConfig(epochs=3, batch_size=8, lr=1e-2, workers=0, augment=0.0, seed=1,
+                      teacher=str(tmp_path / "t" / "last.pt"), distill_weight=1.0)
+    result = run_training("crnn_cnn_tiny", cfg, tmp_path / "s", data=captcha_dataset)
+    history = result["history"]  # the loss is the distillation's alone: it falls, and so does the gap
+    assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
+    assert gap(load_bundle(result["checkpoint"])[0]) < 0.7 * before
+    with pytest.raises(ValueError, match="charset"):
+        check_teacher(tiny("crnn_cnn_tiny", "digits"), teacher)
+    with pytest.raises(ValueError, match="output steps|both must read"):
+        check_teacher(tiny("multihead"), teacher)
+    with pytest.raises(ValueError, match="distill_weight"):
+        Trainer(tiny("crnn_cnn_tiny"), train, None, TrainConfig(distill_weight=2.0, workers=0), tmp_path / "x")
+
+
 def test_training_on_samples_drawn_on_the_fly(tmp_path):
     """`synthetic=`: fresh samples per epoch from the generator, nothing on disk; validation drawn once from the
     val split, so a label-disjoint generator's test labels are never trained on."""

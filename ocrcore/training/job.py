@@ -153,7 +153,8 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     weights, also onto another charset (shared characters keep their output rows); a folder without `charset`
     takes the starting model's (else `alnum_upper`). `height` overrides the
     input height; `width` fixes the input width (default: the task's `input_width`, e.g. 128 for plates, for
-    generated and synthetic data; else the starting model's or the architecture's).
+    generated and synthetic data; else the starting model's or the architecture's). `cfg.teacher` (a checkpoint
+    or a pretrained model's name) distils that model into this one (`training.distill`).
     """
     out = Path(out)
     task, two_row = None, False
@@ -194,7 +195,8 @@ def run_training(arch: str, cfg: TrainConfig, out: str | Path, data: str | Path 
     fresh = not (out / "last.pt").exists()
     if fresh and start is None:
         class_warmup(bundle, train_set, cfg, out)
-    trainer = Trainer(bundle, train_set, val_set, cfg, out, on_step=on_step, on_epoch=on_epoch)
+    teacher = load_bundle(resolve(cfg.teacher))[0] if cfg.teacher else None
+    trainer = Trainer(bundle, train_set, val_set, cfg, out, on_step=on_step, on_epoch=on_epoch, teacher=teacher)
     if fresh and start is not None:
         trainer.init_weights(start, str(init_from))
     history = trainer.fit()

@@ -26,6 +26,7 @@ from ocrcore.hardware import describe
 from ocrcore.models import ModelBundle
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
+from ocrcore.training.distill import check_teacher, distill_loss
 from ocrcore.training.sampling import EpochSampler, TrainSamples, worker_init
 from ocrcore.training.schedule import make_schedule
 from ocrcore.training.transfer import Transfer, transfer_weights
@@ -55,6 +56,11 @@ class TrainConfig:
     # (None: 200 steps for a classifier of more than 500 classes, else none); see training.job.
     class_warmup: int | None = None
     class_warmup_classes: int = 100
+    # Distillation (training.distill): a checkpoint or pretrained model whose per-step outputs the student
+    # also learns, with this weight against the labels' loss and this softening temperature.
+    teacher: str | None = None
+    distill_weight: float = 0.5
+    distill_temperature: float = 2.0
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -77,7 +83,8 @@ class Trainer:
 
     def __init__(self, bundle: ModelBundle, train_set: Dataset, val_set: Dataset | None, cfg: TrainConfig,
                  out_dir: str | Path, on_step: Callable[[Trainer, int, float], None] | None = None,
-                 on_epoch: Callable[[Trainer, dict[str, Any]], None] | None = None) -> None:
+                 on_epoch: Callable[[Trainer, dict[str, Any]], None] | None = None,
+                 teacher: ModelBundle | None = None) -> None:
         self.bundle, self.cfg, self.out = bundle, cfg, Path(out_dir)
         self.val_set, self.on_step, self.on_epoch = val_set, on_step, on_epoch
         self.rank, self.world = distributed.world()
@@ -99,6 +106,13 @@ class Trainer:
         if cfg.freeze_backbone:
             for p in self.model.backbone.parameters():
                 p.requires_grad_(False)
+        if not 0 <= cfg.distill_weight <= 1 or cfg.distill_temperature <= 0:
+            raise ValueError(f"distill_weight is a share in [0, 1] and distill_temperature > 0; got "
+                             f"{cfg.distill_weight} and {cfg.distill_temperature}")
+        self.teacher = None
+        if teacher is not None:
+            check_teacher(bundle, teacher)
+            self.teacher = teacher.model.to(self.device).eval().requires_grad_(False)
         self.forward = self.model
         if self.world > 1:  # gradients averaged across processes; self.model stays the plain module
             if self.device.type == "cuda":  # BatchNorm statistics over the global batch
@@ -230,6 +244,12 @@ class Trainer:
         if lengths is None:
             lengths = torch.full((len(labels),), logits.shape[1])
         loss = self.bundle.codec.loss(logits.float(), lengths, labels)
+        if self.teacher is not None:
+            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                target = self.teacher(images, **extra)
+            w = self.cfg.distill_weight
+            loss = (1 - w) * loss + w * distill_loss(logits.float(), target.float(), lengths,
+                                                     self.cfg.distill_temperature)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.clip_grad > 0:
