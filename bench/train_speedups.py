@@ -6,7 +6,7 @@ inductor), both, `batch128` and `threads2` (two torch threads). Variants that ch
 arithmetic (channels_last, compile) keep accuracy by construction; the others change the run and need a
 training run to show equal accuracy. Rounds of every variant are interleaved, so a busy machine slows all
 alike; the median step time per variant gives samples/s and the ratio to the baseline.
-Writes bench/results/train-speedups.{json,md}.
+Writes bench/results/train-speedups.{json,md} (another --arch: train-speedups-ARCH.{json,md}).
 
 Usage: python bench/train_speedups.py [--arch crnn_cnn_small] [--rounds 5] [--steps 6] [--note TEXT]
 """
@@ -101,13 +101,14 @@ def main() -> None:
     result = {"arch": args.arch, "machine": describe(), "torch": torch.__version__, "rounds": args.rounds,
               "steps_per_round": args.steps, "variants": rows, "note": args.note}
     ROOT.mkdir(exist_ok=True)
-    (ROOT / "train-speedups.json").write_text(json.dumps(result, indent=1) + "\n")
+    stem = "train-speedups" if args.arch == "crnn_cnn_small" else f"train-speedups-{args.arch}"
+    (ROOT / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = [f"# CPU training speed-ups: {args.arch} ({result['machine']}, torch {torch.__version__})", "",
              f"`python bench/train_speedups.py --arch {args.arch}`: median step time of {args.rounds} interleaved "
              f"rounds of {args.steps} steps per variant. {args.note}", "",
              "| variant | samples/s | vs baseline |", "|---|---|---|"]
     lines += [f"| {n} | {r['samples_per_s']} | {r['vs_baseline']}x |" for n, r in rows.items()]
-    (ROOT / "train-speedups.md").write_text("\n".join(lines) + "\n")
+    (ROOT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
