@@ -39,21 +39,17 @@ def arc(cx: float, cy: float, rx: float, ry: float, start: float, end: float, st
 TOP_C, BOT_C = T + RAD, B - RAD  # centres of a stadium's round ends
 
 
-def _c_curve(opening: float) -> Stroke:
-    """`C`'s one stroke, its ends `opening` mm apart on the right side: below the straight side's length
-    (BOT_C - TOP_C, 45 mm) the ends come down that side; above it they stop on the round ends."""
-    straight = (BOT_C - TOP_C - opening) / 2
-    if straight >= 0:
-        return [(R, TOP_C + straight), *arc(CX, TOP_C, RAD, RAD, 360, 180), (L, BOT_C),
-                *arc(CX, BOT_C, RAD, RAD, 180, 0), (R, BOT_C - straight)]
-    turn = math.degrees(math.asin(min(1.0, -straight / RAD)))
-    return [*arc(CX, TOP_C, RAD, RAD, 360 - turn, 180), (L, BOT_C), *arc(CX, BOT_C, RAD, RAD, 180, turn)]
-
-
 def c_and_g(opening: float) -> dict[str, list[Stroke]]:
-    """`C` and `G` with their mouth `opening` mm tall (G's bar closes its lower half)."""
-    c = _c_curve(opening)
-    g = [*c[:c.index((L, BOT_C)) + 1], *arc(CX, BOT_C, RAD, RAD, 180, 0), (R, 47.0), (CX + 1, 47.0)]
+    """`C` and `G` with their mouth `opening` mm tall on the right side: below the straight side's length
+    (BOT_C - TOP_C, 45 mm) the ends come down that side, above it they stop on the round ends; G's bar closes
+    the lower half of its mouth."""
+    straight = (BOT_C - TOP_C - opening) / 2
+    turn = 0.0 if straight >= 0 else math.degrees(math.asin(min(1.0, -straight / RAD)))
+    top_end = [(R, TOP_C + straight)] if straight >= 0 else []
+    upper = [*top_end, *arc(CX, TOP_C, RAD, RAD, 360 - turn, 180), (L, BOT_C)]  # from the top end to the back
+    bottom_end = [(R, BOT_C - straight)] if straight >= 0 else []
+    c = [*upper, *arc(CX, BOT_C, RAD, RAD, 180, turn), *bottom_end]
+    g = [*upper, *arc(CX, BOT_C, RAD, RAD, 180, 0), (R, 47.0), (CX + 1, 47.0)]
     return {"C": [c], "G": [g]}
 
 
