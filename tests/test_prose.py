@@ -124,3 +124,14 @@ def test_typeset_lines_draw_latin_in_a_latin_font_and_screenshots_sharp():
     assert set(gen.fonts_used()) > {cjk} and build_generator("text", corpus="natural").fonts_used()[0] == cjk
     with pytest.raises(ValueError, match="latin_share is a probability"):
         build_generator("text", latin_share=2.0)
+
+
+def test_letter_spacing_widens_ascii_only_when_the_line_tracks_every_character():
+    from ocrcore.synth.text import _advances
+    from ocrcore.synth import build_generator
+
+    font = build_generator("text", corpus="natural")._fonts[0].pil(40)
+    label = "好?？"
+    cjk_only, every = (_advances(label, [font] * 3, 8.0, track) for track in (False, True))
+    assert cjk_only[0] == every[0] and cjk_only[2] == every[2]  # hanzi and the full-width mark: always spaced
+    assert every[1] == cjk_only[1] + 8.0  # the ASCII mark: spaced only when the whole line is

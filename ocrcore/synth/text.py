@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from ocrcore.charsets import ASCII_PUNCTUATION, ZH_PUNCTUATION, get_charset
 from ocrcore.fonts import CJK_PACKAGE_HINT, Font, FontNotFoundError, cjk_fonts, latin_fonts, resolve_fonts
@@ -46,6 +46,13 @@ def _script_gaps(label: str, advances: list[float], size: int, rng: np.random.Ge
     for i, (a, b) in enumerate(zip(label, label[1:], strict=False)):
         if ("\u4e00" <= a <= "\u9fff") != ("\u4e00" <= b <= "\u9fff") and (a.isalnum() and b.isalnum()):
             advances[i] += rng.uniform(0.1, 0.33) * size
+
+
+def _advances(label: str, faces: list[ImageFont.FreeTypeFont], spacing: float, track_ascii: bool) -> list[float]:
+    """Each character's advance in pixels: its face's advance plus `spacing`, which ASCII characters get only
+    when `track_ascii` (so `?` keeps its own narrow advance beside a full-width `？` unless the line tracks all)."""
+    return [f.getlength(c) + (spacing if track_ascii or not c.isascii() else 0.0)
+            for f, c in zip(faces, label, strict=True)]
 
 
 def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
@@ -87,6 +94,8 @@ class TextLineGenerator(Generator):
     probability `latin_share` the line's ASCII in a separate Latin font (`latin_fonts`, empty: every installed
     one; as a browser falls back from a CJK font), with probability `crisp` as a screenshot (no blur, noise or
     warp; a fifth of those at UI sizes, 11-20 px, scaled up), and now and then a span underlined (links).
+    Letter-spacing widens every character in natural lines and only the non-ASCII ones in typeset lines; in
+    corpus="mixed" either rule falls on either kind of line, half and half.
     """
 
     task: ClassVar[str] = "text"
@@ -163,17 +172,18 @@ class TextLineGenerator(Generator):
         small = crisp and rng.random() < 0.2  # UI text (11-20 px), scaled up to the model's height
         font = face.pil(int(rng.integers(11, 21) if small else rng.integers(30, 48)))
         spacing = rng.uniform(-0.02, 0.2) * font.size
+        # Letter-spacing widens every character (as CSS letter-spacing does) or only the hanzi and full-width
+        # marks (as CJK typesetting does, ASCII at its own advance). A full-width mark and its ASCII twin often
+        # share a glyph and differ in the room around it, so in the training corpus "mixed" the rule is drawn
+        # apart from where the label came from: tied to it, each source teaches the other's marks wrongly.
+        track_ascii = rng.random() < 0.5 if self.corpus == "mixed" else not written
         faces = [font] * len(label)
-        if written:  # as typeset: letter-spacing between hanzi only, Latin at its own advances
-            if self._latin and rng.random() < self.latin_share:
-                latin = self._latin[int(rng.integers(len(self._latin)))].pil(font.size)
-                faces = [latin if c.isascii() else font for c in label]
-            advances = [f.getlength(c) + (spacing if not c.isascii() else 0.0)
-                        for f, c in zip(faces, label, strict=True)]
-            if rng.random() < 0.5:
-                _script_gaps(label, advances, font.size, rng)  # "使用 pytorch 训练": gaps the label leaves out
-        else:
-            advances = [font.getlength(c) + spacing for c in label]
+        if written and self._latin and rng.random() < self.latin_share:  # ASCII in a Latin face, as browsers do
+            latin = self._latin[int(rng.integers(len(self._latin)))].pil(font.size)
+            faces = [latin if c.isascii() else font for c in label]
+        advances = _advances(label, faces, spacing, track_ascii)
+        if written and rng.random() < 0.5:
+            _script_gaps(label, advances, font.size, rng)  # "使用 pytorch 训练": gaps the label leaves out
         pad = int(font.size * rng.uniform(0.15, 0.6))
         w, h = int(sum(advances) + 2 * pad), int(font.size * rng.uniform(1.2, 1.6))
         bg, ink = _background(h, w, rng)
