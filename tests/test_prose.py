@@ -127,8 +127,8 @@ def test_typeset_lines_draw_latin_in_a_latin_font_and_screenshots_sharp():
 
 
 def test_letter_spacing_widens_ascii_only_when_the_line_tracks_every_character():
-    from ocrcore.synth.text import _advances
     from ocrcore.synth import build_generator
+    from ocrcore.synth.text import _advances
 
     font = build_generator("text", corpus="natural")._fonts[0].pil(40)
     label = "好?？"
