@@ -173,6 +173,14 @@ def chinese_face(path: str) -> int:
     return 0
 
 
+def portable_path(path: str) -> str:
+    """A font file's path as any machine with the same packages names it: a font inside an installed Python
+    package from the package on (`.../site-packages/captcha/data/DroidSansMono.ttf` -> `captcha/data/...`),
+    since the environment's own folder differs between checkouts; system fonts as they are."""
+    _, sep, tail = path.rpartition("site-packages/")
+    return tail if sep else path
+
+
 def resolve_fonts(paths: Sequence[str] | None, default: Sequence[Font]) -> list[Font]:
     """Fonts from user-given file paths (a missing file is an error; a collection's simplified-Chinese face), else
     `default`."""

@@ -190,6 +190,11 @@ def test_fresh_images_use_the_fonts_a_model_was_trained_with(pretrained_dir):
     one_font = build_generator("char", charset_name="custom:一二", size=32, fonts=card["data"]["fonts"])
     drawn = GeneratorDataset(one_font, 20, seed=9001, split="test")  # what the card's draw must be made of
     assert fresh_accuracy(bundle, card, images=20) == evaluate(bundle, drawn)["sequence_accuracy"]
+    from ocrcore.fonts import portable_path  # a font of a Python package is the same font in any checkout
+
+    assert portable_path("/a/.venv/lib/python3.11/site-packages/captcha/data/DroidSansMono.ttf") == portable_path(
+        "/b/env/lib/python3.11/site-packages/captcha/data/DroidSansMono.ttf") == "captcha/data/DroidSansMono.ttf"
+    assert portable_path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").startswith("/usr/share/fonts/")
     plate = build_generator("plate")  # no font parameter: a different font set is refused, with the fonts named
     card = {"name": "plate-test", "task": "plate", "data": {"generator": plate.params(), "seed": 1,
                                                             "fonts": ["/nowhere/font.ttf"]}}

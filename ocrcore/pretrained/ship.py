@@ -23,7 +23,7 @@ from ocrcore.data import FolderDataset, GeneratorDataset, ShardDataset, read_man
 from ocrcore.data.shards import file_sha256
 from ocrcore.evaluation import evaluate
 from ocrcore.files import atomic_write
-from ocrcore.fonts import FontNotFoundError
+from ocrcore.fonts import FontNotFoundError, portable_path
 from ocrcore.hardware import cpu_name, describe
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.catalog import (
@@ -263,7 +263,7 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = FRES
         raise ValueError(f"seed {seed} made this model's training data; choose another")
     gen = build_generator(card["task"], **data["generator"])
     trained_with = data.get("fonts") or []
-    if trained_with and sorted(gen.fonts_used()) != sorted(trained_with):
+    if trained_with and sorted(map(portable_path, gen.fonts_used())) != sorted(map(portable_path, trained_with)):
         if "fonts" in data["generator"] and not data["generator"]["fonts"]:  # it takes font files: use the same
             gen = build_generator(card["task"], **{**data["generator"], "fonts": trained_with})
         else:
