@@ -11,7 +11,9 @@ TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(
         "crnn_cnn_tiny": dict(widths=(8, 8, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
-        "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),
+        "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16),
+        "crnn_char_dense": dict(widths=(8, 16, 16, 16), hidden=16),
+        "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16)), "attention": dict(widths=(8, 16, 16, 16), max_length=6)}
 
 
@@ -114,6 +116,27 @@ def test_variants_start_from_their_base_model(variant):
     with torch.no_grad():
         expected, got = base.model.eval()(x), model.model.eval()(x)
     assert torch.allclose(expected, got[:, 1:] if variant.endswith("_lead") else got, atol=1e-5)
+
+
+def test_dense_line_reader_starts_as_the_line_reader_at_its_even_steps():
+    """crnn_char_dense from a crnn_char: every weight carries over; its even steps are the crnn_char's steps exactly,
+    its odd steps the same reader 4 px further right."""
+    from ocrcore.training.transfer import transfer_weights
+
+    torch.manual_seed(0)
+    base, dense = tiny("crnn_char", "text_zh"), tiny("crnn_char_dense", "text_zh")
+    for module in base.model.modules():  # non-trivial BatchNorm statistics and context blocks
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.weight.data.uniform_(0.5, 1.5)
+    assert transfer_weights(base, dense).copied == len(base.model.state_dict())
+    x = torch.randn(2, 1, 32, 320)
+    with torch.no_grad():
+        sparse, got = base.model.eval()(x), dense.model.eval()(x)   # (2, 40, C), (2, 80, C)
+        assert torch.allclose(got[:, 0::2], sparse, atol=1e-4)
+        # away from the edges (their padding differs), odd step 2k+1 is the sparse reader's step k on x moved 4 px
+        moved = base.model(x[..., 4:316])                            # (2, 39, C)
+        assert torch.allclose(got[:, 1::2][:, 12:28], moved[:, 12:28], atol=1e-4)
 
 
 def test_every_architecture_is_declared_once_and_answers_what_the_library_asks():

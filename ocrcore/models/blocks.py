@@ -27,6 +27,21 @@ def vgg_backbone(in_channels: int, widths: tuple[int, int, int, int]) -> nn.Sequ
     )
 
 
+def atrous_width(module: nn.Module) -> nn.Module:
+    """Double the width dilation and padding of every convolution in `module`, in place ("a trous").
+
+    Run on a feature map twice as dense along the width (the stride-2 pool before it made stride 1), the layers
+    compute at the even columns exactly what they computed on the sparse map, and at the odd columns the same for
+    a window shifted by half a step: the trained weights carry over unchanged.
+    """
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.dilation, m.padding = (m.dilation[0], 2 * m.dilation[1]), (m.padding[0], 2 * m.padding[1])
+        elif isinstance(m, nn.Conv1d):
+            m.dilation, m.padding = (2 * m.dilation[0],), (2 * m.padding[0],)
+    return module
+
+
 class Residual(nn.Module):
     """Two 3x3 convolutions added to their input (a ResNet basic block without down-sampling)."""
 

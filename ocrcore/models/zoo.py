@@ -165,6 +165,18 @@ def crnn_cnn_tiny(charset: Charset, length: None, preprocess: Preprocess | None 
     return _ctc("crnn_cnn_tiny", charset, preprocess, False, {"widths": (16, 32, 48, 64), **kw})
 
 
+@register(base="crnn_char", adopts={"charcls": _line_from_classifier})
+def crnn_char_dense(charset: Charset, length: None, preprocess: Preprocess | None = None,
+                    **kw: Any) -> ModelBundle:
+    """`crnn_char` at one step per 4 px (`stride=4`): two steps per 8 columns, so narrow Latin letters, digits and
+    ASCII marks in a Chinese line each get a step; starts from a `crnn_char` model's weights unchanged (its even
+    steps read as before). About 1.4x the multiply-adds."""
+    kw = {**kw, "stride": 4}
+    pre = preprocess or Preprocess(height=32, width_multiple=8, min_width=32)
+    model = CharWindowCRNN(len(charset) + 1, in_channels=pre.channels, height=pre.height, **kw)
+    return ModelBundle("crnn_char_dense", model, CTCCodec(charset), pre, charset, arch_kwargs=kw)
+
+
 @register(base="crnn_cnn_small")
 def crnn_cnn_small_stn(charset: Charset, length: None, preprocess: Preprocess | None = None,
                        **kw: Any) -> ModelBundle:

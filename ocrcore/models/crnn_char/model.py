@@ -13,44 +13,59 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ocrcore.models.blocks import residual_backbone
+from ocrcore.models.blocks import atrous_width, residual_backbone
 from ocrcore.models.charcls import CharClassifier
 from ocrcore.models.crnn.model import ConvSequence
 
 
 class CharWindowCRNN(nn.Module):
-    """Input (B, C, height, W) with W a multiple of 8; output logits (B, W/8, num_classes) (index 0 = blank).
+    """Input (B, C, height, W) with W a multiple of 8; output logits (B, W/stride, num_classes) (index 0 = blank).
+
+    `stride` 8: one step per 8 columns, a hanzi's width (32 px at height 32) in four steps. `stride` 4: the last
+    pool keeps the width and the layers after it read it "a trous" (`atrous_width`), so the even steps are the
+    stride-8 model's and the odd steps the same window shifted by 4 px; a stride-8 model's weights fit unchanged.
+    Latin letters at CJK line height are 5-8 px wide: "firmware" needs 8 steps (15 with blanks between equal
+    neighbours) where stride 8 gives it 7.
 
     >>> CharWindowCRNN(num_classes=40)(torch.zeros(2, 1, 32, 96)).shape
     torch.Size([2, 12, 40])
+    >>> CharWindowCRNN(num_classes=40, stride=4)(torch.zeros(2, 1, 32, 96)).shape
+    torch.Size([2, 24, 40])
     """
-
-    stride = 8  # input columns per output time step
 
     def __init__(self, num_classes: int, in_channels: int = 1, height: int = 32,
                  widths: tuple[int, int, int, int] = (32, 64, 128, 256), hidden: int = 256, layers: int = 2,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, stride: int = 8) -> None:
         super().__init__()
         if height % 8:
             raise ValueError(f"height must be a multiple of 8 (the CNN pools it 3 times), not {height}")
+        if stride not in (4, 8):
+            raise ValueError(f"stride must be 8 (one step per 8 columns) or 4 (two), not {stride}")
+        self.stride = stride  # input columns per output time step
+        dense = 8 // stride  # 1, or 2: the map after the last pool is twice as dense along the width
         rows = height // 8
         self.backbone = residual_backbone(in_channels, widths)
-        # A window of `rows` columns centred on each step: pad so that there are W/8 of them.
-        pad = nn.ZeroPad2d((rows // 2 - 1, rows - rows // 2, 0, 0)) if rows > 1 else nn.Identity()
+        if dense == 2:  # the last pool steps 1 column (its right edge padded: after a ReLU, 0 is no maximum)
+            self.backbone[7] = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 0)), nn.MaxPool2d(2, stride=(2, 1)))
+            atrous_width(self.backbone[8:])
+        # A window of `rows` columns centred on each step: pad so that there are W/stride of them.
+        pad = nn.ZeroPad2d((dense * (rows // 2 - 1), dense * (rows - rows // 2), 0, 0)) if rows > 1 else nn.Identity()
         self.window = nn.Sequential(pad,
-                                    nn.Conv2d(widths[3], hidden, (rows, rows), bias=False), nn.BatchNorm2d(hidden),
-                                    nn.ReLU(inplace=True))
+                                    nn.Conv2d(widths[3], hidden, (rows, rows), dilation=(1, dense), bias=False),
+                                    nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
         self.sequence = ConvSequence(hidden, layers=layers)
+        if dense == 2:
+            atrous_width(self.sequence)
         for block in self.sequence.blocks:  # each context block starts as the identity: x + 0
             nn.init.zeros_(block[1].weight)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.backbone(x)                    # (B, C4, H/8, W/8)
-        f = self.window(f).squeeze(2)           # (B, hidden, 1, W/8) -> (B, hidden, W/8)
-        f = self.sequence(f.transpose(1, 2))    # (B, W/8, hidden)
-        return self.head(self.dropout(f))       # (B, W/8, num_classes)
+        f = self.backbone(x)                    # (B, C4, H/8, W/stride)
+        f = self.window(f).squeeze(2)           # (B, hidden, 1, W/stride) -> (B, hidden, W/stride)
+        f = self.sequence(f.transpose(1, 2))    # (B, W/stride, hidden)
+        return self.head(self.dropout(f))       # (B, W/stride, num_classes)
 
     def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
         """Time steps per sample for input widths (B,): what CTC needs for right-padded batches."""
