@@ -14,10 +14,12 @@ apt_install() {
 
 # CJK fonts for the plate, text and char generators (nothing is downloaded at run time): every Debian CJK font
 # that covers the 3,755 level-1 GB2312 hanzi, in Hei/Sans (wqy, Noto Sans CJK, Droid Sans Fallback: hanzi only,
-# so characters only), Song/Ming (AR PL UMing, SungtiL GB, Noto Serif CJK) and Kai (AR PL UKai, KaitiM GB) styles,
-# Regular and Bold. (fonts-cwtex-fs, the one FangSong face, covers 68 % of them: not used.)
+# so characters only), Song/Ming (AR PL UMing, SungtiL GB, Noto Serif CJK), Kai (AR PL UKai, KaitiM GB, LXGW WenKai:
+# a modern handwritten Kai in Light, Regular and Bold) and display (Smiley Sans: a slanted condensed sans) styles,
+# all OFL, GPL or Arphic-licensed. (fonts-cwtex-fs, the one FangSong face, covers 68 % of them: not used.)
 FONT_PACKAGES="fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp
-  fonts-arphic-gkai00mp fonts-noto-cjk fonts-droid-fallback fonts-dejavu-core fonts-liberation2 fonts-freefont-ttf"
+  fonts-arphic-gkai00mp fonts-noto-cjk fonts-droid-fallback fonts-lxgw-wenkai fonts-smiley-sans fonts-dejavu-core
+  fonts-liberation2 fonts-freefont-ttf"
 # (The last three are Latin text fonts: the text generator draws the Latin words of a Chinese line in one of them,
 # as a browser falls back from a CJK font; DejaVu and Liberation train, FreeFont is the held-out Latin design.)
 # Real Chinese prose for the text generator (ocrcore/synth/prose.py; read where installed, never redistributed):
