@@ -148,7 +148,8 @@ def cjk_fonts(min_fraction: float = 0.99) -> list[Font]:
 @cache
 def latin_fonts() -> tuple[Font, ...]:
     """Installed Latin text fonts: every face that draws all printable ASCII but no hanzi (so not a CJK font),
-    leaving out math and symbol faces. Debian: fonts-dejavu-core, fonts-liberation2, fonts-freefont-ttf."""
+    leaving out math and symbol faces. Debian: fonts-dejavu-core, fonts-liberation2, fonts-crosextra-carlito,
+    fonts-crosextra-caladea, fonts-roboto-unhinted, fonts-freefont-ttf."""
     ascii_text = "".join(chr(c) for c in range(0x21, 0x7F))
     faces = [f for f in installed_fonts() if not any(w in f.path for w in ("Math", "Symbol"))]
     return tuple(f for f in fonts_covering(ascii_text, faces) if ord("国") not in codepoints(f))

@@ -19,9 +19,10 @@ apt_install() {
 # all OFL, GPL or Arphic-licensed. (fonts-cwtex-fs, the one FangSong face, covers 68 % of them: not used.)
 FONT_PACKAGES="fonts-wqy-microhei fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp
   fonts-arphic-gkai00mp fonts-noto-cjk fonts-droid-fallback fonts-lxgw-wenkai fonts-smiley-sans fonts-dejavu-core
-  fonts-liberation2 fonts-freefont-ttf"
-# (The last three are Latin text fonts: the text generator draws the Latin words of a Chinese line in one of them,
-# as a browser falls back from a CJK font; DejaVu and Liberation train, FreeFont is the held-out Latin design.)
+  fonts-liberation2 fonts-crosextra-carlito fonts-crosextra-caladea fonts-roboto-unhinted fonts-freefont-ttf"
+# (The last six are Latin text fonts: the text generator draws the Latin words of a Chinese line in one of them,
+# as a browser falls back from a CJK font; DejaVu, Liberation, Carlito (OFL), Caladea and Roboto (Apache-2.0)
+# train, FreeFont is the held-out Latin design.)
 # Real Chinese prose for the text generator (ocrcore/synth/prose.py; read where installed, never redistributed):
 # Debian's Simplified Chinese documentation (GPL-2+: debian-reference, maint-guide; GFDL-1.2+: manpages-zh;
 # verbatim-copy licence: debian-faq, the held-out test corpus).
