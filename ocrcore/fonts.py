@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sysconfig
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -180,6 +181,18 @@ def portable_path(path: str) -> str:
     since the environment's own folder differs between checkouts; system fonts as they are."""
     _, sep, tail = path.rpartition("site-packages/")
     return tail if sep else path
+
+
+def local_path(path: str) -> str:
+    """`path`, or for a font inside a Python package that is not there (another checkout's environment), the same
+    file in this environment's packages; FontNotFoundError when neither exists."""
+    if Path(path).is_file():
+        return path
+    tail = portable_path(path)
+    local = Path(sysconfig.get_paths()["purelib"]) / tail
+    if tail != path and local.is_file():
+        return str(local)
+    raise FontNotFoundError(f"font file not found: {path}")
 
 
 def resolve_fonts(paths: Sequence[str] | None, default: Sequence[Font]) -> list[Font]:

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from ocrcore import fonts
@@ -71,3 +73,15 @@ def test_a_collection_is_drawn_with_its_simplified_chinese_face(tmp_path):
     collection.save(tmp_path / "no-sc.ttc")
     assert fonts.chinese_face(str(tmp_path / "no-sc.ttc")) == 0
     assert fonts.chinese_face(latin.path) == 0
+
+
+def test_a_packaged_font_from_another_checkout_is_found_in_this_environment():
+    import captcha.image
+
+    from ocrcore.fonts import FontNotFoundError, local_path, portable_path
+
+    here = captcha.image.DEFAULT_FONTS[0]
+    elsewhere = "/some/other/checkout/.venv/lib/python3.11/site-packages/" + portable_path(here)
+    assert local_path(elsewhere) == str(Path(here)) or Path(local_path(elsewhere)).samefile(here)
+    with pytest.raises(FontNotFoundError, match="not found"):
+        local_path("/no/such/font.ttf")

@@ -264,8 +264,9 @@ def fresh_accuracy(bundle: ModelBundle, card: dict[str, Any], images: int = FRES
     gen = build_generator(card["task"], **data["generator"])
     trained_with = data.get("fonts") or []
     if trained_with and sorted(map(portable_path, gen.fonts_used())) != sorted(map(portable_path, trained_with)):
-        if "fonts" in data["generator"] and not data["generator"]["fonts"]:  # it takes font files: use the same
-            gen = build_generator(card["task"], **{**data["generator"], "fonts": trained_with})
+        param = gen.font_param
+        if hasattr(gen, param) and not data["generator"].get(param):  # it takes font files: use the same
+            gen = build_generator(card["task"], **{**data["generator"], param: trained_with})
         else:
             raise FontNotFoundError(f"{card['name']} was trained with the fonts {trained_with}, this machine's "
                                     f"generator draws with {gen.fonts_used()}: install those fonts to compare")

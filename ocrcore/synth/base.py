@@ -33,6 +33,7 @@ class Generator:
     label_disjoint_splits: ClassVar[bool] = True
     #: The fixed input width models of this task read, every image stretched to it; None: keep the aspect.
     input_width: ClassVar[int | None] = None
+    font_param: ClassVar[str] = "fonts"  # the parameter that pins the font files `fonts_used` lists (empty: installed)
     charset_name: str = "alnum_upper"
 
     @property

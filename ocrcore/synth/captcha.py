@@ -21,7 +21,7 @@ from captcha.image import ImageCaptcha, random_color
 from PIL import Image
 from PIL.ImageFilter import SMOOTH
 
-from ocrcore.fonts import fonts_covering, installed_fonts
+from ocrcore.fonts import Font, fonts_covering, installed_fonts, local_path
 from ocrcore.synth.base import Generator
 from ocrcore.synth.captcha_broad import broad_fonts, render_broad
 
@@ -119,6 +119,8 @@ class CaptchaGenerator(Generator):
     fonts: tuple[str, ...] = ()
     font_sizes: tuple[int, ...] = (42, 50, 56)
     style: str = "imagecaptcha"
+    broad_font_files: tuple[str, ...] = ()  # the broad style's fonts; empty: every installed one covering the charset
+    font_param: ClassVar[str] = "broad_font_files"
 
     def __post_init__(self) -> None:
         if self.style not in STYLES:
@@ -147,12 +149,18 @@ class CaptchaGenerator(Generator):
         n = int(rng.integers(lo, hi + 1))
         return "".join(self.charset.chars[i] for i in rng.integers(len(self.charset), size=n))
 
+    @cached_property
+    def _broad_fonts(self) -> tuple[Font, ...]:
+        if not self.broad_font_files:
+            return broad_fonts(self.charset.chars)
+        return tuple(Font(p) for p in (local_path(p) for p in self.broad_font_files))
+
     def fonts_used(self) -> list[str]:
-        return [] if self.style == "imagecaptcha" else [f.path for f in broad_fonts(self.charset.chars)]
+        return [] if self.style == "imagecaptcha" else [f.path for f in self._broad_fonts]
 
     def render(self, label: str, rng: np.random.Generator) -> Image.Image:
         if self.style == "broad" or (self.style == "mixed" and rng.random() < 0.5):
-            return render_broad(label, rng, broad_fonts(self.charset.chars), self.height)
+            return render_broad(label, rng, self._broad_fonts, self.height)
         engines = list(self._engines.values())
         engine = engines[int(rng.integers(len(engines)))]
         with _drawing_with(rng):
