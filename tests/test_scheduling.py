@@ -129,10 +129,12 @@ TRANSIENT = ("(sqlite3.OperationalError) database is locked", "sqlite3.Operation
 
 
 def server_tracebacks(log: str) -> list[str]:
-    """The tracebacks of a server log (each up to the next log record), but for transient SQLite locks."""
-    chunks = log.split("Traceback (most recent call last):")[1:]
-    blocks = [re.split(r"\n\d\d:\d\d:\d\d\.\d+ \| ", chunk, maxsplit=1)[0] for chunk in chunks]
-    return [b for b in blocks if not any(t in b for t in TRANSIENT)]
+    """The traceback chains of a server log, one per log record (an exception with those it was raised from or
+    while handling), but for chains that a transient SQLite lock set off: a lock during a worker's heartbeat
+    closes its channel, and the close can fail in turn."""
+    records = re.split(r"\n(?=\d\d:\d\d:\d\d\.\d+ \| |[A-Z]+: )", log)
+    chains = [r for r in records if "Traceback (most recent call last):" in r]
+    return [c for c in chains if not any(t in c for t in TRANSIENT)]
 
 
 def _cli(env, *args, cwd=None, timeout=180):
