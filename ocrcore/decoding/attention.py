@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+from ocrcore.decoding.base import Codec, Prediction, rounded, topk_rows
 
 EOS = 0
 IGNORE = -100  # steps after EOS carry no loss
@@ -56,14 +57,14 @@ class AttentionCodec(Codec):
                                label_smoothing=self.label_smoothing)
 
     def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
-        probs = logits.float().softmax(-1).cpu()  # (B, steps, C)
-        best, ids = probs.max(-1)
+        probs = logits.detach().float().softmax(-1).cpu().numpy()  # (B, steps, C)
+        ids = probs.argmax(-1)
+        best = np.take_along_axis(probs, ids[..., None], -1)[..., 0]  # (B, steps)
         out = []
-        for b in range(probs.shape[0]):
-            steps = ids[b].tolist()
+        for b, steps in enumerate(ids.tolist()):
             n = steps.index(EOS) if EOS in steps else len(steps)
-            char_probs = tuple(round(float(p), 6) for p in best[b, :n])
-            alts = tuple(topk_alternatives(probs[b, t], self.charset, self.topk, offset=1) for t in range(n))
+            char_probs = tuple(rounded(best[b, :n]))
+            alts = topk_rows(probs[b, :n], self.charset, self.topk, offset=1)
             # The confidence includes the EOS step's: a text the model would have gone on with is less certain.
             end = float(best[b, n]) if n < len(steps) else 0.0
             out.append(Prediction(self.charset.decode(c - 1 for c in steps[:n]), math.prod(char_probs) * end,

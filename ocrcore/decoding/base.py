@@ -69,14 +69,26 @@ class Codec(ABC):
 
 def topk_alternatives(probs: torch.Tensor | np.ndarray, charset: Charset, k: int, offset: int = 0) -> tuple:
     """Top-k (char, prob) for one distribution over classes; `offset` skips leading special classes."""
-    p = np.asarray(probs)[offset:]
-    k = min(k, p.size)
-    if p.size > 256:  # thousands of classes: partition first, then sort only the k best
-        idx = np.argpartition(-p, k - 1)[:k]
-        idx = idx[np.argsort(-p[idx], kind="stable")]
+    return topk_rows(np.asarray(probs)[None], charset, k, offset)[0]
+
+
+def topk_rows(probs: np.ndarray, charset: Charset, k: int, offset: int = 0) -> tuple:
+    """`topk_alternatives` of every row of `probs` (n, C) at once: one sort for all rows, not one per row."""
+    p = np.asarray(probs)[:, offset:]
+    k, rows = min(k, p.shape[1]), np.arange(len(p))[:, None]
+    if p.shape[1] > 256:  # thousands of classes: partition first, then sort only the k best
+        idx = np.argpartition(-p, k - 1, axis=1)[:, :k]
+        idx = idx[rows, np.argsort(-p[rows, idx], axis=1, kind="stable")]
     else:
-        idx = np.argsort(-p, kind="stable")[:k]
-    return tuple((charset.chars[i], round(float(p[i]), 6)) for i in idx.tolist())
+        idx = np.argsort(-p, axis=1, kind="stable")[:, :k]
+    chars = charset.chars
+    return tuple(tuple(zip([chars[i] for i in row], vals, strict=True))
+                 for row, vals in zip(idx.tolist(), rounded(p[rows, idx]), strict=True))
+
+
+def rounded(probs: np.ndarray) -> list:
+    """Probabilities as Python floats to 6 decimals (a list, nested like `probs`): what `Prediction` holds."""
+    return np.round(np.asarray(probs, dtype=np.float64), 6).tolist()
 
 
 def best_readings(readings: Sequence[Prediction], counts: Sequence[int]) -> list[Prediction]:

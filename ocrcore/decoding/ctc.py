@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+from ocrcore.decoding.base import Codec, Prediction, rounded, topk_rows
 from ocrcore.decoding.lm import START, CharBigram
 
 BLANK = 0
@@ -105,14 +105,17 @@ class CTCCodec(Codec):
         return F.ctc_loss(log_probs, targets, lengths.cpu(), target_lengths, blank=BLANK, zero_infinity=True)
 
     def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
-        probs = logits.float().softmax(-1).cpu()  # (B, T, C)
-        lengths = lengths.cpu() if lengths is not None else torch.full((probs.shape[0],), probs.shape[1])
-        search = self.beam_width > 1 or self.constraint is not None or self.lm is not None
-        return [(self._beam if search else self._greedy)(probs[b, : int(lengths[b])]) for b in range(len(probs))]
+        probs = logits.detach().float().softmax(-1).cpu().numpy()  # (B, T, C)
+        ends = lengths.tolist() if lengths is not None else [probs.shape[1]] * len(probs)
+        if self.beam_width > 1 or self.constraint is not None or self.lm is not None:
+            return [self._beam(probs[b, :n]) for b, n in enumerate(ends)]
+        best = probs.argmax(-1).tolist()  # (B, T): the best path of the whole batch at once
+        return [self._greedy(probs[b, :n], best[b][:n]) for b, n in enumerate(ends)]
 
-    def _greedy(self, probs: torch.Tensor) -> Prediction:
+    def _greedy(self, probs: np.ndarray, best: list[int] | None = None) -> Prediction:
+        """The best path (`best`: each frame's most probable class, if known) with repeats and blanks removed."""
         path, prev = [], BLANK
-        for t, c in enumerate(probs.argmax(-1).tolist()):
+        for t, c in enumerate(probs.argmax(-1).tolist() if best is None else best):
             if c != BLANK and c != prev:
                 path.append((c, [t]))
             elif c != BLANK:
@@ -120,16 +123,15 @@ class CTCCodec(Codec):
             prev = c
         return self._prediction([c for c, _ in path], [frames for _, frames in path], probs)
 
-    def _prediction(self, ids: list[int], frames: list[list[int]], probs: torch.Tensor) -> Prediction:
+    def _prediction(self, ids: list[int], frames: list[list[int]], probs: np.ndarray) -> Prediction:
         """Character probability = its best frame's probability; confidence = their product."""
-        p = probs.numpy()  # (T, C); numpy indexing per element is far cheaper than a tensor's
-        peaks = [fr[int(np.argmax(p[fr, c]))] for c, fr in zip(ids, frames, strict=True)]
-        char_probs = tuple(round(float(p[t, c]), 6) for c, t in zip(ids, peaks, strict=True))
-        alts = tuple(topk_alternatives(p[t], self.charset, self.topk, offset=1) for t in peaks)
+        peaks = [fr[int(np.argmax(probs[fr, c]))] if len(fr) > 1 else fr[0] for c, fr in zip(ids, frames, strict=True)]
+        char_probs = tuple(rounded(probs[peaks, ids]))
+        alts = topk_rows(probs[peaks], self.charset, self.topk, offset=1)
         text = self.charset.decode(c - 1 for c in ids)
         return Prediction(text, math.prod(char_probs), char_probs, alts, tuple(tuple(f) for f in frames))
 
-    def _beam(self, probs: torch.Tensor) -> Prediction:
+    def _beam(self, probs: np.ndarray) -> Prediction:
         """Prefix beam search over (blank-ending, non-blank-ending) probabilities, pruned by the constraint, each
         emission weighted by the language model if there is one.
 
@@ -144,10 +146,9 @@ class CTCCodec(Codec):
         # A constraint may need characters far down a frame's ranking: consider them all for small alphabets.
         small = self.constraint is not None and probs.shape[1] <= 128
         candidates = probs.shape[1] if small else min(probs.shape[1], max(width, 32 if self.constraint else 8))
-        frames = probs.numpy()  # plain floats in the inner loop: indexing a tensor per element is slow
-        tops = probs.topk(candidates, dim=-1).indices.numpy()
+        tops = torch.from_numpy(probs).topk(candidates, dim=-1).indices.numpy()
         for t, top in enumerate(tops):
-            p_t, p_top = frames[t], frames[t][top]
+            p_t, p_top = probs[t], probs[t][top]
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
             for prefix, (pb, pnb) in beams.items():
                 nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
@@ -191,11 +192,11 @@ class CTCCodec(Codec):
         return {**super().to_dict(), "beam_width": self.beam_width, **lm}
 
 
-def _align(ids: Sequence[int], probs: torch.Tensor) -> list[list[int]]:
+def _align(ids: Sequence[int], probs: np.ndarray) -> list[list[int]]:
     """Frames of each character of `ids` in the best CTC alignment (Viterbi over the blank-extended labels)."""
     ext = np.zeros(2 * len(ids) + 1, dtype=np.int64)
     ext[1::2] = ids
-    logp = np.log(np.clip(probs.numpy()[:, ext], 1e-12, None))  # (T, S)
+    logp = np.log(np.clip(probs[:, ext], 1e-12, None))  # (T, S)
     T, S = logp.shape
     # A state may come from itself, the previous state, or (for a character differing from the one two back)
     # skip the blank in between.

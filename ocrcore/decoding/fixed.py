@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Codec, Prediction, topk_alternatives
+from ocrcore.decoding.base import Codec, Prediction, rounded, topk_rows
 
 
 class FixedLengthCodec(Codec):
@@ -36,15 +39,14 @@ class FixedLengthCodec(Codec):
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), label_smoothing=self.label_smoothing)
 
     def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
-        probs = logits.float().softmax(-1).cpu()  # (B, L, C)
-        best, idx = probs.max(-1)
-        out = []
-        for b in range(probs.shape[0]):
-            char_probs = tuple(round(float(p), 6) for p in best[b])
-            alts = tuple(topk_alternatives(probs[b, i], self.charset, self.topk) for i in range(probs.shape[1]))
-            out.append(Prediction(self.charset.decode(idx[b].tolist()), float(best[b].prod()), char_probs, alts,
-                                  tuple((i,) for i in range(probs.shape[1]))))
-        return out
+        probs = logits.detach().float().softmax(-1).cpu().numpy()  # (B, L, C)
+        idx, frames = probs.argmax(-1), tuple((i,) for i in range(probs.shape[1]))
+        best = np.take_along_axis(probs, idx[..., None], -1)[..., 0]  # (B, L)
+        alts = topk_rows(probs.reshape(-1, probs.shape[-1]), self.charset, self.topk)  # (B x L) rows
+        length = probs.shape[1]
+        return [Prediction(self.charset.decode(idx[b].tolist()), math.prod(char_probs), char_probs,
+                           alts[b * length:(b + 1) * length], frames)
+                for b, char_probs in enumerate(map(tuple, rounded(best)))]
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "length": self.length}
