@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from ocrcore.charsets import get_charset
+from ocrcore.checkpoint import read_checkpoint
 from ocrcore.data import GeneratorDataset, ShardDataset
 from ocrcore.evaluation import evaluate
 from ocrcore.models import build
@@ -47,6 +48,25 @@ def test_a_tiny_model_learns_a_trivial_task(tmp_path, clip_grad):
     history = Trainer(bundle, train, val, cfg, tmp_path).fit()
     assert history[-1]["val_accuracy"] >= 0.95
     assert evaluate(bundle, val)["top1"] >= 0.95
+
+
+@pytest.mark.parametrize("flags, amp, expected", [({"avx512_bf16"}, True, True), ({"amx_bf16"}, True, True),
+                                                  ({"avx512f"}, True, False), ({"avx512_bf16"}, False, False)])
+def test_bf16_autocast_only_where_the_cpu_computes_in_bf16(tmp_path, monkeypatch, flags, amp, expected):
+    import ocrcore.hardware
+
+    monkeypatch.setattr(ocrcore.hardware, "cpu_flags", lambda: flags)
+    gen = dict(task="char", charset_name="custom:一二", size=32, degrade=0.0)
+    train = GeneratorDataset(length=160, seed=0, **gen)
+    val = GeneratorDataset(length=40, seed=1, split="test", **gen)
+    bundle = build("charcls", "custom:一二", widths=(8, 16, 16, 16))
+    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95, amp=amp)
+    trainer = Trainer(bundle, train, val, cfg, tmp_path)
+    assert trainer.amp is expected
+    if expected:  # it learns in bf16 (weights stay fp32), and the checkpoint says how it was trained
+        assert trainer.fit()[-1]["val_accuracy"] >= 0.95
+        assert all(p.dtype == torch.float32 for p in bundle.model.parameters())
+        assert read_checkpoint(tmp_path / "last.pt")["train"]["hardware"].endswith("bf16 autocast")
 
 
 def test_fine_tune_with_a_frozen_backbone(captcha_dataset, tmp_path):

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from ocrcore.checkpoint import CheckpointError, check_compatible, load_bundle, read_checkpoint, save_checkpoint
 from ocrcore.data.datasets import collate_images
 from ocrcore.evaluation import evaluate
-from ocrcore.hardware import describe
+from ocrcore.hardware import describe, native_bf16
 from ocrcore.models import ModelBundle
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
@@ -46,7 +46,7 @@ class TrainConfig:
     augment: float = 0.5  # strength in [0, 1]; 0 turns augmentation off
     workers: int = 2
     device: str = "auto"
-    amp: bool = True  # bf16 autocast on CUDA
+    amp: bool = True  # bf16 autocast where the device computes in bf16 natively (hardware.native_bf16)
     seed: int = 0
     target_accuracy: float | None = None  # stop once validation sequence accuracy reaches it
     freeze_backbone: bool = False
@@ -103,6 +103,9 @@ class Trainer:
         # channels-last convolutions: 1.25-1.4x the training steps per second on one CPU thread (crnn_char,
         # crnn_cnn_small; bench/results/train-speedups*.md), and the fast layout on CUDA; the same arithmetic.
         self.model = bundle.model.to(self.device).to(memory_format=torch.channels_last)
+        # bf16 autocast (weights, optimizer and loss stay fp32): 2-2.3x the steps per second on a CPU with native
+        # bf16 (bench/results/train-speedups*.md); evaluation always runs in fp32, as models are served.
+        self.amp = cfg.amp and native_bf16(self.device)
         if cfg.freeze_backbone:
             for p in self.model.backbone.parameters():
                 p.requires_grad_(False)
@@ -129,7 +132,8 @@ class Trainer:
     def _train_state(self) -> dict[str, Any]:
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "step": self.step, "best": self.best, "history": self.history, "config": asdict(self.cfg),
-                 "torch_rng": torch.get_rng_state(), "hardware": describe(self.device)}
+                 "torch_rng": torch.get_rng_state(),
+                 "hardware": describe(self.device) + (", bf16 autocast" if self.amp else "")}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
         return state
@@ -234,16 +238,15 @@ class Trainer:
 
     def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
         images = images.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        amp = self.cfg.amp and self.device.type == "cuda"
         extra = {k: v.to(self.device) for k, v in self.bundle.codec.train_inputs(labels).items()}
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             logits = self.forward(images, **extra)
         lengths = self.bundle.output_lengths(widths)
         if lengths is None:
             lengths = torch.full((len(labels),), logits.shape[1])
         loss = self.bundle.codec.loss(logits.float(), lengths, labels)
         if self.teacher is not None:
-            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 target = self.teacher(images, **extra)
             w = self.cfg.distill_weight
             loss = (1 - w) * loss + w * distill_loss(logits.float(), target.float(), lengths,
