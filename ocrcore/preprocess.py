@@ -61,7 +61,7 @@ class Preprocess:
         if self.width is not None:
             return min(scaled, self.width) if self.keep_aspect else self.width
         rounded = -(-scaled // self.width_multiple) * self.width_multiple
-        return int(np.clip(rounded, self.min_width, self.max_width))
+        return min(max(rounded, self.min_width), self.max_width)
 
 
 def preprocess(image: ImageSource, cfg: Preprocess) -> np.ndarray:

@@ -176,3 +176,21 @@ def test_a_48_megapixel_phone_photo_is_read_reduced_while_decoding(tmp_path):
     assert peak_mb < 150, f"peak {peak_mb} MB: decoded at full size?"  # 1/2 scale draft: 36 MB
     with pytest.raises(ImageLoadError, match="over the limit of 40,000,000"):
         load_image(path)  # without a target size there is nothing to reduce to: refused as before
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_exif_orientation_turns_the_image_upright(fmt):
+    """A photo stored on its side with EXIF orientation 6 (turn 90 degrees clockwise to view) comes out upright,
+    whether the EXIF block sits in a JPEG, a PNG (eXIf chunk) or a WebP; a PNG without one is read as stored."""
+    stored = np.zeros((20, 40, 3), np.uint8)  # stored 40 wide, 20 high; viewed 20 wide, 40 high
+    stored[:, :5] = 255  # a white band on the stored left: at the top once turned clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    Image.fromarray(stored).save(buf, format=fmt, exif=exif.tobytes(), **({"quality": 95} if fmt != "PNG" else {}))
+    turned = np.asarray(load_image(buf.getvalue()))
+    assert turned.shape == (40, 20, 3)
+    assert turned[:5].mean() > 200 and turned[-5:].mean() < 50
+    plain = io.BytesIO()
+    Image.fromarray(stored).save(plain, format="PNG")
+    assert np.asarray(load_image(plain.getvalue())).shape == (20, 40, 3)
