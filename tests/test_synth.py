@@ -341,6 +341,44 @@ def test_plate_tilt_draws_steeper_crops_and_none_by_default():
         build_generator("plate", tilt=1.5)
 
 
+def test_plate_cut_depth_reaches_further_into_the_plate():
+    """`cut_depth`: a cut side reaches up to that share of the plate's width into it (2 % at the least)."""
+    def cuts(gen):
+        out = []
+        for seed in range(300):
+            margin = np.zeros((2, 2))
+            gen._cut(margin, np.random.default_rng(seed))
+            out += [-m for m in margin[:, 0] if m < 0]
+        return np.array(out)
+
+    shallow, deep = cuts(build_generator("plate", cut_side=1.0)), cuts(build_generator("plate", cut_side=1.0,
+                                                                                          cut_depth=0.12))
+    assert 0.02 <= shallow.min() and shallow.max() <= 0.07 < deep.max() <= 0.12
+    with pytest.raises(ValueError, match="cut_depth"):
+        build_generator("plate", cut_depth=0.5)
+
+
+def test_plate_bloom_swells_bright_strokes_and_is_off_by_default():
+    """`degrade.bloom` pulls the dark pixels beside bright strokes towards white (the strokes themselves stay
+    white); `bloom=0` leaves every draw of the generator as it was."""
+    from ocrcore.synth import degrade
+
+    img = np.full((48, 160, 3), (30, 60, 160), np.uint8)  # a blue plate
+    img[10:38, 40:46] = 255  # a white stroke
+    outs = np.stack([degrade.bloom(img, np.random.default_rng(seed)) for seed in range(10)])
+    assert outs.shape[1:] == img.shape and outs.dtype == np.uint8
+    assert (outs[:, 10:38, 40:46] == 255).all()
+    assert outs[:, 10:38, 46:49].mean() > img[10:38, 46:49].mean() + 20  # next to the stroke: paler
+    assert np.abs(outs[:, :, 120:].astype(int) - img[:, 120:]).max() <= 2  # far from it: unchanged
+    plain, same = build_generator("plate"), build_generator("plate", bloom=0.0)
+    assert np.array_equal(np.asarray(plain.sample(np.random.default_rng(4))[0]),
+                          np.asarray(same.sample(np.random.default_rng(4))[0]))
+    glowing = build_generator("plate", bloom=1.0).sample(np.random.default_rng(4))[0]
+    assert np.asarray(glowing).shape[-1] == 3
+    with pytest.raises(ValueError, match="bloom is a share"):
+        build_generator("plate", bloom=2.0)
+
+
 def test_plate_hanzi_stroke_makes_the_province_heavier():
     from ocrcore.synth.plate import _glyph
 

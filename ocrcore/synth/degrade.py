@@ -130,6 +130,22 @@ def dirt(img: np.ndarray, rng: np.random.Generator, max_spots: int = 6) -> np.nd
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def bloom(img: np.ndarray, rng: np.random.Generator, max_radius: float = 0.08) -> np.ndarray:
+    """Bright paint glowing past its edges: an overexposed or infrared-flashed capture, where white strokes swell
+    and the background beside them turns pale. The glow (radius up to `max_radius` of the height) spreads from
+    what is brighter than a drawn threshold and pulls the pixels it reaches towards white."""
+    h = img.shape[0]
+    x = img.astype(np.float32)
+    lum = x.mean(-1) if img.ndim == 3 else x
+    threshold = rng.uniform(0.55, 0.8) * 255
+    bright = np.clip((lum - threshold) / (255 - threshold), 0, 1)
+    glow = cv2.GaussianBlur(bright, (0, 0), sigmaX=max(0.5, rng.uniform(0.02, max_radius) * h))
+    glow *= bright.max() / max(float(glow.max()), 1e-6)  # as strong at its peak as the brightest paint
+    pull = np.clip(rng.uniform(0.4, 1.0) * glow, 0, 1)
+    out = x + (255 - x) * (pull[..., None] if img.ndim == 3 else pull)
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
 def apply_some(img: np.ndarray, rng: np.random.Generator, ops: Sequence[tuple[float, Op]]) -> np.ndarray:
     """Apply each `(probability, op)` in order with its probability."""
     for prob, op in ops:

@@ -31,6 +31,11 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   fixed input (`input_width`). `"mixed"` (the default): each crop "detector" (at `size`) or "varied" (half each).
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
+- `cut_depth`: how far a cut side (`cut_side`) may reach into the plate, a share of its width drawn from 2 % up
+  to it: 0.07 cuts through the rim into the first or last character's edge, 0.12 through half the province hanzi,
+  as tight detector boxes do.
+- `bloom`: the share of crops whose bright paint glows past its edges (`degrade.bloom`: overexposure, an
+  infrared flash): white strokes swell and the plate beside them turns pale.
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
   up to 15 % - as cameras above a lane or beside a gate see many plates (0: every crop as `camera` alone draws it).
 """
@@ -253,6 +258,8 @@ class PlateGenerator(Generator):
     hanzi_stroke: float = 0.0
     two_row_view: str = "stitched"
     cut_side: float = 0.15
+    cut_depth: float = 0.07
+    bloom: float = 0.0
 
     def __post_init__(self) -> None:
         if self.two_row_view not in TWO_ROW_VIEWS:
@@ -265,6 +272,11 @@ class PlateGenerator(Generator):
         if not 0 <= self.cut_side <= 1:
             raise ValueError(f"cut_side is a share of the crops' left and right sides, between 0 and 1; "
                              f"got {self.cut_side}")
+        if not 0.02 <= self.cut_depth <= 0.3:
+            raise ValueError(f"cut_depth is the deepest cut into a plate side, a share of its width between 0.02 "
+                             f"and 0.3; got {self.cut_depth}")
+        if not 0 <= self.bloom <= 1:
+            raise ValueError(f"bloom is a share of the crops, between 0 and 1; got {self.bloom}")
         if not 0 <= self.tilt <= 1:
             raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
@@ -397,6 +409,8 @@ class PlateGenerator(Generator):
         crop = cv2.warpPerspective(body, matrix, (out_w * up, out_h * up), flags=cv2.INTER_AREA,
                                    borderMode=cv2.BORDER_REPLICATE)
         loose = camera == "loose"
+        if self.bloom > 0:  # no draw at all when it is 0: the crops of earlier test sets stay as they were
+            crop = degrade.apply_some(crop, rng, [(self.bloom * s, degrade.bloom)])
         crop = degrade.apply_some(crop, rng, [
             (0.3 * s * loose, lambda im, r: degrade.rotate_shear(im, r, max_deg=4, max_shear=0.1)),
             ((0.25 if loose else 0.15) * s, lambda im, r: degrade.motion_blur(im, r, max_len=7 if loose else 5)),
@@ -427,8 +441,8 @@ class PlateGenerator(Generator):
         Roll (tilt in the image) about N(0, 3.5) degrees, up to 10; yaw as one side taller by up to 12 %; a
         little shear; then the box around the plate's corners, with margins of -2..+6 % of its width and
         -4..+12 % of its height per side, is what gets resized to `size`. A detector's box is often tight at
-        one end: a left or right side is cut 2-7 % of the width into the plate (through the rim into the first
-        or last character) `cut_side` of the time.
+        one end: a left or right side is cut 2 % to `cut_depth` of the width into the plate (through the rim into
+        the first or last character) `cut_side` of the time.
         """
         corners, seen = self._seen_corners(w, h, rng)
         s, (out_w, out_h) = self.degrade, size
@@ -439,11 +453,11 @@ class PlateGenerator(Generator):
         return ((corners - lo) / (hi - lo) * np.float32([out_w, out_h])).astype(np.float32)
 
     def _cut(self, margin: np.ndarray, rng: np.random.Generator) -> None:
-        """In place: the left and right margins (`margin[:, 0]`, shares of the width) cut 2-7 % into the plate,
-        each `cut_side` of the time (no draw at all when it is 0)."""
+        """In place: the left and right margins (`margin[:, 0]`, shares of the width) cut 2 % to `cut_depth` into
+        the plate, each `cut_side` of the time (no draw at all when it is 0)."""
         if self.cut_side > 0:
             cut = rng.random(2) < self.cut_side
-            margin[cut, 0] = rng.uniform(-0.07, -0.02, int(cut.sum()))
+            margin[cut, 0] = rng.uniform(-self.cut_depth, -0.02, int(cut.sum()))
 
     def _varied_corners(self, w: int, h: int, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
         """As `_detector_corners`, with each side's margin -3..+25 % of the plate's width (left, right; or cut
