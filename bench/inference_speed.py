@@ -9,8 +9,8 @@ ddddocr / ours per round (its median and range). Accuracy: ours through the one 
 whole test split (the int8 file included), ddddocr on the same images (case-insensitive: it reads
 lowercase). Throughput: batch 64 on every core. Writes bench/results/inference-<name>.json and .md.
 
-    python -m bench.inference_speed --data data/captcha-test --model captcha-crnn_cnn_small \
-        --calibrate data/captcha-calib
+    python -m bench.inference_speed --data data/captcha-test --model captcha-crnn_cnn_small captcha-crnn_cnn_tiny \
+        --calibrate data/captcha-calib   # several models: measured side by side in the same rounds
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ def our_readers(model: str, calibrate: Path | None, split: str, scratch: Path) -
     """name -> (one-thread reader of PNG bytes, forward for `evaluate`, every-core recognizer for throughput)."""
     rec = Recognizer.from_checkpoint(resolve(Path(model)))
     arch = rec.bundle.arch
+    scratch.mkdir(parents=True, exist_ok=True)
     fp32 = export_onnx(rec.bundle, scratch / "fp32.onnx")
     files = {"onnxruntime fp32": fp32}
     if calibrate:
@@ -108,7 +109,8 @@ def our_readers(model: str, calibrate: Path | None, split: str, scratch: Path) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, required=True, help="a generated captcha dataset with a test split")
-    parser.add_argument("--model", default="captcha-crnn_cnn_small", help="a checkpoint or a pretrained model's name")
+    parser.add_argument("--model", nargs="+", default=["captcha-crnn_cnn_small"],
+                        help="checkpoints or pretrained models' names, measured side by side")
     parser.add_argument("--calibrate", type=Path, help="images to calibrate the int8 file on (a generated dataset or "
                                                        "a folder); without it, no int8 row")
     parser.add_argument("--calibrate-split", default="val")
@@ -121,7 +123,9 @@ def main() -> None:
     test = ShardDataset(args.data, "test")
     pngs = [png_bytes(test.image(i)) for i in range(min(args.latency_images, len(test)))]
     with tempfile.TemporaryDirectory() as scratch:
-        ours = our_readers(args.model, args.calibrate, args.calibrate_split, Path(scratch))
+        ours = {name: reader for i, model in enumerate(args.model)
+                for name, reader in our_readers(model, args.calibrate, args.calibrate_split,
+                                                Path(scratch) / str(i)).items()}
         dddd = one_thread_ddddocr()
         readers = {name: reader for name, (reader, _, _) in ours.items()}
         readers[DDDDOCR] = lambda b: dddd.classification(b)
@@ -142,7 +146,7 @@ def main() -> None:
         results[name].update(latency_ms=statistics.median(per_round), latency_ms_rounds=per_round,
                              ddddocr_ratio=statistics.median(ratios), ddddocr_ratio_range=[min(ratios), max(ratios)])
     out = {"machine": f"{cpu_name()}, {os.cpu_count()} cores", "torch": torch.__version__,
-           "onnxruntime": ort.__version__, "model": args.model, "data": str(args.data),
+           "onnxruntime": ort.__version__, "models": args.model, "data": str(args.data),
            "calibrate": str(args.calibrate) if args.calibrate else None, "latency_images": len(pngs),
            "rounds": args.rounds, "results": results}
     ROOT.mkdir(exist_ok=True)
