@@ -32,8 +32,8 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `cut_depth`: how far a cut side (`cut_side`) may reach into the plate, a share of its width drawn from 2 % up
-  to it: 0.07 cuts through the rim into the first or last character's edge, 0.12 through half the province hanzi,
-  as tight detector boxes do.
+  to it: 0.07 cuts through the rim into the first or last character's edge, 0.09 through half of it (the province
+  hanzi spans 3.5-14 % of the width), as tight detector boxes do; deeper cuts leave a label the crop no longer shows.
 - `bloom`: the share of crops whose bright paint glows past its edges (`degrade.bloom`: overexposure, an
   infrared flash): white strokes swell and the plate beside them turns pale.
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
@@ -272,9 +272,9 @@ class PlateGenerator(Generator):
         if not 0 <= self.cut_side <= 1:
             raise ValueError(f"cut_side is a share of the crops' left and right sides, between 0 and 1; "
                              f"got {self.cut_side}")
-        if not 0.02 <= self.cut_depth <= 0.3:
+        if not 0.02 <= self.cut_depth <= 0.12:
             raise ValueError(f"cut_depth is the deepest cut into a plate side, a share of its width between 0.02 "
-                             f"and 0.3; got {self.cut_depth}")
+                             f"and 0.12 (deeper cuts remove characters the label still names); got {self.cut_depth}")
         if not 0 <= self.bloom <= 1:
             raise ValueError(f"bloom is a share of the crops, between 0 and 1; got {self.bloom}")
         if not 0 <= self.tilt <= 1:
