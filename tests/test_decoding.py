@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -170,3 +171,15 @@ def test_best_readings_keep_the_most_confident_view():
     a, b, c = (Prediction(t, p, ()) for t, p in (("皖A12345", 0.9), ("皖A1234", 0.0), ("AB", 0.2)))
     assert best_readings([a, b, c, a], [2, 1, 1]) == [a, c, a]
     assert best_readings([b, a], [2]) == [a] and best_readings([a, a], [2])[0] is a  # a tie keeps the first view
+
+
+def test_probabilities_of_an_array_match_a_tensors():
+    """Codecs decode onnxruntime's numpy logits without torch: the same softmax, the same readings."""
+    from ocrcore.decoding.base import probabilities
+
+    logits = torch.randn(3, 12, 37) * 6
+    assert np.allclose(probabilities(logits.numpy()), probabilities(logits), atol=1e-6)
+    codec = CTCCodec(Charset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))
+    lengths = torch.tensor([12, 9, 5])
+    for a, b in zip(codec.decode(logits, lengths), codec.decode(logits.numpy(), lengths), strict=True):
+        assert a.text == b.text and abs(a.confidence - b.confidence) < 1e-5 and a.frames == b.frames

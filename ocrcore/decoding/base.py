@@ -46,8 +46,8 @@ class Codec(ABC):
         """Mean training loss for a batch; `lengths` (B,) are the valid output steps per sample."""
 
     @abstractmethod
-    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
-        """Predictions for a batch of logits (B, T, C)."""
+    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        """Predictions for a batch of logits (B, T, C), a tensor or an array (`probabilities`)."""
 
     @property
     def class_labels(self) -> list[str]:
@@ -65,6 +65,16 @@ class Codec(ABC):
 
     def to_dict(self) -> dict:
         return {"type": type(self).__name__, "charset": self.charset.chars}
+
+
+def probabilities(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, as a float32 numpy array: a torch tensor's in torch, an onnxruntime output's
+    in numpy (no round trip through torch for one image's few hundred numbers)."""
+    if isinstance(logits, torch.Tensor):
+        return logits.detach().float().softmax(-1).cpu().numpy()
+    x = np.asarray(logits, dtype=np.float32)
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
 
 
 def topk_alternatives(probs: torch.Tensor | np.ndarray, charset: Charset, k: int, offset: int = 0) -> tuple:

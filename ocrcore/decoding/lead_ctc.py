@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Prediction, topk_alternatives
+from ocrcore.decoding.base import Prediction, probabilities, topk_alternatives
 from ocrcore.decoding.ctc import BLANK, Constraint, CTCCodec
 from ocrcore.decoding.lm import CharBigram
 
@@ -55,8 +56,8 @@ class LeadCTCCodec(CTCCodec):
         lead = F.cross_entropy(logits[:, 0].float(), first)
         return super().loss(logits[:, 1:], lengths - 1, [label[1:] for label in labels]) + self.lead_weight * lead
 
-    def decode(self, logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[Prediction]:
-        head = logits[:, 0].float().softmax(-1).cpu()  # (B, C)
+    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+        head = probabilities(logits[:, 0])  # (B, C)
         rest = logits[:, 1:]
         lengths = (lengths.cpu() if lengths is not None else torch.full((len(logits),), logits.shape[1])) - 1
         out = []
@@ -71,10 +72,10 @@ class LeadCTCCodec(CTCCodec):
                                   (alts, *pred.alternatives), frames))
         return out
 
-    def _lead(self, probs: torch.Tensor) -> tuple[str, float]:
+    def _lead(self, probs: np.ndarray) -> tuple[str, float]:
         """The head's most probable character that may open the string (any but the blank without a
         constraint), with its probability."""
-        for c in probs.argsort(descending=True).tolist():
+        for c in np.argsort(-probs, kind="stable").tolist():
             if c == BLANK:
                 continue
             char = self.charset.chars[c - 1]

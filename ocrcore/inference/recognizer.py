@@ -57,7 +57,8 @@ class _Recognizer:
         lines = split_lines(source, max_skew)
         return list(zip(lines, self.predict([line.image for line in lines]), strict=True))
 
-    def logits(self, batch: np.ndarray) -> torch.Tensor:
+    def logits(self, batch: np.ndarray) -> torch.Tensor | np.ndarray:
+        """(B, C, H, W) inputs -> (B, T, classes) logits, which the codec decodes either way."""
         raise NotImplementedError
 
 
@@ -111,9 +112,9 @@ class OnnxRecognizer(_Recognizer):
         options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def logits(self, batch: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(["logits"], {"image": np.asarray(batch, dtype=np.float32)})[0])
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        return self.session.run(["logits"], {"image": np.asarray(batch, dtype=np.float32)})[0]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) tensor -> logits, as a module would: `evaluate(..., forward=rec.forward)` measures the file."""
-        return self.logits(images.numpy())
+        return torch.from_numpy(self.logits(images.numpy()))
