@@ -7,7 +7,8 @@ PIL image: EXIF rotation applied, the first frame of an animation, alpha composi
 (decompression bombs), and `fit_pixels` bounds what comes back: a larger image is reduced while it is
 decoded where the format allows (JPEG draft mode: phone photos up to `PHOTO_PIXELS`), reduced in its own
 mode, and only then converted to 8-bit RGB, so one image costs at most about `MAX_DECODED_BYTES` whatever
-its mode.
+its mode. `load_array` gives the same pixels as an array, decoded by OpenCV where that is exact and faster
+(a plain 8-bit grey or RGB PNG: a quarter less time per small captcha).
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from __future__ import annotations
 import io
 import math
 import re
+import struct
 from pathlib import Path
 from typing import BinaryIO
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -72,6 +75,34 @@ def load_image(source: ImageSource, max_pixels: int = MAX_PIXELS, name: str | No
             raise ImageLoadError(f"{name} is empty (0 bytes)")
         source = io.BytesIO(source)
     return _decode(source, name, max_pixels, max_side, fit_pixels)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def load_array(source: ImageSource) -> np.ndarray:
+    """`np.asarray(load_image(source))`: an RGB uint8 array (H, W, 3). PNG bytes of plain 8-bit grey or RGB
+    (no palette, alpha, transparency or EXIF block: nothing `load_image` would turn, composite or scale) within
+    the size limits are decoded by OpenCV, which gives the same pixels (PNG is lossless) in less time;
+    everything else, and anything OpenCV cannot decode, goes through `load_image` and its checks and errors."""
+    if isinstance(source, bytes) and (size := _plain_png_size(source)) is not None:
+        width, height = size
+        if max(width, height) <= MAX_SIDE and width * height <= MAX_PIXELS \
+                and width * height * DECODED_BYTES["RGB"] <= MAX_DECODED_BYTES:
+            bgr = cv2.imdecode(np.frombuffer(source, np.uint8), cv2.IMREAD_COLOR)
+            if bgr is not None and bgr.shape == (height, width, 3):
+                return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return np.asarray(load_image(source))
+
+
+def _plain_png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of an 8-bit grey or RGB PNG with no tRNS or eXIf chunk, else None."""
+    if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
+    if depth != 8 or colour not in (0, 2) or b"tRNS" in data or b"eXIf" in data:  # (a chance match: Pillow)
+        return None
+    return width, height
 
 
 def _decode(data: BinaryIO, name: str, max_pixels: int, max_side: int, fit_pixels: int | None) -> Image.Image:

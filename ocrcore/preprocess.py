@@ -13,7 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ocrcore.images import ImageSource, load_image
+from ocrcore.images import ImageSource, load_array
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ class Preprocess:
 def preprocess(image: ImageSource, cfg: Preprocess) -> np.ndarray:
     """Turn one image (uint8 HxWxC RGB array, PIL image, path or bytes) into a float32 (C, H, W) array."""
     arr = image if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
-        else np.asarray(load_image(image))
+        else load_array(image)
     if cfg.channels == 1:
         arr = cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)[..., None]  # (H, W, 3) -> (H, W, 1)
     h, w = arr.shape[:2]
@@ -105,7 +105,7 @@ def views(image: ImageSource, cfg: Preprocess) -> list[np.ndarray]:
     """The model inputs to read for one image: `preprocess(image)`, and with `cfg.two_row` also its rows side by
     side; the reader keeps the better reading."""
     arr = image if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 \
-        else np.asarray(load_image(image))
+        else load_array(image)
     return [preprocess(arr, cfg), preprocess(stitch_rows(arr), cfg)] if cfg.two_row else [preprocess(arr, cfg)]
 
 

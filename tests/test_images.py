@@ -194,3 +194,38 @@ def test_exif_orientation_turns_the_image_upright(fmt):
     plain = io.BytesIO()
     Image.fromarray(stored).save(plain, format="PNG")
     assert np.asarray(load_image(plain.getvalue())).shape == (20, 40, 3)
+
+
+def _with_chunk(png: bytes, kind: bytes, value: int) -> bytes:
+    """`png` with a colour chunk (gAMA: gamma x 100,000; sRGB: rendering intent) after its header, as image
+    tools write them; neither decoder applies it."""
+    import struct
+    import zlib
+
+    body = struct.pack(">I", value) if kind == b"gAMA" else bytes([value])
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return png[:33] + chunk + png[33:]
+
+
+def test_load_array_gives_load_images_pixels_for_every_png_kind():
+    """OpenCV decodes plain 8-bit grey and RGB PNGs (interlaced too); every other kind goes through Pillow's
+    path (palette, alpha, transparency, 16 bits, EXIF): the pixels are `load_image`'s either way."""
+    from ocrcore.images import load_array
+
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (23, 41, 3), dtype=np.uint8))
+    grey = rgb.convert("L")
+    with_alpha = rgb.convert("RGBA")
+    with_alpha.putalpha(Image.fromarray(rng.integers(0, 256, (23, 41), dtype=np.uint8)))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    kinds = [_encode(rgb), _encode(grey), _encode(rgb, interlace=1), _encode(rgb.convert("P")),
+             _encode(with_alpha), _encode(rgb, transparency=(1, 2, 3)), _encode(grey.convert("I;16")),
+             _encode(rgb, exif=exif.tobytes()), _encode(rgb, "JPEG"), _with_chunk(_encode(rgb), b"gAMA", 45455),
+             _with_chunk(_encode(grey), b"gAMA", 100000), _with_chunk(_encode(rgb), b"sRGB", 0)]
+    for data in kinds:
+        expected = np.asarray(load_image(data))
+        got = load_array(data)
+        assert got.dtype == np.uint8 and got.shape == expected.shape and np.array_equal(got, expected)
+    with pytest.raises(ImageLoadError, match="could not be decoded|truncated"):
+        load_array(_encode(rgb)[:60])
