@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
 
 EOS = 0
 IGNORE = -100  # steps after EOS carry no loss
@@ -56,7 +56,7 @@ class AttentionCodec(Codec):
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE,
                                label_smoothing=self.label_smoothing)
 
-    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+    def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, steps, C)
         ids = probs.argmax(-1)
         best = np.take_along_axis(probs, ids[..., None], -1)[..., 0]  # (B, steps)

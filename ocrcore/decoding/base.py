@@ -11,6 +11,8 @@ import torch
 
 from ocrcore.charsets import Charset
 
+Array = torch.Tensor | np.ndarray  # logits and lengths: a model's tensors or onnxruntime's arrays
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -46,7 +48,7 @@ class Codec(ABC):
         """Mean training loss for a batch; `lengths` (B,) are the valid output steps per sample."""
 
     @abstractmethod
-    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+    def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         """Predictions for a batch of logits (B, T, C), a tensor or an array (`probabilities`)."""
 
     @property
@@ -67,7 +69,7 @@ class Codec(ABC):
         return {"type": type(self).__name__, "charset": self.charset.chars}
 
 
-def probabilities(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+def probabilities(logits: Array) -> np.ndarray:
     """Softmax over the last axis, as a float32 numpy array: a torch tensor's in torch, an onnxruntime output's
     in numpy (no round trip through torch for one image's few hundred numbers)."""
     if isinstance(logits, torch.Tensor):

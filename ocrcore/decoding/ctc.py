@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
 from ocrcore.decoding.lm import START, CharBigram
 
 BLANK = 0
@@ -104,7 +104,7 @@ class CTCCodec(Codec):
         log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (B, T, C) -> (T, B, C)
         return F.ctc_loss(log_probs, targets, lengths.cpu(), target_lengths, blank=BLANK, zero_infinity=True)
 
-    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+    def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, T, C)
         ends = lengths.tolist() if lengths is not None else [probs.shape[1]] * len(probs)
         if self.beam_width > 1 or self.constraint is not None or self.lm is not None:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
 
 
 class FixedLengthCodec(Codec):
@@ -38,7 +38,7 @@ class FixedLengthCodec(Codec):
         targets = self.encode(labels).to(logits.device)
         return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), label_smoothing=self.label_smoothing)
 
-    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+    def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, L, C)
         idx, frames = probs.argmax(-1), tuple((i,) for i in range(probs.shape[1]))
         best = np.take_along_axis(probs, idx[..., None], -1)[..., 0]  # (B, L)

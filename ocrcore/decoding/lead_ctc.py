@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Prediction, probabilities, topk_alternatives
+from ocrcore.decoding.base import Array, Prediction, probabilities, topk_alternatives
 from ocrcore.decoding.ctc import BLANK, Constraint, CTCCodec
 from ocrcore.decoding.lm import CharBigram
 
@@ -56,10 +56,10 @@ class LeadCTCCodec(CTCCodec):
         lead = F.cross_entropy(logits[:, 0].float(), first)
         return super().loss(logits[:, 1:], lengths - 1, [label[1:] for label in labels]) + self.lead_weight * lead
 
-    def decode(self, logits: torch.Tensor | np.ndarray, lengths: torch.Tensor | None = None) -> list[Prediction]:
+    def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         head = probabilities(logits[:, 0])  # (B, C)
         rest = logits[:, 1:]
-        lengths = (lengths.cpu() if lengths is not None else torch.full((len(logits),), logits.shape[1])) - 1
+        lengths = (np.asarray(lengths) if lengths is not None else np.full(len(logits), logits.shape[1])) - 1
         out = []
         for b in range(len(logits)):
             first, p = self._lead(head[b])

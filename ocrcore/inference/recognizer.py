@@ -46,7 +46,7 @@ class _Recognizer:
             chunk = [views(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]  # 1 or 2 each
             batch, widths = pad_batch([x for inputs in chunk for x in inputs])
             logits = self.logits(batch)
-            readings = self.codec.decode(logits, self.bundle.output_lengths(torch.from_numpy(widths)))
+            readings = self.codec.decode(logits, self.bundle.output_lengths(widths))
             out += best_readings(readings, [len(inputs) for inputs in chunk])
         self.last_latency_ms = 1000 * (time.perf_counter() - start)
         return out

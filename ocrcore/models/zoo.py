@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -43,7 +44,7 @@ class ModelBundle:
     length: int | None = None
     arch_kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor | None:
+    def output_lengths(self, widths: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray | None:
         """Output steps of each image of a padded batch, from its own width (a codec must not read the padding's
         steps); None for a fixed-length model, whose every step counts."""
         steps = getattr(self.model, "output_lengths", None)

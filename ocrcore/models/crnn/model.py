@@ -6,6 +6,7 @@ sized here for accuracy per millisecond rather than the paper's 8.3M parameters.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -83,7 +84,8 @@ class CRNN(nn.Module):
             return logits
         return torch.cat([self.lead(f)[:, None], logits], dim=1)  # (B, 1 + T, num_classes)
 
-    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
-        """Time steps per sample for input widths (B,): what CTC needs for right-padded batches."""
-        steps = torch.div(widths, self.stride, rounding_mode="floor").clamp(min=1)
+    def output_lengths(self, widths: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+        """Time steps per sample for integer input widths (B,), a tensor or an array: what CTC needs for
+        right-padded batches."""
+        steps = (widths // self.stride).clip(min=1)
         return steps if self.lead is None else steps + 1

@@ -10,6 +10,7 @@ to learn where they are (the CTC blank) and their neighbours.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,9 +68,10 @@ class CharWindowCRNN(nn.Module):
         f = self.sequence(f.transpose(1, 2))    # (B, W/stride, hidden)
         return self.head(self.dropout(f))       # (B, W/stride, num_classes)
 
-    def output_lengths(self, widths: torch.Tensor) -> torch.Tensor:
-        """Time steps per sample for input widths (B,): what CTC needs for right-padded batches."""
-        return torch.div(widths, self.stride, rounding_mode="floor").clamp(min=1)
+    def output_lengths(self, widths: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
+        """Time steps per sample for integer input widths (B,), a tensor or an array: what CTC needs for
+        right-padded batches."""
+        return (widths // self.stride).clip(min=1)
 
 
 @torch.no_grad()
