@@ -115,6 +115,8 @@ def pad_batch(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     Returns the batch and the original widths (B,), which CTC needs for its input lengths.
     """
     widths = np.array([a.shape[-1] for a in arrays], dtype=np.int64)
+    if len(arrays) == 1:  # one image, as most calls read: no copy
+        return arrays[0][None], widths
     top = int(widths.max())
     batch = np.stack([a if a.shape[-1] == top else np.pad(a, ((0, 0), (0, 0), (0, top - a.shape[-1])), mode="edge")
                       for a in arrays])
