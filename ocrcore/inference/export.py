@@ -1,7 +1,7 @@
 """ONNX export with a dynamic batch (and width, for variable-width models); metadata embedded in the file.
 
 `quantize_onnx` turns an exported file into a static int8 one (onnxruntime's QDQ format: int8 weights per output
-channel, uint8 activations whose ranges are calibrated on images the model will read).
+channel on 7 bits, uint8 activations whose ranges are calibrated on images the model will read).
 """
 
 from __future__ import annotations
@@ -75,11 +75,13 @@ def export_int8(bundle: ModelBundle, path: str | Path, images: Iterable[ImageSou
         return quantize_onnx(export_onnx(bundle, Path(scratch) / "fp32.onnx"), path, images, samples)
 
 
-def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource], samples: int = 256) -> Path:
+def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource], samples: int = 256,
+                  reduce_range: bool = True) -> Path:
     """Write `src` (a file from `export_onnx`) as static int8 ONNX to `dst`, the activation ranges calibrated on
     up to `samples` of `images` (what the model will read: not the images it is then measured on), each
     preprocessed with the model's own `Preprocess`. The metadata travels along, so `OnnxRecognizer` reads the
-    result like any export. Re-measure accuracy afterwards (`python -m ocrcore evaluate --model file.onnx`)."""
+    result like any export. Re-measure accuracy afterwards (`python -m ocrcore evaluate --model file.onnx`).
+    `reduce_range=False` (8-bit weights) reads correctly only on CPUs with VNNI; it exists to measure that."""
     import onnx
     from onnxruntime.quantization import QuantFormat, QuantType, quant_pre_process, quantize_static
 
@@ -95,8 +97,12 @@ def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared.onnx"  # shapes inferred, graph folded: what the quantizer expects
         quant_pre_process(str(src), str(prepared))
+        # reduce_range: weights in [-64, 63]. x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake) add
+        # uint8 x int8 products pairwise in int16, which saturates on full-range weights: there a full-range file
+        # of captcha-multihead read 94.7 % of the captchas its fp32 model reads at 98.2 %; 7-bit weights read as
+        # fp32 does on either kind of CPU (bench/results/int8-portability.md).
         quantize_static(str(prepared), str(dst), _Calibration(arrays), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                        reduce_range=reduce_range, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
     proto = onnx.load(str(dst))
     if METADATA_KEY not in {p.key for p in proto.metadata_props}:
         entry = proto.metadata_props.add()
