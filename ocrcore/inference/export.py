@@ -99,7 +99,7 @@ def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource
         quant_pre_process(str(src), str(prepared))
         # reduce_range: weights in [-64, 63]. x86 CPUs without VNNI (AVX2, AVX-512 before Cascade Lake) add
         # uint8 x int8 products pairwise in int16, which saturates on full-range weights: there a full-range file
-        # of captcha-multihead read 94.7 % of the captchas its fp32 model reads at 98.2 %; 7-bit weights read as
+        # of captcha-multihead read 94.2 % of the captchas its fp32 model reads at 98.2 %; 7-bit weights read as
         # fp32 does on either kind of CPU (bench/results/int8-portability.md).
         quantize_static(str(prepared), str(dst), _Calibration(arrays), quant_format=QuantFormat.QDQ, per_channel=True,
                         reduce_range=reduce_range, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
