@@ -18,11 +18,11 @@ import argparse
 import json
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import torch.utils.data as tud
 
+from bench.inference_speed import interleaved
 from ocrcore.data import ShardDataset, images_in
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_flags, cpu_name
@@ -34,18 +34,9 @@ VNNI = {"avx512_vnni", "avx_vnni", "amx_int8"}
 
 
 def latencies_ms(files: dict[str, Path], images: list, rounds: int) -> dict[str, float]:
-    """Median over rounds of each file's per-round median latency (batch 1, one thread); files take turns."""
+    """Median over `inference_speed`'s interleaved rounds of each file's latency (batch 1, one thread)."""
     readers = {name: OnnxRecognizer(path, threads=1) for name, path in files.items()}
-    per_round: dict[str, list[float]] = {name: [] for name in files}
-    for _ in range(rounds):
-        for name, read in readers.items():
-            times = []
-            for image in images:
-                start = time.perf_counter()
-                read(image)
-                times.append(1000 * (time.perf_counter() - start))
-            per_round[name].append(statistics.median(times))
-    return {name: round(statistics.median(ms), 3) for name, ms in per_round.items()}
+    return {name: round(statistics.median(ms), 3) for name, ms in interleaved(readers, images, rounds).items()}
 
 
 def measure(model: str, test: tud.Dataset, images: list, calibrate: Path, split: str, rounds: int) -> dict:
