@@ -390,6 +390,15 @@ def test_plate_hanzi_stroke_makes_the_province_heavier():
         build_generator("plate", hanzi_stroke=0.5)
 
 
+def test_plate_hanzi_faces_gothic_adds_sans_faces_only():
+    hei = {f.path for f in build_generator("plate")._fonts[0]}
+    gothic = build_generator("plate", hanzi_faces="gothic")._fonts[0]
+    assert hei <= {f.path for f in gothic}
+    assert not any(k in f.name.lower() for f in gothic for k in ("serif", "kai", "ming", "oblique"))
+    with pytest.raises(ValueError, match="hanzi_faces must be one of"):
+        build_generator("plate", hanzi_faces="serif")
+
+
 def test_plate_latin_faces_are_never_a_cjk_fonts_latin():
     """Installing a CJK sans (Noto Sans CJK) once put its Latin into the plates, changing the generator under the
     pretrained model; the plate's Latin comes from non-CJK faces, DejaVu Sans where installed."""

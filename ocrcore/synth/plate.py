@@ -29,6 +29,9 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   tight), a holder frame and the car body around it, so sizes and aspect ratios vary as they do on the road
   (real crops: 53-282 px wide, aspect 0.7-5.5); `size` is then unused: models read plates through the task's
   fixed input (`input_width`). `"mixed"` (the default): each crop "detector" (at `size`) or "varied" (half each).
+- `hanzi_faces`: which CJK faces draw the province hanzi. `"hei"`: the WenQuanYi hei faces (the baseline of the
+  real-plate study). `"gothic"`: every installed upright sans CJK face (WenQuanYi, Noto Sans CJK Regular and Bold,
+  Droid Sans Fallback): the plate's hanzi are a gothic of its own, heavier than wqy, so no one face's details to fit.
 - `hanzi_stroke`: the province hanzi's strokes evened to about this share of its height (+-15 %) before the
   squeeze into its cell, as the plate's heavy hanzi (0: the hei font's own weight, 6.5-9 % for wqy).
 - `cut_depth`: how far a cut side (`cut_side`) may reach into the plate, a share of its width drawn from 2 % up
@@ -80,6 +83,7 @@ DEFAULT_TYPES = ("blue", "yellow", "green", "white", "black", "yellow_double", "
 DEFAULT_WEIGHTS = (0.6, 0.1, 0.12, 0.04, 0.04, 0.07, 0.03)
 TWO_ROW_VIEWS = ("stitched", "raw")
 GLYPHS = ("ga36", "bold", "vector", "mixed")
+HANZI_FACES = ("hei", "gothic")
 CAMERAS = ("detector", "loose", "varied", "mixed")
 MIXED_GLYPHS = ("ga36", "vector")  # "mixed": each plate drawn in one of these, evenly
 MIXED_CAMERAS = ("detector", "varied")  # "mixed": each crop taken by one of these, evenly
@@ -256,6 +260,7 @@ class PlateGenerator(Generator):
     camera: str = "mixed"
     tilt: float = 0.0
     hanzi_stroke: float = 0.0
+    hanzi_faces: str = "hei"
     two_row_view: str = "stitched"
     cut_side: float = 0.15
     cut_depth: float = 0.07
@@ -267,6 +272,8 @@ class PlateGenerator(Generator):
         unknown = set(self.types) - set(PLATE_COLOURS)
         if unknown or len(self.types) != len(self.type_weights):
             raise ValueError(f"types must be among {list(PLATE_COLOURS)} with one weight each; got {self.types}")
+        if self.hanzi_faces not in HANZI_FACES:
+            raise ValueError(f"hanzi_faces must be one of {HANZI_FACES}, not {self.hanzi_faces!r}")
         if not 0 <= self.hanzi_stroke < 0.3:
             raise ValueError(f"hanzi_stroke is a share of the glyph height below 0.3 (0: off); got {self.hanzi_stroke}")
         if not 0 <= self.cut_side <= 1:
@@ -285,10 +292,13 @@ class PlateGenerator(Generator):
 
     @cached_property
     def _fonts(self) -> tuple[list[Font], list[Font]]:
-        """Plate lettering is an upright gothic: hei-style hanzi, upright sans Latin (bold only for "bold"; for
-        "ga36" any weight but extra-light, as the strokes are evened out; never monospaced: its 0 has a dot)."""
-        hanzi = [f for f in cjk_fonts() if "hei" in f.name.lower()] or cjk_fonts()
+        """Plate lettering is an upright gothic: hei-style hanzi (`hanzi_faces`), upright sans Latin (bold only for
+        "bold"; for "ga36" any weight but extra-light, as the strokes are evened out; never monospaced: its 0 has
+        a dot)."""
         excluded = ("oblique", "italic", "serif", "mono", "light")
+        kinds = ("hei",) if self.hanzi_faces == "hei" else ("hei", "sans")
+        hanzi = [f for f in cjk_fonts() if any(k in f.name.lower() for k in kinds)
+                 and not any(k in f.name.lower() for k in excluded)] or cjk_fonts()
         cjk = {f.path for f in fonts_covering("皖京沪", installed_fonts())}  # their Latin is not a plate's
         upright_sans = [f for f in fonts_covering(ALNUM, installed_fonts())
                         if ("bold" in f.name.lower() or self.glyphs in ("ga36", "mixed") and "sans" in f.name.lower())
