@@ -3,14 +3,18 @@ AdamW) of a model under each variant, on the same preprocessed batches of a task
 
 Variants: `baseline` (fp32, contiguous, batch 64, one thread), `channels_last`, `compile` (torch.compile,
 inductor), both, `bf16` (channels_last with bf16 autocast, as the trainer runs on a CPU with native bf16:
-`ocrcore.hardware.native_bf16`), `batch128` and `threads2` (two torch threads). Variants that change no
+`ocrcore.hardware.native_bf16`), `batch128`, `threads2` (two torch threads) and `width_pool` (the same lines
+regrouped as the trainer's `width_pool` groups them: batches of similar width, each padded to its own widest
+line; it matters for variable-width inputs, text lines). Variants that change no
 arithmetic (channels_last, compile) keep accuracy by construction; the others change the run and need a
 training run to show equal accuracy. Rounds of every variant are interleaved, so a busy machine slows all
-alike; the median step time per variant gives samples/s and the ratio to the baseline.
-Writes bench/results/train-speedups.{json,md} (another --arch or --task: train-speedups-ARCH[-TASK].{json,md}).
+alike; each round runs `--steps` steps over the variant's batches (drawn from the same `--pool` batches' worth
+of images), and the median round gives samples/s and the ratio to the baseline.
+Writes bench/results/train-speedups.{json,md} (another --arch or --task: train-speedups-ARCH[-TASK].{json,md};
+`--name` another stem).
 
-Usage: python bench/train_speedups.py [--arch crnn_cnn_small] [--task captcha] [--batch 64] [--rounds 5]
-       [--steps 6] [--note TEXT]
+Usage: python bench/train_speedups.py [--arch crnn_cnn_small] [--task captcha] [-p KEY=VALUE ...] [--batch 64]
+       [--rounds 5] [--steps 6] [--pool 8] [--variants baseline,width_pool] [--note TEXT]
 """
 
 from __future__ import annotations
@@ -25,23 +29,31 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ocrcore.cli import parse_params
 from ocrcore.data import GeneratorDataset
 from ocrcore.hardware import describe, native_bf16
 from ocrcore.models import ModelBundle, build
 from ocrcore.preprocess import pad_batch, preprocess
 from ocrcore.synth import build_generator
+from ocrcore.training.sampling import width_batches
 
 ROOT = Path(__file__).resolve().parent / "results"
 
 
-def batches(bundle: ModelBundle, task: str, count: int,
-            size: int) -> list[tuple[torch.Tensor, torch.Tensor, list[str]]]:
-    data = GeneratorDataset(task, length=count * size, seed=0)
+def batches(bundle: ModelBundle, task: str, params: dict, count: int, size: int,
+            by_width: bool = False) -> list[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+    """`count` batches of `size` fresh images (the same images for every variant of one size), in random
+    groups or, `by_width`, grouped as the trainer's width pool groups them."""
+    data = GeneratorDataset(build_generator(task, **params), length=count * size, seed=0)
+    items = [data[i] for i in range(count * size)]
+    arrays = [preprocess(np.asarray(im), bundle.preprocess) for im, _ in items]
+    widths = torch.tensor([a.shape[-1] for a in arrays])
+    groups = width_batches(widths, size, np.random.default_rng(0)) if by_width else \
+        [torch.arange(b * size, (b + 1) * size) for b in range(count)]
     out = []
-    for b in range(count):
-        items = [data[b * size + i] for i in range(size)]
-        images, widths = pad_batch([preprocess(np.asarray(im), bundle.preprocess) for im, _ in items])
-        out.append((torch.from_numpy(images), torch.from_numpy(widths), [label for _, label in items]))
+    for idx in groups:
+        images, lengths = pad_batch([arrays[i] for i in idx.tolist()])
+        out.append((torch.from_numpy(images), torch.from_numpy(lengths), [items[i][1] for i in idx.tolist()]))
     return out
 
 
@@ -78,53 +90,65 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="the baseline's batch size (batch128: twice it)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=6, help="steps per variant and round")
+    parser.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE", help="generator knob")
+    parser.add_argument("--pool", type=int, default=8, help="batches' worth of images each variant draws from")
+    parser.add_argument("--variants", help="comma-separated subset (default: all)")
     parser.add_argument("--note", default="")
+    parser.add_argument("--name", help="results file stem (default: train-speedups[-ARCH][-TASK])")
     args = parser.parse_args()
+    params = parse_params(args.param)
     torch.set_num_threads(1)
     variants: dict[str, dict] = {
         "baseline": {}, "channels_last": {"channels_last": True}, "compile": {"compile_model": True},
         "channels_last+compile": {"channels_last": True, "compile_model": True},
         "bf16": {"channels_last": True, "bf16": True}, "batch128": {"batch": 2 * args.batch},
-        "threads2": {"threads": 2},
+        "threads2": {"threads": 2}, "width_pool": {"by_width": True},
     }
+    if args.variants:
+        chosen = args.variants.split(",")
+        if "baseline" not in chosen or set(chosen) - set(variants):
+            raise SystemExit(f"--variants: baseline and any of {sorted(variants)}; got {args.variants}")
+        variants = {k: v for k, v in variants.items() if k in chosen}
     steps, data = {}, {}
     for name, v in variants.items():
         steps[name], bundle = stepper(args.arch, args.task, v.get("channels_last", False),
                                       v.get("compile_model", False), v.get("bf16", False))
         size = v.get("batch", args.batch)
-        data[name] = batches(bundle, args.task, 2, size)
-        for b in data[name]:  # warm-up (and compilation) outside the timing
+        data[name] = batches(bundle, args.task, params, max(1, args.pool * args.batch // size), size,
+                             v.get("by_width", False))
+        for b in data[name][:2]:  # warm-up (and compilation) outside the timing
             steps[name](*b)
-    times: dict[str, list[float]] = {name: [] for name in variants}
+    rates: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.rounds):
         for name, v in variants.items():
             torch.set_num_threads(v.get("threads", 1))
+            t, seen = time.perf_counter(), 0
             for i in range(args.steps):
-                t = time.perf_counter()
-                steps[name](*data[name][i % 2])
-                times[name].append(time.perf_counter() - t)
+                batch = data[name][i % len(data[name])]
+                steps[name](*batch)
+                seen += len(batch[2])
+            rates[name].append(seen / (time.perf_counter() - t))
     torch.set_num_threads(1)
-    rows = {}
-    for name, v in variants.items():
-        rate = v.get("batch", args.batch) / statistics.median(times[name])
-        rows[name] = {"samples_per_s": round(rate, 1)}
+    rows = {name: {"samples_per_s": round(statistics.median(rates[name]), 1)} for name in variants}
     base = rows["baseline"]["samples_per_s"]
     for row in rows.values():
         row["vs_baseline"] = round(row["samples_per_s"] / base, 2)
-    result = {"arch": args.arch, "task": args.task, "batch": args.batch, "machine": describe(),
+    result = {"arch": args.arch, "task": args.task, "params": args.param, "batch": args.batch, "pool": args.pool,
+              "machine": describe(),
               "native_bf16": native_bf16("cpu"),
               "torch": torch.__version__, "rounds": args.rounds,
               "steps_per_round": args.steps, "variants": rows, "note": args.note}
     ROOT.mkdir(exist_ok=True)
-    stem = "-".join(["train-speedups", *([args.arch] if args.arch != "crnn_cnn_small" else []),
-                     *([args.task] if args.task != "captcha" else [])])
+    stem = args.name or "-".join(["train-speedups", *([args.arch] if args.arch != "crnn_cnn_small" else []),
+                                  *([args.task] if args.task != "captcha" else [])])
     (ROOT / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     bf16_note = ("This CPU computes bf16 natively: the trainer runs bf16 autocast." if result["native_bf16"] else
                  "This CPU has no native bf16 (no AVX512-BF16 or AMX): the trainer stays in fp32 here.")
     lines = [f"# CPU training speed-ups: {args.arch} ({result['machine']}, torch {torch.__version__})", "",
-             f"`python bench/train_speedups.py --arch {args.arch} --task {args.task} --batch {args.batch}`: "
-             f"batches of {args.task} images, median step time of {args.rounds} interleaved "
-             f"rounds of {args.steps} steps per variant. {bf16_note} {args.note}", "",
+             f"`python bench/train_speedups.py --arch {args.arch} --task {args.task} "
+             f"{''.join(f'-p {q!r} ' for q in args.param)}--batch {args.batch} --steps {args.steps}`: batches of "
+             f"{args.task} images, the median of {args.rounds} interleaved rounds of {args.steps} steps per variant. "
+             f"{bf16_note} {args.note}", "",
              "| variant | samples/s | vs baseline |", "|---|---|---|"]
     lines += [f"| {n} | {r['samples_per_s']} | {r['vs_baseline']}x |" for n, r in rows.items()]
     (ROOT / f"{stem}.md").write_text("\n".join(lines) + "\n")

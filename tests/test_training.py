@@ -339,3 +339,43 @@ def test_the_attention_decoder_trains_by_teacher_forcing_from_a_ctc_models_cnn(c
     assert codec.encode(["A1"]).tolist()[0][:4] == [11, 2, 0, -100] and codec.class_labels[0] == ""
     with pytest.raises(ValueError, match="greedily"):
         codec.with_options(beam_width=4)
+
+
+def test_width_pool_batches_lines_by_width_and_resumes_exactly(tmp_path):
+    """Text lines of many lengths: each step pads to the widest of similar lines; a killed run resumed from
+    last.pt (mid-pool) ends with the weights of an uninterrupted one."""
+    from ocrcore.synth import build_generator
+
+    gen = build_generator("text", corpus="uniform", length=(2, 12), charset_name="custom:一二三四五六七八九十")
+    train = GeneratorDataset(gen, length=48, seed=0)
+    cfg = TrainConfig(epochs=2, batch_size=4, lr=3e-3, workers=0, augment=0.0, seed=1, width_pool=4)
+
+    def trained(out, on_step=None):
+        torch.manual_seed(0)
+        bundle = tiny("crnn_cnn_small", "custom:一二三四五六七八九十")
+        return bundle, Trainer(bundle, train, None, cfg, out, on_step=on_step)
+
+    bundle, trainer = trained(tmp_path / "straight")
+    pooled = list(trainer._by_width(trainer._loader(0, 0), 0, 0))
+    plain = TrainConfig(**{**cfg.__dict__, "width_pool": 1})
+    unpooled = list(Trainer(bundle, train, None, plain, tmp_path / "plain")._loader(0, 0))
+    assert len(pooled) == len(unpooled) == trainer.steps_per_epoch == 12
+    assert sorted(sum((b[2] for b in pooled), [])) == sorted(sum((b[2] for b in unpooled), []))
+    for images, widths, _ in pooled:  # each batch cut to its own widest line
+        assert images.shape[-1] == int(widths.max())
+    assert sum(b[0].shape[-1] for b in pooled) < sum(b[0].shape[-1] for b in unpooled)
+    trainer.fit()
+
+    def kill_at_step_14(trainer, step, loss):
+        if step == 14:  # the second epoch, inside its first pool
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trained(tmp_path / "killed", kill_at_step_14)[1].fit()
+    resumed, again = trained(tmp_path / "killed")
+    again.fit()
+    assert again.step == 24
+    for (name, a), b in zip(bundle.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+    with pytest.raises(ValueError, match="width_pool"):
+        Trainer(bundle, train, None, TrainConfig(width_pool=0), tmp_path / "bad")

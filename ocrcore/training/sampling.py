@@ -39,6 +39,15 @@ class TrainSamples(Dataset):
         return preprocess(image, self.cfg), label
 
 
+def width_batches(widths: torch.Tensor, batch: int, rng: np.random.Generator | None) -> list[torch.Tensor]:
+    """A pool of samples as index batches of similar width: sorted by width (stable), cut into full batches, in
+    `rng`'s order (None, or one width throughout: in the pool's order, the batches a plain loader gives)."""
+    order = torch.argsort(widths, stable=True)
+    n = len(widths) // batch  # a last, partial pool gives its full batches
+    chunks = range(n) if rng is None or widths.min() == widths.max() else rng.permutation(n)
+    return [order[c * batch:(c + 1) * batch] for c in chunks]
+
+
 def worker_init(worker_id: int) -> None:
     """Let DataLoader workers exit cleanly when forked from a non-main thread (Prefect runs tasks in threads).
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ from ocrcore.data.datasets import collate_images
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import describe, native_bf16
 from ocrcore.models import ModelBundle
+from ocrcore.synth import seeded_rng
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
 from ocrcore.training.distill import check_teacher, distill_loss
-from ocrcore.training.sampling import EpochSampler, TrainSamples, worker_init
+from ocrcore.training.sampling import EpochSampler, TrainSamples, width_batches, worker_init
 from ocrcore.training.schedule import make_schedule
 from ocrcore.training.transfer import Transfer, transfer_weights
 
@@ -51,6 +52,10 @@ class TrainConfig:
     target_accuracy: float | None = None  # stop once validation sequence accuracy reaches it
     freeze_backbone: bool = False
     checkpoint_every: int = 0  # also checkpoint every N steps (0: once per epoch)
+    # Variable-width inputs (text lines): load this many batches at once and batch them by width, so a step pads
+    # to the widest of similar lines, not of random ones (text lines of 5-24 characters: 1.8x the lines per
+    # second on a CPU; bench/results/train-speedups-width-pool.md). 1, or a fixed-width model: plain batches.
+    width_pool: int = 8
     val_batch_size: int = 256
     # Many-class classifiers first train `class_warmup` steps on the `class_warmup_classes` first classes only
     # (None: 200 steps for a classifier of more than 500 classes, else none); see training.job.
@@ -100,6 +105,9 @@ class Trainer:
             log.warning("only %d training samples: batch size %d instead of %d", len(self.train_set),
                         self.batch_size, cfg.batch_size)
         self.steps_per_epoch = max(1, len(self.train_set) // (self.batch_size * self.world))
+        if cfg.width_pool < 1:
+            raise ValueError(f"width_pool is a number of batches, at least 1 (1: off); got {cfg.width_pool}")
+        self.width_pool = cfg.width_pool if bundle.preprocess.width is None else 1
         # channels-last convolutions: 1.25-1.4x the training steps per second on one CPU thread (crnn_char,
         # crnn_cnn_small; bench/results/train-speedups*.md), and the fast layout on CUDA; the same arithmetic.
         self.model = bundle.model.to(self.device).to(memory_format=torch.channels_last)
@@ -200,22 +208,42 @@ class Trainer:
         return bool(target and self.history and self.history[-1]["val_accuracy"] >= target)
 
     def _loader(self, epoch: int, start_step: int) -> DataLoader:
+        """Batches of the epoch from `start_step` on; with a width pool, pools of `width_pool` batches from the
+        pool holding `start_step` (`_by_width` splits them)."""
         self.train_set.set_epoch(epoch)
+        pool = self.width_pool
+        first = start_step - start_step % pool
         sampler = EpochSampler(len(self.train_set), self.cfg.seed, epoch,
-                               start_step * self.batch_size * self.world, self.rank, self.world)
+                               first * self.batch_size * self.world, self.rank, self.world)
         # Its own generator: creating a loader must not draw from the global RNG (dropout), or a resumed run
         # (which creates its loader mid-epoch) would diverge from an uninterrupted one.
-        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, drop_last=True,
+        return DataLoader(self.train_set, batch_size=self.batch_size * pool, sampler=sampler, drop_last=pool == 1,
                           num_workers=self.cfg.workers, collate_fn=collate_images,
                           pin_memory=self.device.type == "cuda", worker_init_fn=worker_init,
                           generator=torch.Generator().manual_seed(self.cfg.seed + epoch))
+
+    def _by_width(self, loader: DataLoader, epoch: int,
+                  start_step: int) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+        """The loader's pools as batches of similar width, each cut to its own widest image (the same tensor
+        `collate_images` pads it to), in an order fixed by (seed, epoch, pool): resume stays exact."""
+        pool, b = self.width_pool, self.batch_size
+        if pool == 1:
+            yield from loader
+            return
+        first = start_step // pool
+        for p, (images, widths, labels) in enumerate(loader, start=first):
+            rng = seeded_rng(self.cfg.seed, "width-pool", epoch, p)
+            for k, idx in enumerate(width_batches(widths, b, rng)):
+                if p * pool + k >= start_step:  # resumed mid-pool: the steps before were taken
+                    yield images[idx, ..., :int(widths[idx].max())], widths[idx], [labels[i] for i in idx.tolist()]
 
     def _epoch(self, epoch: int) -> None:
         start = self.step - epoch * self.steps_per_epoch
         self.model.train()
         if self.cfg.freeze_backbone:
             self.model.backbone.eval()  # frozen BatchNorm statistics too
-        bar = tqdm(self._loader(epoch, start), total=self.steps_per_epoch - start, initial=0,
+        batches = self._by_width(self._loader(epoch, start), epoch, start)
+        bar = tqdm(batches, total=self.steps_per_epoch - start, initial=0,
                    desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False, disable=self.rank > 0)
         seen, t0, loss_sum = 0, time.perf_counter(), 0.0
         for images, widths, labels in bar:
