@@ -68,6 +68,18 @@ def test_captcha_length_range_and_difficulty():
         build_generator("captcha", difficulty="impossible")
 
 
+def test_captcha_focus_draws_confusable_characters_more_often():
+    rng = np.random.default_rng(0)
+    focused = "".join(build_generator("captcha", focus="0O", focus_share=0.3).sample_label(rng) for _ in range(2000))
+    share = (focused.count("0") + focused.count("O")) / len(focused)
+    assert 0.3 < share < 0.4  # 0.3 + 0.7 * 2/36
+    plain = [build_generator("captcha").sample_label(np.random.default_rng(s)) for s in range(5)]
+    assert plain == [build_generator("captcha", focus="0O").sample_label(np.random.default_rng(s)) for s in range(5)]
+    for bad in ({"focus": "0o", "focus_share": 0.2}, {"focus_share": 0.2}, {"focus": "0O", "focus_share": 1.0}):
+        with pytest.raises(ValueError, match="focus"):
+            build_generator("captcha", **bad)
+
+
 def test_broad_captchas_vary_in_style_and_size():
     gen = build_generator("captcha", style="broad", length=(4, 6), charset_name="alnum", height=60)
     samples = [gen.sample(np.random.default_rng(i)) for i in range(24)]

@@ -101,7 +101,10 @@ class CaptchaGenerator(Generator):
     fit; see `captcha_broad`) or "mixed" (either, half each). For ImageCaptcha: `difficulty` is "easy",
     "default" (ImageCaptcha as shipped), "hard", or "mixed" (one of the three per image, which generalises
     best); `fonts` are font file paths, empty means captcha's bundled DroidSansMono, and the entry "system"
-    adds every installed font that covers the charset.
+    adds every installed font that covers the charset. `focus` (characters of the charset) and `focus_share`:
+    each position is one of the focus characters (uniformly) with probability `focus_share`, else any character:
+    the confusable ones (ImageCaptcha's `0` and `O`: about half of what a good model still misreads) seen more
+    often per sample (0: labels uniform, as test sets draw them).
 
     >>> image, label = CaptchaGenerator(length=4).sample(np.random.default_rng(0))
     >>> image.size, len(label)
@@ -120,6 +123,8 @@ class CaptchaGenerator(Generator):
     font_sizes: tuple[int, ...] = (42, 50, 56)
     style: str = "imagecaptcha"
     broad_font_files: tuple[str, ...] = ()  # the broad style's fonts; empty: every installed one covering the charset
+    focus: str = ""
+    focus_share: float = 0.0
     font_param: ClassVar[str] = "broad_font_files"
 
     def __post_init__(self) -> None:
@@ -130,6 +135,12 @@ class CaptchaGenerator(Generator):
         lo, hi = self.length_range
         if not 1 <= lo <= hi:
             raise ValueError(f"length must be >= 1 and min <= max, got {self.length}")
+        if not 0 <= self.focus_share < 1 or (self.focus_share > 0 and not self.focus):
+            raise ValueError(f"focus_share is a share in [0, 1) of the positions drawn from `focus`, which then names "
+                             f"the characters; got focus={self.focus!r}, focus_share={self.focus_share}")
+        if set(self.focus) - set(self.charset.chars):
+            raise ValueError(f"focus characters {sorted(set(self.focus) - set(self.charset.chars))} are not in the "
+                             f"charset {self.charset_name!r}")
 
     @property
     def length_range(self) -> tuple[int, int]:
@@ -147,7 +158,12 @@ class CaptchaGenerator(Generator):
     def sample_label(self, rng: np.random.Generator) -> str:
         lo, hi = self.length_range
         n = int(rng.integers(lo, hi + 1))
-        return "".join(self.charset.chars[i] for i in rng.integers(len(self.charset), size=n))
+        chars = [self.charset.chars[i] for i in rng.integers(len(self.charset), size=n)]
+        if self.focus_share > 0:  # drawn only then: the default label stream stays as it was
+            focused = rng.random(n) < self.focus_share
+            picks = rng.integers(len(self.focus), size=n)
+            chars = [self.focus[p] if f else c for c, f, p in zip(chars, focused, picks, strict=True)]
+        return "".join(chars)
 
     @cached_property
     def _broad_fonts(self) -> tuple[Font, ...]:
