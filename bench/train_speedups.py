@@ -40,20 +40,25 @@ from ocrcore.training.sampling import width_batches
 ROOT = Path(__file__).resolve().parent / "results"
 
 
-def batches(bundle: ModelBundle, task: str, params: dict, count: int, size: int,
+def samples(task: str, params: dict, n: int, bundle: ModelBundle) -> tuple[list[np.ndarray], list[str]]:
+    """`n` fresh images, preprocessed for `bundle`, and their labels (drawn once, shared by every variant)."""
+    data = GeneratorDataset(build_generator(task, **params), length=n, seed=0)
+    items = [data[i] for i in range(n)]
+    return [preprocess(np.asarray(im), bundle.preprocess) for im, _ in items], [label for _, label in items]
+
+
+def batches(arrays: list[np.ndarray], labels: list[str], size: int,
             by_width: bool = False) -> list[tuple[torch.Tensor, torch.Tensor, list[str]]]:
-    """`count` batches of `size` fresh images (the same images for every variant of one size), in random
-    groups or, `by_width`, grouped as the trainer's width pool groups them."""
-    data = GeneratorDataset(build_generator(task, **params), length=count * size, seed=0)
-    items = [data[i] for i in range(count * size)]
-    arrays = [preprocess(np.asarray(im), bundle.preprocess) for im, _ in items]
+    """The images as batches of `size`, in random groups or, `by_width`, grouped as the trainer's width pool
+    groups them."""
+    count = len(arrays) // size
     widths = torch.tensor([a.shape[-1] for a in arrays])
     groups = width_batches(widths, size, np.random.default_rng(0)) if by_width else \
         [torch.arange(b * size, (b + 1) * size) for b in range(count)]
     out = []
     for idx in groups:
         images, lengths = pad_batch([arrays[i] for i in idx.tolist()])
-        out.append((torch.from_numpy(images), torch.from_numpy(lengths), [items[i][1] for i in idx.tolist()]))
+        out.append((torch.from_numpy(images), torch.from_numpy(lengths), [labels[i] for i in idx.tolist()]))
     return out
 
 
@@ -109,13 +114,12 @@ def main() -> None:
         if "baseline" not in chosen or set(chosen) - set(variants):
             raise SystemExit(f"--variants: baseline and any of {sorted(variants)}; got {args.variants}")
         variants = {k: v for k, v in variants.items() if k in chosen}
-    steps, data = {}, {}
+    steps, data, drawn = {}, {}, None
     for name, v in variants.items():
         steps[name], bundle = stepper(args.arch, args.task, v.get("channels_last", False),
                                       v.get("compile_model", False), v.get("bf16", False))
-        size = v.get("batch", args.batch)
-        data[name] = batches(bundle, args.task, params, max(1, args.pool * args.batch // size), size,
-                             v.get("by_width", False))
+        drawn = drawn or samples(args.task, params, max(args.pool, 2) * args.batch, bundle)  # same arch: same input
+        data[name] = batches(*drawn, v.get("batch", args.batch), v.get("by_width", False))
         for b in data[name][:2]:  # warm-up (and compilation) outside the timing
             steps[name](*b)
     rates: dict[str, list[float]] = {name: [] for name in variants}
