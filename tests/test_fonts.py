@@ -75,6 +75,29 @@ def test_a_collection_is_drawn_with_its_simplified_chinese_face(tmp_path):
     assert fonts.chinese_face(latin.path) == 0
 
 
+def test_device_kit_keeps_the_drawn_glyphs_and_the_chinese_face(tmp_path):
+    """bench/device_kit.py cuts fonts down for a lent GPU machine: same suffix, the SC face as the collection's
+    only face, the asked characters kept and the others gone."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    from bench.device_kit import drawn_characters, subset_font
+
+    latin = next(f for f in fonts.installed_fonts() if f.path.endswith(".ttf") and f.covers("ABC"))
+    faces = []
+    for family in ("Test Sans CJK JP", "Test Sans CJK SC"):
+        face = TTFont(latin.path)
+        face["name"].setName(family, 1, 3, 1, 0x409)
+        faces.append(face)
+    collection = TTCollection()
+    collection.fonts = faces
+    collection.save(tmp_path / "test-cjk.ttc")
+    out = subset_font(tmp_path / "test-cjk.ttc", tmp_path / "kit" / "test-cjk.ttc", "AB")
+    kept = TTCollection(str(out)).fonts
+    assert len(kept) == 1 and kept[0]["name"].getDebugName(1) == "Test Sans CJK SC"
+    assert {"A", "B"} <= {chr(c) for c in kept[0].getBestCmap()} and ord("C") not in kept[0].getBestCmap()
+    assert {"皖", "警", "A", "z", "0", "（", "~"} <= set(drawn_characters())
+
+
 def test_a_packaged_font_from_another_checkout_is_found_in_this_environment():
     import captcha.image
 
