@@ -53,46 +53,42 @@ def test_codepoint_cache_round_trip_and_repair(monkeypatch, tmp_path):
     fonts.codepoints.cache_clear()
 
 
-def test_a_collection_is_drawn_with_its_simplified_chinese_face(tmp_path):
-    """Noto CJK's .ttc starts with its Japanese face; the generators must take the SC one (and the first face of
-    a collection that names none, as wqy's and AR PL's)."""
+def _collection(path: Path, families: tuple[str, ...]) -> Path:
+    """A .ttc of one Latin face renamed to each of `families` (a stand-in for a CJK collection)."""
     from fontTools.ttLib import TTCollection, TTFont
 
-    latin = next(f for f in fonts.installed_fonts() if f.path.endswith(".ttf"))
+    latin = next(f for f in fonts.installed_fonts() if f.path.endswith(".ttf") and f.covers("ABC"))
     faces = []
-    for family in ("Test Sans CJK JP", "Test Sans CJK KR", "Test Sans CJK SC"):
+    for family in families:
         face = TTFont(latin.path)
         face["name"].setName(family, 1, 3, 1, 0x409)
         faces.append(face)
     collection = TTCollection()
     collection.fonts = faces
-    collection.save(tmp_path / "test-cjk.ttc")
-    assert fonts.chinese_face(str(tmp_path / "test-cjk.ttc")) == 2
-    assert [f.index for f in fonts.resolve_fonts([str(tmp_path / "test-cjk.ttc")], [])] == [2]
-    collection.fonts = faces[:2]
-    collection.save(tmp_path / "no-sc.ttc")
-    assert fonts.chinese_face(str(tmp_path / "no-sc.ttc")) == 0
-    assert fonts.chinese_face(latin.path) == 0
+    collection.save(path)
+    return path
+
+
+def test_a_collection_is_drawn_with_its_simplified_chinese_face(tmp_path):
+    """Noto CJK's .ttc starts with its Japanese face; the generators must take the SC one (and the first face of
+    a collection that names none, as wqy's and AR PL's)."""
+    cjk = _collection(tmp_path / "test-cjk.ttc", ("Test Sans CJK JP", "Test Sans CJK KR", "Test Sans CJK SC"))
+    assert fonts.chinese_face(str(cjk)) == 2
+    assert [f.index for f in fonts.resolve_fonts([str(cjk)], [])] == [2]
+    no_sc = _collection(tmp_path / "no-sc.ttc", ("Test Sans CJK JP", "Test Sans CJK KR"))
+    assert fonts.chinese_face(str(no_sc)) == 0
+    assert fonts.chinese_face(next(f.path for f in fonts.installed_fonts() if f.path.endswith(".ttf"))) == 0
 
 
 def test_device_kit_keeps_the_drawn_glyphs_and_the_chinese_face(tmp_path):
     """bench/device_kit.py cuts fonts down for a lent GPU machine: same suffix, the SC face as the collection's
     only face, the asked characters kept and the others gone."""
-    from fontTools.ttLib import TTCollection, TTFont
+    from fontTools.ttLib import TTCollection
 
     from bench.device_kit import drawn_characters, subset_font
 
-    latin = next(f for f in fonts.installed_fonts() if f.path.endswith(".ttf") and f.covers("ABC"))
-    faces = []
-    for family in ("Test Sans CJK JP", "Test Sans CJK SC"):
-        face = TTFont(latin.path)
-        face["name"].setName(family, 1, 3, 1, 0x409)
-        faces.append(face)
-    collection = TTCollection()
-    collection.fonts = faces
-    collection.save(tmp_path / "test-cjk.ttc")
-    out = subset_font(tmp_path / "test-cjk.ttc", tmp_path / "kit" / "test-cjk.ttc", "AB")
-    kept = TTCollection(str(out)).fonts
+    cjk = _collection(tmp_path / "test-cjk.ttc", ("Test Sans CJK JP", "Test Sans CJK SC"))
+    kept = TTCollection(str(subset_font(cjk, tmp_path / "kit" / "test-cjk.ttc", "AB"))).fonts
     assert len(kept) == 1 and kept[0]["name"].getDebugName(1) == "Test Sans CJK SC"
     assert {"A", "B"} <= {chr(c) for c in kept[0].getBestCmap()} and ord("C") not in kept[0].getBestCmap()
     assert {"皖", "警", "A", "z", "0", "（", "~"} <= set(drawn_characters())
