@@ -40,6 +40,7 @@ from ocrcore.synth.prose import PROSE_PACKAGES
 MARKS = "·•—–…“”‘’、。，《》（）【】「」"
 DEVICE_WHEELS = ("captcha",)  # what the device image lacks of ocrcore's training imports
 DEVICE_PYTHON = "3.12"
+CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints.txt"
 
 
 def drawn_characters() -> str:
@@ -94,7 +95,7 @@ def build_pack(out: Path, fonts: list[Path], files: list[Path], chars: str) -> P
 
 def download_wheels(out: Path, names: tuple[str, ...] = DEVICE_WHEELS) -> None:
     """The device's wheels, at the versions `constraints.txt` pins (no dependencies: the image has them)."""
-    pins = dict(line.strip().split("==") for line in Path("constraints.txt").read_text().splitlines()
+    pins = dict(line.strip().split("==") for line in CONSTRAINTS.read_text().splitlines()
                 if "==" in line and not line.startswith("#"))
     specs = [f"{n}=={pins[n]}" if n in pins else n for n in names]
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
