@@ -391,6 +391,36 @@ def test_plate_bloom_swells_bright_strokes_and_is_off_by_default():
         build_generator("plate", bloom=2.0)
 
 
+def test_camera_processing_sharpens_saturates_and_interlaces_and_isp_is_off_by_default():
+    """The camera-processor ops keep shape and dtype: sharpening overshoots beside an edge, saturation moves
+    colour away from grey and keeps grey, interlacing changes only every other row; `isp=0` leaves every draw
+    of the plate generator as it was."""
+    from ocrcore.synth import degrade
+
+    img = np.full((24, 40, 3), (30, 60, 160), np.uint8)
+    img[:, 20:] = 220  # a pale stroke beside blue paint
+    rng = np.random.default_rng(0)
+    sharp = degrade.sharpen(img, rng)
+    assert sharp.shape == img.shape and sharp.dtype == np.uint8
+    assert sharp[:, 19].mean() < img[:, 19].mean() and sharp[:, 20].mean() > img[:, 20].mean()  # both halos
+    vivid = degrade.saturation(img, np.random.default_rng(1), low=1.5, high=1.5)
+    assert vivid[0, 0, 2] - vivid[0, 0, 0] > img[0, 0, 2] - img[0, 0, 0]
+    assert np.abs(vivid[:, 20:].astype(int) - img[:, 20:]).max() <= 1  # grey stays grey
+    stripes = np.random.default_rng(3).integers(0, 256, (24, 40, 3), dtype=np.uint8)
+    for seed in range(6):
+        out = degrade.interlace(stripes, np.random.default_rng(seed))
+        changed = np.flatnonzero((out != stripes).any(axis=(1, 2)))
+        assert out.shape == stripes.shape and len(changed) > 0
+        assert len(set(changed % 2)) == 1  # one field only
+    assert degrade.camera_processing(img, np.random.default_rng(2)).shape == img.shape
+    plain, same = build_generator("plate"), build_generator("plate", isp=0.0)
+    assert np.array_equal(np.asarray(plain.sample(np.random.default_rng(4))[0]),
+                          np.asarray(same.sample(np.random.default_rng(4))[0]))
+    assert np.asarray(build_generator("plate", isp=1.0).sample(np.random.default_rng(4))[0]).shape[-1] == 3
+    with pytest.raises(ValueError, match="isp is a share"):
+        build_generator("plate", isp=1.5)
+
+
 def test_plate_hanzi_stroke_makes_the_province_heavier():
     from ocrcore.synth.plate import _glyph
 

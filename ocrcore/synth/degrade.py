@@ -146,6 +146,45 @@ def bloom(img: np.ndarray, rng: np.random.Generator, max_radius: float = 0.08) -
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
+def sharpen(img: np.ndarray, rng: np.random.Generator, max_amount: float = 2.0) -> np.ndarray:
+    """Unsharp masking as a camera's image processor applies it: edges overshoot, with a pale halo beside dark
+    strokes and a dark one beside bright strokes."""
+    x = img.astype(np.float32)
+    blurred = cv2.GaussianBlur(x, (0, 0), sigmaX=rng.uniform(0.6, 1.6))
+    return np.clip(x + rng.uniform(0.4, max_amount) * (x - blurred), 0, 255).astype(np.uint8)
+
+
+def saturation(img: np.ndarray, rng: np.random.Generator, low: float = 0.6, high: float = 1.9) -> np.ndarray:
+    """Colours pushed away from (or towards) grey by a factor in [low, high]: vivid or washed-out camera colour."""
+    if img.ndim != 3:
+        return img.copy()
+    x = img.astype(np.float32)
+    grey = x @ np.float32([0.299, 0.587, 0.114])
+    return np.clip(grey[..., None] + rng.uniform(low, high) * (x - grey[..., None]), 0, 255).astype(np.uint8)
+
+
+def interlace(img: np.ndarray, rng: np.random.Generator, max_shift: int = 2) -> np.ndarray:
+    """The two fields of an interlaced video frame: every other row taken a moment later, so shifted sideways by
+    1 to `max_shift` pixels as the car moves (combing), or, deinterlaced, replaced by its neighbours' mean
+    (line doubling: half the vertical detail)."""
+    out = img.copy()
+    start = int(rng.integers(2))
+    if rng.random() < 0.5:
+        shift = int(rng.integers(1, max_shift + 1)) * (1 if rng.random() < 0.5 else -1)
+        out[start::2] = np.roll(img[start::2], shift, axis=1)
+    else:
+        rows = np.arange(start, len(img), 2)
+        above, below = np.clip(rows - 1, 0, len(img) - 1), np.clip(rows + 1, 0, len(img) - 1)
+        out[rows] = ((img[above].astype(np.uint16) + img[below]) // 2).astype(np.uint8)
+    return out
+
+
+def camera_processing(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """What a surveillance camera's processor does to its frames, each step or not: sharpening, a saturation
+    change, interlaced fields."""
+    return apply_some(img, rng, [(0.7, sharpen), (0.7, saturation), (0.25, interlace)])
+
+
 def apply_some(img: np.ndarray, rng: np.random.Generator, ops: Sequence[tuple[float, Op]]) -> np.ndarray:
     """Apply each `(probability, op)` in order with its probability."""
     for prob, op in ops:

@@ -39,6 +39,8 @@ Two knobs say how close to the road the images are (bench/real_plates.py measure
   hanzi spans 3.5-14 % of the width), as tight detector boxes do; deeper cuts leave a label the crop no longer shows.
 - `bloom`: the share of crops whose bright paint glows past its edges (`degrade.bloom`: overexposure, an
   infrared flash): white strokes swell and the plate beside them turns pale.
+- `isp`: the share of crops a surveillance camera's processor has worked on (`degrade.camera_processing`):
+  sharpening halos, vivid or washed-out colour, interlaced fields.
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
   up to 15 % - as cameras above a lane or beside a gate see many plates (0: every crop as `camera` alone draws it).
 """
@@ -265,6 +267,7 @@ class PlateGenerator(Generator):
     cut_side: float = 0.15
     cut_depth: float = 0.07
     bloom: float = 0.0
+    isp: float = 0.0
 
     def __post_init__(self) -> None:
         if self.two_row_view not in TWO_ROW_VIEWS:
@@ -284,6 +287,8 @@ class PlateGenerator(Generator):
                              f"and 0.12 (deeper cuts remove characters the label still names); got {self.cut_depth}")
         if not 0 <= self.bloom <= 1:
             raise ValueError(f"bloom is a share of the crops, between 0 and 1; got {self.bloom}")
+        if not 0 <= self.isp <= 1:
+            raise ValueError(f"isp is a share of the crops, between 0 and 1; got {self.isp}")
         if not 0 <= self.tilt <= 1:
             raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
@@ -427,6 +432,8 @@ class PlateGenerator(Generator):
             ((0.2 if loose else 0.12) * s, lambda im, r: degrade.defocus_blur(im, r, max_radius=2.5 if loose else 1.8)),
         ])
         crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
+        if self.isp > 0:  # as `bloom`: no draw when it is 0
+            crop = degrade.apply_some(crop, rng, [(self.isp * s, degrade.camera_processing)])
         return degrade.apply_some(crop, rng, [
             ((0.3 if loose else 0.2) * s,
              lambda im, r: degrade.low_resolution(im, r, min_scale=0.45 if loose else 0.55)),
