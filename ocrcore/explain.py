@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ocrcore.decoding import CTCCodec, Prediction
+from ocrcore.decoding import CTCCodec, Prediction, best_readings
 from ocrcore.fonts import FontNotFoundError, cjk_fonts
 from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
@@ -137,7 +137,7 @@ class GradCAM:
     @torch.no_grad()
     def _read_view(self, image: np.ndarray, device: torch.device) -> np.ndarray:
         """The image as the kept reading saw it: itself, or for a model of two-row plates (`Preprocess.two_row`)
-        its rows side by side when that reading is the more confident one, as the recognizer decides."""
+        its rows side by side when the recognizer keeps that reading (`best_readings`)."""
         if not self.bundle.preprocess.two_row:
             return image
         candidates, was_training = [image, stitch_rows(image)], self.bundle.model.training
@@ -147,7 +147,7 @@ class GradCAM:
             readings = [self.bundle.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0] for x in xs]
         finally:
             self.bundle.model.train(was_training)
-        return candidates[max(range(len(readings)), key=lambda i: readings[i].confidence)]  # a tie: as it is
+        return candidates[readings.index(best_readings(readings, [len(readings)])[0])]
 
     def _lengths(self, x: torch.Tensor) -> torch.Tensor | None:
         return self.bundle.output_lengths(torch.tensor([x.shape[-1]]))

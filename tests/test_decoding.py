@@ -165,12 +165,15 @@ def test_lead_codec_under_a_constraint_opens_with_an_allowed_character():
     assert LeadCTCCodec(get_charset("plate")).decode(logits)[0].text == "AA12345"  # unconstrained: the head's best
 
 
-def test_best_readings_keep_the_most_confident_view():
-    from ocrcore.decoding import Prediction, best_readings
+def test_best_readings_keep_a_confident_first_view_else_the_most_confident():
+    from ocrcore.decoding import Prediction, best_readings, needs_other_views
 
     a, b, c = (Prediction(t, p, ()) for t, p in (("皖A12345", 0.9), ("皖A1234", 0.0), ("AB", 0.2)))
     assert best_readings([a, b, c, a], [2, 1, 1]) == [a, c, a]
     assert best_readings([b, a], [2]) == [a] and best_readings([a, a], [2])[0] is a  # a tie keeps the first view
+    sure, surer = Prediction("皖A12345", 0.95, ()), Prediction("皖AB2345", 0.99, ())
+    assert best_readings([sure, surer], [2]) == [sure] and not needs_other_views(sure)  # confident: kept as read
+    assert best_readings([c, sure], [2]) == [sure] and needs_other_views(c)
 
 
 def test_probabilities_of_an_array_match_a_tensors():

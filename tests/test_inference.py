@@ -44,11 +44,13 @@ def test_recognizer_takes_every_input_kind(trained_reader, tmp_path):
         trained_reader(b"garbage")
 
 
-def test_two_row_readers_read_both_views_and_keep_the_better(captcha_dataset):
-    """A model for two-row plates reads each image as it is and with its rows side by side: one reading per
-    image, the more confident of the two, in the recognizer and in the evaluation alike."""
+def test_two_row_readers_read_both_views_and_keep_the_better(captcha_dataset, monkeypatch):
+    """A model for two-row plates reads each image as it is and, unless that reading is confident
+    (`needs_other_views`), with its rows side by side: one reading per image, kept by one rule (`best_readings`) in
+    the recognizer and in the evaluation alike; the recognizer reads the second view only where it is needed."""
     from dataclasses import replace
 
+    from ocrcore.decoding import best_readings, needs_other_views
     from ocrcore.evaluation import evaluate
     from ocrcore.models import build
     from ocrcore.preprocess import stitch_rows
@@ -59,10 +61,17 @@ def test_two_row_readers_read_both_views_and_keep_the_better(captcha_dataset):
     bundle.model.load_state_dict(plain.model.state_dict())
     ds = ShardDataset(captcha_dataset, "test")
     images = [ds.image(i) for i in range(len(ds))]
-    both = Recognizer(bundle)(images)
+    reader, inputs_read = Recognizer(bundle), []
+    logits = reader.logits
+    monkeypatch.setattr(reader, "logits", lambda batch: inputs_read.append(len(batch)) or logits(batch))
+    both = reader(images)
     as_is, stitched = Recognizer(plain)(images), Recognizer(plain)([stitch_rows(im) for im in images])
-    assert [p.text for p in both] == [max(a, b, key=lambda p: p.confidence).text
-                                      for a, b in zip(as_is, stitched, strict=True)]
+    assert [p.text for p in both] == [p.text for p in best_readings(
+        [p for pair in zip(as_is, stitched, strict=True) for p in pair], [2] * len(images))]
+    assert sum(inputs_read) == len(images) + sum(needs_other_views(p) for p in as_is)
+    monkeypatch.setattr("ocrcore.decoding.base.FIRST_VIEW_ENOUGH", 0.0)  # every first view confident enough
+    assert [p.text for p in Recognizer(bundle)(images)] == [p.text for p in as_is]
+    monkeypatch.undo()
     report = evaluate(bundle, ds, batch_size=3)
     assert report["samples"] == len(ds)
     assert report["sequence_accuracy"] == sum(p.text == lb for p, lb in zip(both, ds.labels, strict=True)) / len(ds)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ocrcore.checkpoint import load_bundle
-from ocrcore.decoding import Constraint, Prediction, best_readings
+from ocrcore.decoding import Constraint, Prediction, best_readings, needs_other_views
 from ocrcore.decoding.lm import CharBigram
 from ocrcore.images import ImageSource
 from ocrcore.inference.export import onnx_metadata
@@ -44,12 +44,21 @@ class _Recognizer:
         start, out = time.perf_counter(), []
         for i in range(0, len(images), self.batch_size):
             chunk = [views(im, self.bundle.preprocess) for im in images[i:i + self.batch_size]]  # 1 or 2 each
-            batch, widths = pad_batch([x for inputs in chunk for x in inputs])
-            logits = self.logits(batch)
-            readings = self.codec.decode(logits, self.bundle.output_lengths(widths))
-            out += best_readings(readings, [len(inputs) for inputs in chunk])
+            firsts = self._read([inputs[0] for inputs in chunk])
+            # Further views (a two-row plate's rows side by side) only where they can change the reading.
+            more = [j for j, (inputs, first) in enumerate(zip(chunk, firsts, strict=True))
+                    if len(inputs) > 1 and needs_other_views(first)]
+            others = iter(self._read([x for j in more for x in chunk[j][1:]]) if more else [])
+            readings = [[first] for first in firsts]
+            for j in more:  # in order, as `others` was read
+                readings[j] += [next(others) for _ in chunk[j][1:]]
+            out += best_readings([r for rs in readings for r in rs], [len(rs) for rs in readings])
         self.last_latency_ms = 1000 * (time.perf_counter() - start)
         return out
+
+    def _read(self, inputs: Sequence[np.ndarray]) -> list[Prediction]:
+        batch, widths = pad_batch(inputs)
+        return self.codec.decode(self.logits(batch), self.bundle.output_lengths(widths))
 
     def read_paragraph(self, source: ImageSource, max_skew: float = 5.0) -> list[tuple[Line, Prediction]]:
         """A paragraph image (a screenshot, a scanned page) split into lines (`split_lines`), each read: the
