@@ -8,7 +8,7 @@ import statistics
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -311,22 +311,34 @@ def test_load_200_requests_from_8_clients(server, sample_png, tmp_path):
     clients = [Client(server, verbose=False) for _ in range(8)]
     latencies, errors, lock = [], [], threading.Lock()
 
+    retried = []
+
     def one(i: int) -> None:
         start = time.perf_counter()
-        try:
-            out = clients[i % 8].predict(handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize")
-            assert "text" in out
-        except Exception as exc:  # counted, not raised: the report says how many
-            with lock:
-                errors.append(repr(exc))
-            return
+        for attempt in range(2):
+            try:
+                out = clients[i % 8].predict(handle_file(str(sample_png)), "captcha", "crnn", api_name="/recognize")
+                assert "text" in out
+                break
+            except CancelledError:  # gradio_client's own helper futures, cancelled under load (seen 1 in 200 on
+                with lock:  # a busy 2-core box): the client's artefact, not an answer of the server; once more
+                    retried.append(i)
+                if attempt:
+                    with lock:
+                        errors.append("CancelledError twice")
+                    return
+            except Exception as exc:  # counted, not raised: the report says how many
+                with lock:
+                    errors.append(repr(exc))
+                return
         with lock:
             latencies.append(1000 * (time.perf_counter() - start))
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(one, range(200)))
     p50, p95 = statistics.median(latencies), statistics.quantiles(latencies, n=20)[-1]
-    report = f"200 requests, 8 clients: p50 {p50:.0f} ms, p95 {p95:.0f} ms, errors {len(errors)}"
+    report = (f"200 requests, 8 clients: p50 {p50:.0f} ms, p95 {p95:.0f} ms, errors {len(errors)}, "
+              f"sent again after a client-side cancel {len(retried)}")
     (tmp_path / "webapp-load.txt").write_text(report + "\n")  # tests never write tracked files
     print(report)
     assert not errors, errors[:3]
