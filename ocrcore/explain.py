@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ocrcore.decoding import CTCCodec, Prediction, best_readings
+from ocrcore.decoding import CTCCodec, Prediction, best_readings, needs_other_views
 from ocrcore.fonts import FontNotFoundError, cjk_fonts
 from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
@@ -143,8 +143,12 @@ class GradCAM:
         candidates, was_training = [image, stitch_rows(image)], self.bundle.model.training
         self.bundle.model.eval()
         try:
-            xs = [torch.from_numpy(preprocess(c, self.bundle.preprocess))[None].to(device) for c in candidates]
-            readings = [self.bundle.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0] for x in xs]
+            readings = []
+            for candidate in candidates:  # the stitched view only where it can change the reading, as the recognizer
+                x = torch.from_numpy(preprocess(candidate, self.bundle.preprocess))[None].to(device)
+                readings.append(self.bundle.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0])
+                if not needs_other_views(readings[0]):
+                    break
         finally:
             self.bundle.model.train(was_training)
         return candidates[readings.index(best_readings(readings, [len(readings)])[0])]
