@@ -367,6 +367,23 @@ def test_plate_cut_depth_reaches_further_into_the_plate():
         build_generator("plate", cut_depth=0.5)
 
 
+def test_gaussian_noise_reaches_every_channel_and_follows_the_seed():
+    """White noise of sigma 2-12 on each pixel and channel (not the first channel only), clipped to uint8, the
+    same for the same seed and different for another."""
+    from ocrcore.synth import degrade
+
+    img = np.full((60, 80, 3), 128, np.uint8)
+    out = degrade.gaussian_noise(img, np.random.default_rng(0))
+    assert out.shape == img.shape and out.dtype == np.uint8
+    spread = (out.astype(float) - 128).reshape(-1, 3).std(axis=0)
+    assert (spread > 1.5).all() and (spread < 13).all()
+    assert abs(float(spread[0]) - float(spread[2])) < 1  # one sigma for all channels
+    assert np.array_equal(out, degrade.gaussian_noise(img, np.random.default_rng(0)))
+    assert not np.array_equal(out, degrade.gaussian_noise(img, np.random.default_rng(1)))
+    white = degrade.gaussian_noise(np.full((8, 8), 255, np.uint8), np.random.default_rng(2))
+    assert white.shape == (8, 8) and white.max() == 255
+
+
 def test_plate_bloom_swells_bright_strokes():
     """`degrade.bloom` pulls the dark pixels beside bright strokes towards white (the strokes themselves stay
     white)."""
