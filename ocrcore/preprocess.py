@@ -85,12 +85,38 @@ TOP_ROW_SPAN = (0.15, 0.85)  # ... and of its width: the top row's two character
 BOTTOM_ROW = (0.36, 1.0)
 
 
+YELLOW_PAINT = (np.array([10, 70, 60], np.uint8), np.array([40, 255, 255], np.uint8))  # OpenCV HSV: dim to vivid
+
+
+def yellow_plate_box(image: np.ndarray) -> tuple[int, int, int, int] | None:
+    """The box (x, y, w, h) of the largest yellow region of an RGB crop (two-row plates are yellow) when it can
+    be the plate: at least 30 % of the crop's width, 25 % of its height and 10 % of its area, and yellow over at
+    least 40 % of the box; else None."""
+    if image.ndim != 3 or image.shape[2] != 3:
+        return None
+    mask = cv2.inRange(cv2.cvtColor(image, cv2.COLOR_RGB2HSV), *YELLOW_PAINT)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))  # the glyphs' gaps in the paint
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask)
+    if n < 2:
+        return None
+    x, y, w, h, area = (int(v) for v in stats[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))])
+    rows, cols = image.shape[:2]
+    plausible = w >= 0.3 * cols and h >= 0.25 * rows and w * h >= 0.1 * rows * cols and area >= 0.4 * w * h
+    return (x, y, w, h) if plausible else None
+
+
 def stitch_rows(image: np.ndarray) -> np.ndarray:
     """A two-row crop (H, W, C) as one line: its top row's band, scaled to the bottom row's height, set before
     its bottom row. A one-row crop comes out as nonsense, which a reader scores low (`views`).
 
-    The bands overlap (0-42 % and 36-100 % of the height) so loose and tight crops both keep each row whole.
+    The bands are shares of the plate's box (`yellow_plate_box`) where the crop shows one, else of the crop: a
+    loose crop's car body and margins would otherwise fill the bands. They overlap (0-42 % and 36-100 % of
+    the height) so loose and tight boxes both keep each row whole.
     """
+    box = yellow_plate_box(image)
+    if box is not None:
+        x, y, w, h = box
+        image = image[y:y + h, x:x + w]
     h, w = image.shape[:2]
     top = image[round(TOP_ROW[0] * h): max(1, round(TOP_ROW[1] * h)),
                 round(TOP_ROW_SPAN[0] * w): max(1, round(TOP_ROW_SPAN[1] * w))]

@@ -65,3 +65,24 @@ def test_stitch_rows_sets_the_top_row_before_the_bottom_one():
                                                                               keep_aspect=False)
     assert len(views(crop, one)) == 1 and len(views(crop, two)) == 2
     assert np.array_equal(views(crop, two)[0], preprocess(crop, two))  # the first view is the image as it is
+
+
+def test_stitch_rows_finds_a_yellow_plate_in_a_loose_crop():
+    """A loose crop (car body and margins around the plate) stitches as the plate alone would: the bands are
+    taken from the yellow plate's box; without a plausible yellow box they are the crop's."""
+    from ocrcore.preprocess import stitch_rows, yellow_plate_box
+
+    plate = np.zeros((50, 100, 3), np.uint8)
+    plate[:] = (235, 190, 20)  # yellow paint
+    plate[5:18, 35:65] = 20  # the top row's characters
+    plate[22:46, 8:92:12] = 20  # the bottom row's strokes
+    loose = np.zeros((120, 260, 3), np.uint8)
+    loose[:] = (60, 70, 90)  # a dark car body
+    loose[40:90, 70:170] = plate
+    assert yellow_plate_box(plate) == (0, 0, 100, 50)
+    assert yellow_plate_box(loose) == (70, 40, 100, 50)
+    assert np.array_equal(stitch_rows(loose), stitch_rows(plate))
+    speck = loose.copy()
+    speck[40:90, 70:170] = (60, 70, 90)
+    speck[50:60, 100:110] = (235, 190, 20)  # a yellow spot is no plate
+    assert yellow_plate_box(speck) is None and yellow_plate_box(plate[..., :1]) is None
