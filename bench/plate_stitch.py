@@ -65,11 +65,11 @@ def main() -> None:
              f"`{args.model}`, greedy, the more confident of the two views by the library's rule; only the stitched "
              "(second) view differs between the columns.", "",
              "| test set | images | bands of the crop | bands of the plate's box | change |", "|---|---|---|---|---|"]
-    for name, r in rows.items():
-        lines.append(f"| `{name}` | {r['images']:,} | {100 * r['fixed_bands']:.2f} % | {100 * r['plate_box']:.2f} % | "
-                     f"{100 * (r['plate_box'] - r['fixed_bands']):+.2f} |")
-    (ROOT / "plate-stitch.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    lines += [f"| `{name}` | {r['images']:,} | {100 * r['fixed_bands']:.2f} % | {100 * r['plate_box']:.2f} % | "
+              f"{100 * (r['plate_box'] - r['fixed_bands']):+.2f} |" for name, r in rows.items()]
+    text = "\n".join(lines) + "\n"
+    (ROOT / "plate-stitch.md").write_text(text)
+    print(text, end="")
 
 
 if __name__ == "__main__":
