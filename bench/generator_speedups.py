@@ -23,7 +23,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from ocrcore.hardware import cpu_name
 from ocrcore.synth import build_generator, degrade
@@ -39,12 +39,8 @@ def numpy_noise(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 12
 
 
 def drawn_ink(char: str, font: plate_module.Font) -> Image.Image:
-    """The reference: the character rendered anew for every plate."""
-    pil_font = font.pil(96)
-    left, top, right, bottom = pil_font.getbbox(char)
-    mask = Image.new("L", (right - left + 8, bottom - top + 8))
-    ImageDraw.Draw(mask).text((4 - left, 4 - top), char, font=pil_font, fill=255)
-    return mask.crop(mask.getbbox())
+    """The reference: the character rendered anew for every plate (the cached function, uncached)."""
+    return plate_module._drawn_ink.__wrapped__(char, font)
 
 
 @contextmanager

@@ -1,9 +1,9 @@
 """Two-row plates in loose crops: the rows stitched from the plate's box against fixed bands of the crop.
 
 A two-row reader also reads each crop with its top row set before its bottom row (`stitch_rows`). The bands
-it cuts are shares of a box: of the whole crop (the reference kept here), or of the yellow plate's box when the
-crop shows one (`yellow_plate_box`, the library's). In a loose crop (car body, holder, margins) fixed bands cut
-through the body instead of the rows. Reads each test split and real folder through the one evaluation
+it cuts are shares of a box: of the whole crop (the reference: `stitch_rows` with no box found), or of the
+yellow plate's box when the crop shows one (`yellow_plate_box`). In a loose crop (car body, holder, margins)
+fixed bands cut through the body instead of the rows. Reads each test split and real folder through the one evaluation
 routine with either stitch, same model. Writes bench/results/plate-stitch.json and .md.
 
     python -m bench.plate_stitch --model plate-crnn_cnn_small --data data/plate-raw-double data/plate-broad-test \
@@ -17,7 +17,6 @@ import json
 from pathlib import Path
 from unittest import mock
 
-import cv2
 import numpy as np
 
 import ocrcore.preprocess as pre
@@ -30,16 +29,9 @@ from ocrcore.pretrained import resolve
 ROOT = Path(__file__).resolve().parent / "results"
 
 
-def fixed_bands(image: np.ndarray) -> np.ndarray:
-    """The reference: the bands taken from the whole crop."""
-    h, w = image.shape[:2]
-    top = image[round(pre.TOP_ROW[0] * h): max(1, round(pre.TOP_ROW[1] * h)),
-                round(pre.TOP_ROW_SPAN[0] * w): max(1, round(pre.TOP_ROW_SPAN[1] * w))]
-    bottom = image[round(pre.BOTTOM_ROW[0] * h):]
-    scaled = max(1, round(top.shape[1] * bottom.shape[0] / max(top.shape[0], 1)))
-    top = cv2.resize(top, (scaled, bottom.shape[0]), interpolation=cv2.INTER_AREA).reshape(
-        bottom.shape[0], scaled, *image.shape[2:])
-    return np.ascontiguousarray(np.concatenate([top, bottom], axis=1))
+def no_plate_box(image: np.ndarray) -> None:
+    """The reference: no plate box found, so the bands are taken from the whole crop."""
+    return None
 
 
 def main() -> None:
@@ -53,7 +45,7 @@ def main() -> None:
     sets.update({d.name: FolderDataset(d, bundle.charset) for d in args.real if d.is_dir()})
     rows = {}
     for name, data in sets.items():
-        with mock.patch.object(pre, "stitch_rows", fixed_bands):  # `views` looks it up at each call
+        with mock.patch.object(pre, "yellow_plate_box", no_plate_box):  # `stitch_rows` looks it up at each call
             reference = evaluate(bundle, data, batch_size=100)["sequence_accuracy"]
         rows[name] = {"images": len(data), "fixed_bands": reference,
                       "plate_box": evaluate(bundle, data, batch_size=100)["sequence_accuracy"]}
