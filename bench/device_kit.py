@@ -7,6 +7,8 @@ packages and not the `captcha` package, and it takes at most 64 MiB of working t
   charsets, printable ASCII and a few typographic marks), at the same path, so the generators find the same
   faces by the same names (a `.ttc` keeps its simplified-Chinese face only, as the one face of a collection);
 - the prose packages' files (`ocrcore.synth.prose.PROSE_PACKAGES`), at their paths;
+- jieba's word-frequency file, the one file of jieba the natural corpus reads (`ocrcore.synth.corpus`), as a
+  namespace package in the folder `bench/device_run.sh` puts on the device's path (jieba has no wheel);
 - the wheels the device image lacks, for its Python (3.12).
 
     python -m bench.device_kit --out .gpu          # .gpu/pack.tar.xz (about 20 MB), .gpu/whl/
@@ -35,11 +37,13 @@ from tqdm import tqdm
 
 from ocrcore.charsets import get_charset
 from ocrcore.fonts import chinese_face, installed_fonts
+from ocrcore.synth.corpus import dictionary_file
 from ocrcore.synth.prose import PROSE_PACKAGES
 
 MARKS = "·•—–…“”‘’、。，《》（）【】「」"
 DEVICE_WHEELS = ("captcha",)  # what the device image lacks of ocrcore's training imports
 DEVICE_PYTHON = "3.12"
+DEVICE_SITE = Path("/tmp/site")  # where bench/device_run.sh installs the wheels (on PYTHONPATH there)
 CONSTRAINTS = Path(__file__).resolve().parents[1] / "constraints.txt"
 
 
@@ -76,8 +80,10 @@ def prose_files() -> list[Path]:
     return [Path(f) for pattern, _ in PROSE_PACKAGES.values() for f in sorted(glob(pattern))]
 
 
-def build_pack(out: Path, fonts: list[Path], files: list[Path], chars: str) -> Path:
-    """A tar.xz of the subset fonts and `files`, every path relative to `/` (unpack with `tar -C /`)."""
+def build_pack(out: Path, fonts: list[Path], files: list[Path], chars: str,
+               placed: dict[Path, Path] | None = None) -> Path:
+    """A tar.xz of the subset fonts, `files` and `placed` (file -> its path on the device), every path relative
+    to `/` (unpack with `tar -C /`)."""
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as stage:
         root = Path(stage)
@@ -90,6 +96,8 @@ def build_pack(out: Path, fonts: list[Path], files: list[Path], chars: str) -> P
                     tar.add(path, arcname=str(path.relative_to(root)))
             for path in files:
                 tar.add(path, arcname=str(path.relative_to("/")))
+            for path, there in (placed or {}).items():
+                tar.add(path, arcname=str(there.relative_to("/")))
     return pack
 
 
@@ -109,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-wheels", action="store_true", help="skip the pip download")
     args = p.parse_args(argv)
     fonts = sorted({Path(f.path) for f in installed_fonts()})
-    pack = build_pack(args.out, fonts, prose_files(), drawn_characters())
+    words = {dictionary_file(): DEVICE_SITE / "jieba" / "dict.txt"}
+    pack = build_pack(args.out, fonts, prose_files(), drawn_characters(), words)
     print(f"{pack}: {pack.stat().st_size / 2**20:.1f} MiB ({len(fonts)} fonts)")
     if not args.no_wheels:
         download_wheels(args.out)

@@ -4,8 +4,8 @@
 #   MIN=8.5 bash bench/device_run.sh bench/device_jobs.txt    (carry .gpu/pack.tar.xz and .gpu/whl)
 #
 # Each line of the jobs file is `NAME WORKERS <python -m ocrcore train arguments, without --out/--workers>`;
-# lines starting with # are skipped. Every job gets the same wall-clock budget of MIN minutes (bench.timed_train
-# probes its rate while the others run), WORKERS loader processes, and leaves $OUT/NAME.tar: best.pt (slim),
+# lines starting with # are skipped. Every job gets the same wall-clock budget of MIN minutes (bench.timed_train:
+# its schedule follows the clock), WORKERS loader processes, and leaves $OUT/NAME.tar: best.pt (slim),
 # its history and the log. Keep the workers' sum near the machine's cores less one per job, and at most 8 jobs
 # (8 files come back).
 set -u
@@ -28,8 +28,8 @@ while read -r name workers args; do
   case "$name" in ''|'#'*) continue ;; esac
   ( dir=/tmp/device-out/$name; mkdir -p "$dir"
     eval "set -- $args"
-    timeout -s INT "$LIMIT" python3 -m bench.timed_train --minutes "$MIN" --reserve 0.15 --epochs 1 \
-      --probe-steps "${PROBE:-12}" --slim "$dir/best.pt" -- "$@" --workers "$workers" --out "/tmp/device-runs/$name" \
+    timeout -s INT "$LIMIT" python3 -m bench.timed_train --minutes "$MIN" --reserve "${RESERVE:-0.15}" \
+      --slim "$dir/best.pt" -- "$@" --workers "$workers" --out "/tmp/device-runs/$name" \
       ${EXTRA:-} > "$dir/train.log" 2>&1
     echo "exit $?" >> "$dir/train.log"
     [ -f "$dir/best.pt" ] || [ ! -f "/tmp/device-runs/$name/last.pt" ] || python3 -c "import sys; from pathlib import Path; from bench.timed_train import \

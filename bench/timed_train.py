@@ -1,22 +1,20 @@
-"""Train for a wall-clock budget (a lent GPU's 10-minute call): probe the throughput, then size the run to fit.
+"""Train for a wall-clock budget (a lent GPU's 10-minute call): the run's schedule follows the clock.
 
     python -m bench.timed_train --minutes 8 --slim $OUT/best.pt -- \
         --arch crnn_char --synthetic text -p corpus=natural --init-from text-crnn_char --out runs/gpu-text ...
 
-Everything after `--` is `python -m ocrcore train`'s arguments. Two short probes (`--probe-steps` and twice as
-many steps, into a scratch folder) measure the steady samples/s; the real run then gets `--epochs` epochs of
-`--samples` = rate x (budget - reserve) / epochs, so its learning-rate schedule ends inside the budget instead of
-being cut off mid-way. `--slim` writes the best checkpoint without the optimizer state and with 16-bit weights
-(what comes back from the device machine: at most 16 MiB a file); `history.json` and the probe's rate are printed.
+Everything after `--` is `python -m ocrcore train`'s arguments. The run gets `--time-budget` = the budget less
+`--reserve` (start-up, validation, saving) and enough samples never to run out (`--max-rate` samples/s), so its
+warm-up and cosine follow the share of the time spent and end inside the budget, however fast the loader turns
+out to be on that machine. `--slim` writes the best checkpoint without the optimizer state and with 16-bit
+weights (what comes back from the device machine: at most 16 MiB a file); `history.json` is printed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,24 +26,6 @@ from ocrcore.cli import main as ocrcore_main
 
 def _value(args: list[str], flag: str, default: str) -> str:
     return args[args.index(flag) + 1] if flag in args else default
-
-
-def _probe_seconds(train_args: list[str], steps: int, batch: int) -> float:
-    with tempfile.TemporaryDirectory() as scratch:
-        code = ocrcore_main(["train", *train_args, "--out", scratch, "--samples", str(steps * batch), "--epochs", "1",
-                             "--val-samples", "0", "--checkpoint-every", "0"])
-        if code:
-            raise SystemExit(f"the probe run failed (exit {code})")
-        return float(json.loads((Path(scratch) / "history.json").read_text())[-1]["seconds"])
-
-
-def probe_rate(train_args: list[str], steps: int) -> float:
-    """Steady samples/s of the training loop (loader workers included): two probe runs of `steps` and 2 x `steps`
-    steps in a scratch folder, the difference of their times over the difference of their samples, so the
-    workers' start-up (imports, fonts) does not count (a single probe under-estimated lines 1.7-1.9x)."""
-    batch = int(_value(train_args, "--batch-size", "64"))
-    short, long = _probe_seconds(train_args, steps, batch), _probe_seconds(train_args, 2 * steps, batch)
-    return steps * batch / max(long - short, 1e-3)
 
 
 def slim_copy(src: Path, dst: Path) -> Path:
@@ -67,19 +47,17 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, required=True, help="wall-clock budget of the real run")
     p.add_argument("--reserve", type=float, default=0.12, help="share of the budget kept for start-up and validation")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--probe-steps", type=int, default=120)
+    p.add_argument("--max-rate", type=float, default=5000, help="samples/s the run can never exceed (sizes the epoch)")
     p.add_argument("--slim", type=Path, help="also write best.pt here, slimmed (fp16, no optimizer)")
     args, train_args = p.parse_args(argv[:cut]), argv[cut + 1:]
-    t0 = time.perf_counter()
-    rate = probe_rate(train_args, args.probe_steps)
-    seconds = args.minutes * 60 * (1 - args.reserve) - (time.perf_counter() - t0)
+    seconds = args.minutes * 60 * (1 - args.reserve)
     batch = int(_value(train_args, "--batch-size", "64"))
-    samples = max(batch, int(rate * seconds / args.epochs) // batch * batch)
-    print(f"probe: {rate:.0f} samples/s -> {args.epochs} epochs x {samples} samples ({seconds:.0f} s left)", flush=True)
+    samples = max(batch, int(args.max_rate * seconds) // batch * batch)
+    print(f"time budget: {seconds:.0f} s of training (at most {samples} samples)", flush=True)
     start = time.perf_counter()
-    code = ocrcore_main(["train", *train_args, "--samples", str(samples), "--epochs", str(args.epochs)])
-    print(f"trained {args.epochs * samples} samples in {time.perf_counter() - start:.0f} s (exit {code})", flush=True)
+    code = ocrcore_main(["train", *train_args, "--samples", str(samples), "--epochs", "1",
+                         "--time-budget", str(seconds)])
+    print(f"trained for {time.perf_counter() - start:.0f} s (exit {code})", flush=True)
     out = Path(_value(train_args, "--out", "runs/timed"))
     if (out / "history.json").is_file():
         print((out / "history.json").read_text())

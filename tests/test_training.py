@@ -42,8 +42,9 @@ def test_a_tiny_model_learns_a_trivial_task(tmp_path, clip_grad):
     gen = dict(task="char", charset_name="custom:一二", size=32, degrade=0.0)
     train = GeneratorDataset(length=160, seed=0, **gen)
     val = GeneratorDataset(length=40, seed=1, split="test", **gen)
+    torch.manual_seed(0)  # the initial weights: the test does not depend on the tests that ran before it
     bundle = build("charcls", "custom:一二", widths=(8, 16, 16, 16))
-    cfg = TrainConfig(epochs=4, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95,
+    cfg = TrainConfig(epochs=8, batch_size=16, lr=1e-2, workers=0, augment=0.0, target_accuracy=0.95,
                       clip_grad=clip_grad)
     history = Trainer(bundle, train, val, cfg, tmp_path).fit()
     assert history[-1]["val_accuracy"] >= 0.95
@@ -379,3 +380,23 @@ def test_width_pool_batches_lines_by_width_and_resumes_exactly(tmp_path):
         assert torch.equal(a, b), name
     with pytest.raises(ValueError, match="width_pool"):
         Trainer(bundle, train, None, TrainConfig(width_pool=0), tmp_path / "bad")
+
+
+def test_a_time_budget_ends_the_run_and_its_cosine_with_the_clock(captcha_dataset, tmp_path, monkeypatch):
+    import ocrcore.training.trainer as trainer_module
+
+    clock = iter(range(0, 10_000))  # every reading of the clock is one second later
+    monkeypatch.setattr(trainer_module.time, "perf_counter", lambda: float(next(clock)))
+    train, val = ShardDataset(captcha_dataset, "train"), ShardDataset(captcha_dataset, "val")
+    cfg = TrainConfig(epochs=50, batch_size=8, lr=1e-3, workers=0, schedule="cosine", warmup=0.1, time_budget=30)
+    lrs = []
+    trainer = Trainer(tiny("crnn"), train, val, cfg, tmp_path,
+                      on_step=lambda t, step, loss: lrs.append(t.scheduler.get_last_lr()[0]))
+    history = trainer.fit()
+    assert trainer.step < cfg.epochs * trainer.steps_per_epoch  # stopped by the clock, not by the epochs
+    assert 0.9 <= trainer._budget_spent() <= 1 and lrs[-1] < 0.05 * cfg.lr  # the cosine ran to its end
+    assert max(lrs) > 0.9 * cfg.lr and "val_accuracy" in history[-1]  # it warmed up, and validated at the end
+    state = read_checkpoint(tmp_path / "last.pt")["train"]
+    assert state["seconds_spent"] >= 30  # a resumed run carries on from the seconds spent
+    with pytest.raises(ValueError, match="cosine"):
+        Trainer(tiny("crnn"), train, val, TrainConfig(time_budget=30, workers=0), tmp_path / "onecycle")

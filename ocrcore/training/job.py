@@ -132,7 +132,8 @@ def class_warmup(bundle: ModelBundle, train_set: Dataset, cfg: TrainConfig, out:
     keep = set(bundle.charset.chars[:classes])
     subset = Subset(train_set, [i for i, label in enumerate(labels) if label in keep])
     per_epoch = max(1, len(subset) // cfg.batch_size)
-    warm_cfg = replace(cfg, epochs=max(1, round(steps / per_epoch)), target_accuracy=None, checkpoint_every=0)
+    warm_cfg = replace(cfg, epochs=max(1, round(steps / per_epoch)), target_accuracy=None, checkpoint_every=0,
+                       time_budget=0.0)
     log.info("class warm-up: %d steps on the %d samples of the first %d classes", warm_cfg.epochs * per_epoch,
              len(subset), classes)
     warm = Trainer(bundle, subset, None, warm_cfg, out / "class-warmup")

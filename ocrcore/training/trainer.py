@@ -52,6 +52,10 @@ class TrainConfig:
     target_accuracy: float | None = None  # stop once validation sequence accuracy reaches it
     freeze_backbone: bool = False
     checkpoint_every: int = 0  # also checkpoint every N steps (0: once per epoch)
+    # Seconds of training (0: no limit): the run ends when they are spent (then validates and saves as at an
+    # epoch's end), and the cosine schedule follows the share of them spent instead of the steps, so a run
+    # sized by the clock (a lent GPU's call) always finishes its schedule. Resume carries the seconds spent.
+    time_budget: float = 0.0
     # Variable-width inputs (text lines): load this many batches at once and batch them by width, so a step pads
     # to the widest of similar lines, not of random ones (text lines of 5-24 characters: 1.8x the lines per
     # second on a CPU; bench/results/train-speedups-width-pool.md). 1, or a fixed-width model: plain batches.
@@ -132,7 +136,11 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scheduler = make_schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch)
+        if cfg.time_budget < 0:
+            raise ValueError(f"time_budget is seconds of training (0: no limit); got {cfg.time_budget}")
+        self.spent_before, self.clock = 0.0, time.perf_counter()  # seconds of earlier runs (resume); this run's start
+        spent = self._budget_spent if cfg.time_budget else None
+        self.scheduler = make_schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch, spent)
         self.step, self.best, self.history = 0, -1.0, []  # history: one dict per epoch
         self.resumed_from: int | None = None  # the step a resumed run started at
 
@@ -140,6 +148,7 @@ class Trainer:
     def _train_state(self) -> dict[str, Any]:
         state = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "step": self.step, "best": self.best, "history": self.history, "config": asdict(self.cfg),
+                 "seconds_spent": self._seconds_spent(),
                  "torch_rng": torch.get_rng_state(),
                  "hardware": describe(self.device) + (", bf16 autocast" if self.amp else "")}
         if torch.cuda.is_available():
@@ -167,6 +176,7 @@ class Trainer:
         self.optimizer.load_state_dict(train["optimizer"])
         self.scheduler.load_state_dict(train["scheduler"])
         self.step, self.best, self.history = train["step"], train["best"], train["history"]
+        self.spent_before = train.get("seconds_spent", 0.0)
         self.resumed_from = self.step
         torch.set_rng_state(train["torch_rng"])
         if "cuda_rng" in train and torch.cuda.is_available():
@@ -184,16 +194,25 @@ class Trainer:
         log.info("fine-tuning from %s: %s", name or source.arch, transfer)
         return transfer
 
+    # -- time budget ---------------------------------------------------------------------------------------
+    def _seconds_spent(self) -> float:
+        return self.spent_before + time.perf_counter() - self.clock
+
+    def _budget_spent(self) -> float:
+        """The share of `time_budget` spent (0 to 1; 0 without a budget)."""
+        return min(1.0, self._seconds_spent() / self.cfg.time_budget) if self.cfg.time_budget else 0.0
+
     # -- loop ----------------------------------------------------------------------------------------------
     def fit(self, resume: bool = True) -> list[dict[str, Any]]:
         """Train to `cfg.epochs` (or the target accuracy); returns the per-epoch history."""
         torch.manual_seed(self.cfg.seed)
         if resume:
             self._resume()
+        self.clock = time.perf_counter()
         self.out.mkdir(parents=True, exist_ok=True)
         total = self.cfg.epochs * self.steps_per_epoch
         try:
-            while self.step < total and not self._reached_target():
+            while self.step < total and not self._reached_target() and self._budget_spent() < 1:
                 self._epoch(self.step // self.steps_per_epoch)
         except BaseException as exc:  # Ctrl-C, a crash, a killed worker: keep every finished step
             # The step counter only moves after an optimizer step, so the weights match it.
@@ -245,10 +264,11 @@ class Trainer:
         batches = self._by_width(self._loader(epoch, start), epoch, start)
         bar = tqdm(batches, total=self.steps_per_epoch - start, initial=0,
                    desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False, disable=self.rank > 0)
-        seen, t0, loss_sum = 0, time.perf_counter(), 0.0
+        seen, steps, t0, loss_sum = 0, 0, time.perf_counter(), 0.0
         for images, widths, labels in bar:
             loss = self._train_step(images, widths, labels)
             self.step += 1
+            steps += 1
             seen += len(labels)
             loss_sum += loss
             bar.set_postfix(loss=f"{loss:.3f}", lr=f"{self.scheduler.get_last_lr()[0]:.1e}",
@@ -257,12 +277,12 @@ class Trainer:
                 self.on_step(self, self.step, loss)
             if self.cfg.checkpoint_every and self.step % self.cfg.checkpoint_every == 0:
                 self.save()
-            if self.step % self.steps_per_epoch == 0:
+            if self.step % self.steps_per_epoch == 0 or self._budget_spent() >= 1:
                 break
         if seen == 0:  # never loop without progress
             raise RuntimeError(f"epoch {epoch + 1} made no training step ({len(self.train_set)} samples, batch "
                                f"{self.batch_size} x {self.world} processes)")
-        self._end_epoch(epoch, loss_sum / max(1, self.steps_per_epoch - start), seen / (time.perf_counter() - t0), t0)
+        self._end_epoch(epoch, loss_sum / steps, seen / (time.perf_counter() - t0), t0)
 
     def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
         images = images.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
