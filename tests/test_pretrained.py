@@ -244,3 +244,21 @@ def test_only_names_under_pretrained_load_by_name(pretrained_dir, tmp_path, name
         read_card(name)
     assert "pretrained//" not in str(err.value)
     assert Recognizer.from_checkpoint(elsewhere / "model.pt").bundle.arch == "crnn_cnn_small"  # explicit path: fine
+
+
+def test_a_model_that_reads_fewer_real_images_than_the_shipped_one_is_refused():
+    from ocrcore.pretrained.ship import _check_real
+
+    def card(*reals):  # real sets as (folder, images, images read)
+        sets = [{"folder": f, "images": n, "sequence_accuracy": k / n, "fingerprint": "f" + f} for f, n, k in reals]
+        return {"real": sets[0], "real_also": sets[1:]} if sets else {}
+
+    shipped = card(("dev", 200, 172), ("other", 58, 48))
+    _check_real("plate", card(("dev", 200, 175), ("other", 58, 45)), shipped)  # as many in all: it may ship
+    _check_real("plate", card(("dev", 200, 150), ("elsewhere", 58, 58)), card(("dev", 100, 99)))  # none shared
+    _check_real("plate", card(), shipped)  # measured on no real set: the synthetic rule alone
+    with pytest.raises(PretrainedError, match=r"reads 216 of the 258 real images .* the shipped one 220 \(dev 170 "
+                       r"against 172, other 46 against 48\)"):
+        _check_real("plate", card(("dev", 200, 170), ("other", 58, 46)), shipped)
+    moved = {**shipped, "real": {**shipped["real"], "fingerprint": "another"}}  # dev's images changed since
+    _check_real("plate", card(("dev", 200, 160), ("other", 58, 48)), moved)

@@ -137,17 +137,21 @@ def accuracy_tags(card: dict[str, Any]) -> dict[str, str]:
 
 
 
+def real_sets(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every real set a card measured: `real` (the headline one) and `real_also`."""
+    return ([card["real"]] if card.get("real") else []) + list(card.get("real_also", []))
+
+
 def card_description(card: dict[str, Any]) -> str:
     """A card in a few lines of markdown (a registered version's description): what it reads how well, and how
     it was trained."""
-    test, real = card["test"], card.get("real")
+    test = card["test"]
     lines = [f"Pretrained `{card['name']}` (`{card['arch']}`, {card['parameters']:,} parameters), shipped "
              f"{card['shipped']}.",
              f"- synthetic: {100 * test['sequence_accuracy']:.2f} % of {test['images']:,} test images "
              f"(fingerprint `{test['fingerprint']}`)"]
-    if real:
-        lines.append(f"- real: {100 * real['sequence_accuracy']:.2f} % of {real['images']:,} images "
-                     f"({real.get('folder', 'real')})")
+    lines += [f"- real: {100 * real['sequence_accuracy']:.2f} % of {real['images']:,} images "
+              f"({real.get('folder', 'real')})" for real in real_sets(card)]
     training = card["training"]
     lines.append(f"- trained: {training.get('hardware', 'hardware not recorded')}; "
                  f"{training.get('samples_seen', 0):,} samples seen; command: `{training['command']}`")

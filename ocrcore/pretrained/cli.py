@@ -53,8 +53,9 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
                    help="checkpoints (or a pretrained model's name: its card's stages) it was fine-tuned from, oldest "
                    "first (the card adds their samples and time)")
     p.add_argument("--force", action="store_true", help="replace a pretrained model even if it is not better")
-    p.add_argument("--real", type=Path, help="a folder of real labelled images to measure for the card too "
-                   "(e.g. ../shared/realdata/plates_dev)")
+    p.add_argument("--real", type=Path, nargs="*", default=[], help="folders of real labelled images to measure "
+                   "for the card too (e.g. ../shared/realdata/plates_dev; the first is the card's headline real "
+                   "figure); a model that reads fewer of the real images the shipped card measured is refused")
     p.add_argument("--also", type=Path, nargs="*", default=[],
                    help="further generated datasets whose test split the card reports (another corpus, a held-out "
                    "font); only --data decides a replacement")
@@ -68,8 +69,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
-                earlier=tuple(args.earlier), real=args.real, also=tuple(args.also), calibrate=args.calibrate)
-    keys = ("name", "test", "real", "also", "latency", "int8", "weights")
+                earlier=tuple(args.earlier), real=tuple(args.real), also=tuple(args.also), calibrate=args.calibrate)
+    keys = ("name", "test", "real", "real_also", "also", "latency", "int8", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {pretrained_root() / args.name}")
     return 0

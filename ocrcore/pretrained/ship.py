@@ -2,12 +2,15 @@
 
 `ship` evaluates the weights as they will be shipped (rounded to fp16) on a generated dataset's test split,
 times them (onnxruntime, batch 1, one thread), and writes `model.pt`, `card.json` and `README.md`. A model
-already shipped under the name is replaced only by one that reads the same test set better.
+already shipped under the name is replaced only by one that reads the same test set better and, where both cards
+measured the same real images, reads at least as many of them: synthetic accuracy alone can pick a model that
+reads fewer real images.
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import statistics
 import tempfile
@@ -34,6 +37,7 @@ from ocrcore.pretrained.catalog import (
     available,
     pretrained_root,
     read_card,
+    real_sets,
 )
 from ocrcore.synth import build_generator
 
@@ -177,26 +181,52 @@ def build_card(name: str, bundle: ModelBundle, state: dict[str, Any], data: str 
 def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool) -> None:
     if not (root / name / CARD).is_file() or force:
         return
-    old = read_card(name, root)["test"]
-    new = card["test"]
+    old, new = read_card(name, root)["test"], card["test"]
     if old.get("fingerprint") != new["fingerprint"]:
         raise PretrainedError(f"{name} is already shipped, measured on another test set ({old.get('fingerprint')}); "
                               "evaluate both on one test set, and pass force=True (--force) to replace it")
     if new["sequence_accuracy"] <= old["sequence_accuracy"]:
         raise PretrainedError(f"not shipped: {name} reads {100 * new['sequence_accuracy']:.2f}% of the test set, the "
                               f"shipped one {100 * old['sequence_accuracy']:.2f}%; only a better model replaces it")
+    _check_real(name, card, read_card(name, root))
+
+
+def _real_key(real: dict[str, Any]) -> tuple[str, int, str | None]:
+    return real["folder"], real["images"], real.get("fingerprint")
+
+
+def _check_real(name: str, card: dict[str, Any], old_card: dict[str, Any]) -> None:
+    """Refuse a model that reads fewer of the real images both cards measured (the same folders, by name, count
+    and, where both recorded it, fingerprint) than the shipped one."""
+    old_sets = {_real_key(r)[:2]: r for r in real_sets(old_card)}
+    pairs = [(new, old_sets[_real_key(new)[:2]]) for new in real_sets(card) if _real_key(new)[:2] in old_sets]
+    pairs = [(new, old) for new, old in pairs if None in (new.get("fingerprint"), old.get("fingerprint"))
+             or new["fingerprint"] == old["fingerprint"]]
+    if not pairs:
+        return
+    images = sum(new["images"] for new, _ in pairs)
+    read_new = sum(round(new["sequence_accuracy"] * new["images"]) for new, _ in pairs)
+    read_old = sum(round(old["sequence_accuracy"] * old["images"]) for _, old in pairs)
+    if read_new < read_old:
+        sets = ", ".join(f"{new['folder']} {round(new['sequence_accuracy'] * new['images'])} against "
+                         f"{round(old['sequence_accuracy'] * old['images'])}" for new, old in pairs)
+        raise PretrainedError(f"not shipped: {name} reads {read_new} of the {images} real images both cards "
+                              f"measured, the shipped one {read_old} ({sets}); a model that reads fewer real images "
+                              "is not better (pass force=True, --force, to replace it anyway)")
 
 
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
-         force: bool = False, earlier: tuple[str | Path, ...] = (), real: str | Path | None = None,
+         force: bool = False, earlier: tuple[str | Path, ...] = (),
+         real: str | Path | tuple[str | Path, ...] | None = None,
          also: tuple[str | Path, ...] = (), calibrate: str | Path | None = None) -> dict[str, Any]:
     """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
 
     `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
     `real`: a folder of real labelled images (file name = label) measured for the card as well, e.g. the real
-    plates of ../shared/realdata/plates_dev (measurement only). `also`: further generated datasets whose test
-    split the card reports too (another corpus, a held-out font); the replacement rule reads `data` only.
+    plates of ../shared/realdata/plates_dev (measurement only), or several (the first is the card's headline
+    real figure); with a shipped card that measured the same folders, reading fewer of them refuses the model.
+    `also`: further generated datasets whose test split the card reports too (another corpus, a held-out font).
     `calibrate`: a generated dataset (its val split) or a folder of images to calibrate a static int8 ONNX on; the
     card then gives its accuracy and latency too (`int8_figures`).
     """
@@ -208,8 +238,11 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     latency = onnx_latency_ms(bundle, [test.image(i) for i in range(min(latency_images, len(test)))])
     card = build_card(name, bundle, state, data, split, report, latency, command, hardware, earlier)
     card["fresh"] = fresh_draw(bundle, card)
-    if real is not None:
-        card["real"] = real_accuracy(bundle, real)
+    reals = [real] if isinstance(real, str | Path) else list(real or ())
+    if reals:
+        card["real"] = real_accuracy(bundle, reals[0])
+    if reals[1:]:
+        card["real_also"] = [real_accuracy(bundle, folder) for folder in reals[1:]]
     if also:
         card["also"] = [other_test(bundle, other, split) for other in also]
     if calibrate is not None:
@@ -246,9 +279,18 @@ def real_accuracy(bundle: ModelBundle, folder: str | Path) -> dict[str, Any]:
     real = FolderDataset(folder, bundle.charset)
     report = evaluate(bundle, real, batch_size=100)
     return {"folder": Path(folder).name, "images": report["samples"], "skipped": len(real.problems),
+            "fingerprint": folder_fingerprint(folder),
             "sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
             "first_char_accuracy": report["first_char_accuracy"], "top_confusions": report["top_confusions"][:10],
             "decoding": "greedy"}
+
+
+def folder_fingerprint(folder: str | Path) -> str:
+    """Which files a folder holds (names and sizes), so two cards can tell they measured the same images."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder)}\t{path.stat().st_size}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 FRESH_IMAGES, FRESH_SEED = 300, 9001
@@ -303,7 +345,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"{disjoint}, {t['decoding']} decoding) |",
         *([f"| test top-5 | {100 * t['top5']:.2f} % |"] if "top5" in t else []),
         f"| test character accuracy | {100 * t['char_accuracy']:.2f} % |",
-        *_real_rows(card.get("real")),
+        *[row for real in real_sets(card) for row in _real_rows(real)],
         *_also_rows(card.get("also", [])),
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
         f"({lat['cpu']}) |",
