@@ -80,6 +80,11 @@ def prose_files() -> list[Path]:
     return [Path(f) for pattern, _ in PROSE_PACKAGES.values() for f in sorted(glob(pattern))]
 
 
+def placed_files() -> dict[Path, Path]:
+    """Files the device needs somewhere else than here: jieba's word file, as a namespace package on its path."""
+    return {dictionary_file(): DEVICE_SITE / "jieba" / "dict.txt"}
+
+
 def build_pack(out: Path, fonts: list[Path], files: list[Path], chars: str,
                placed: dict[Path, Path] | None = None) -> Path:
     """A tar.xz of the subset fonts, `files` and `placed` (file -> its path on the device), every path relative
@@ -117,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-wheels", action="store_true", help="skip the pip download")
     args = p.parse_args(argv)
     fonts = sorted({Path(f.path) for f in installed_fonts()})
-    words = {dictionary_file(): DEVICE_SITE / "jieba" / "dict.txt"}
-    pack = build_pack(args.out, fonts, prose_files(), drawn_characters(), words)
+    pack = build_pack(args.out, fonts, prose_files(), drawn_characters(), placed_files())
     print(f"{pack}: {pack.stat().st_size / 2**20:.1f} MiB ({len(fonts)} fonts)")
     if not args.no_wheels:
         download_wheels(args.out)

@@ -94,6 +94,25 @@ def test_device_kit_keeps_the_drawn_glyphs_and_the_chinese_face(tmp_path):
     assert {"皖", "警", "A", "z", "0", "（", "~"} <= set(drawn_characters())
 
 
+def test_device_kit_packs_the_word_file_where_the_device_finds_jieba(tmp_path):
+    """The device image has no jieba (and jieba has no wheel): the kit places its word file, the one file the
+    natural corpus reads, as a namespace package on the device's path, where `dictionary_file` finds it."""
+    import subprocess
+    import sys
+    import tarfile
+
+    from bench.device_kit import DEVICE_SITE, build_pack, placed_files
+
+    pack = build_pack(tmp_path / "kit", [], [], "AB", placed_files())
+    assert tarfile.open(pack).getnames() == [str((DEVICE_SITE / "jieba" / "dict.txt").relative_to("/"))]
+    tarfile.open(pack).extractall(tmp_path / "root", filter="data")
+    site = tmp_path / "root" / DEVICE_SITE.relative_to("/")
+    found = subprocess.run([sys.executable, "-S", "-c", "import importlib.util as u; "
+                            "print(list(u.find_spec('jieba').submodule_search_locations)[0])"],
+                           env={"PYTHONPATH": str(site)}, capture_output=True, text=True, check=True).stdout
+    assert Path(found.strip()) == site / "jieba"
+
+
 def test_a_packaged_font_from_another_checkout_is_found_in_this_environment():
     import captcha.image
 
