@@ -481,3 +481,22 @@ def test_text_lines_sit_inside_the_image_in_every_font(monkeypatch):
             ink = image < 128
             rows = np.flatnonzero(ink.any(axis=1))
             assert rows.size and rows[0] >= 1 and rows[-1] <= image.shape[0] - 2, (font, seed, rows[[0, -1]])
+
+
+def test_soft_crops_lose_their_fine_detail_and_soft_is_off_by_default():
+    """`degrade.soften` (a far or poor camera) leaves far less fine detail than the crop had; `soft=0` leaves every
+    draw of the plate generator as it was."""
+    from ocrcore.synth import degrade
+
+    crisp = np.asarray(build_generator("plate", degrade=0.0).sample(np.random.default_rng(5))[0])
+    soft = degrade.soften(crisp, np.random.default_rng(6))
+
+    def detail(img):  # mean absolute horizontal gradient
+        return np.abs(np.diff(img.astype(np.float32), axis=1)).mean()
+
+    assert soft.shape == crisp.shape and soft.dtype == np.uint8 and detail(soft) < 0.7 * detail(crisp)
+    plain, same = build_generator("plate"), build_generator("plate", soft=0.0)
+    assert np.array_equal(np.asarray(plain.sample(np.random.default_rng(4))[0]),
+                          np.asarray(same.sample(np.random.default_rng(4))[0]))
+    with pytest.raises(ValueError, match="soft is a share"):
+        build_generator("plate", soft=1.5)

@@ -54,18 +54,25 @@ def defocus_blur(img: np.ndarray, rng: np.random.Generator, max_radius: float = 
     return _filter(img, kernel / kernel.sum())
 
 
-def gaussian_blur(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 1.2) -> np.ndarray:
-    return cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(0.3, max_sigma))
+def gaussian_blur(img: np.ndarray, rng: np.random.Generator, max_sigma: float = 1.2,
+                  min_sigma: float = 0.3) -> np.ndarray:
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=rng.uniform(min_sigma, max_sigma))
 
 
 def _filter(img: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REPLICATE)
 
 
-def low_resolution(img: np.ndarray, rng: np.random.Generator, min_scale: float = 0.35) -> np.ndarray:
+def soften(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A far or poor camera: few pixels (35-65 % of the size), enlarged, then blurred once more (sigma 0.3-0.9)."""
+    return gaussian_blur(low_resolution(img, rng, min_scale=0.35, max_scale=0.65), rng, max_sigma=0.9)
+
+
+def low_resolution(img: np.ndarray, rng: np.random.Generator, min_scale: float = 0.35,
+                   max_scale: float = 0.9) -> np.ndarray:
     """Down-sample and up-sample again: a far-away object seen by few pixels."""
     h, w = img.shape[:2]
-    scale = rng.uniform(min_scale, 0.9)
+    scale = rng.uniform(min_scale, max_scale)
     small = cv2.resize(img, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
     interp = (cv2.INTER_NEAREST, cv2.INTER_LINEAR, cv2.INTER_CUBIC)[int(rng.integers(3))]
     return cv2.resize(small, (w, h), interpolation=interp)

@@ -44,6 +44,9 @@ bloom and tilt on 15 % of crops); set a knob to its neutral value (`hanzi_faces=
   infrared flash): white strokes swell and the plate beside them turns pale.
 - `isp`: the share of crops a surveillance camera's processor has worked on (`degrade.camera_processing`):
   sharpening halos, vivid or washed-out colour, interlaced fields.
+- `soft`: the share of crops seen by a far or poor camera (`degrade.soften`): taken at 35-65 % of the output's
+  size (a 94-px crop from 33-61 px of plate) and blurred again once enlarged, so strokes run together and the
+  province hanzi is a blob of its outline; the other degradations blur far less (at most about 1 px).
 - `tilt`: the share of detector crops taken at a steep angle - roll N(0, 9) degrees up to 20, yaw up to 25 %, shear
   up to 15 % - as cameras above a lane or beside a gate see many plates (0: every crop as `camera` alone draws it).
 """
@@ -276,6 +279,7 @@ class PlateGenerator(Generator):
     cut_depth: float = 0.09
     bloom: float = 0.15
     isp: float = 0.0
+    soft: float = 0.0
 
     def __post_init__(self) -> None:
         if self.two_row_view not in TWO_ROW_VIEWS:
@@ -297,6 +301,8 @@ class PlateGenerator(Generator):
             raise ValueError(f"bloom is a share of the crops, between 0 and 1; got {self.bloom}")
         if not 0 <= self.isp <= 1:
             raise ValueError(f"isp is a share of the crops, between 0 and 1; got {self.isp}")
+        if not 0 <= self.soft <= 1:
+            raise ValueError(f"soft is a share of the crops, between 0 and 1; got {self.soft}")
         if not 0 <= self.tilt <= 1:
             raise ValueError(f"tilt is a share of the crops, between 0 and 1; got {self.tilt}")
         if self.glyphs not in GLYPHS or self.camera not in CAMERAS:
@@ -442,6 +448,8 @@ class PlateGenerator(Generator):
         crop = cv2.resize(crop, (out_w, out_h), interpolation=cv2.INTER_AREA)
         if self.isp > 0:  # as `bloom`: no draw when it is 0
             crop = degrade.apply_some(crop, rng, [(self.isp * s, degrade.camera_processing)])
+        if self.soft > 0:  # as `bloom`
+            crop = degrade.apply_some(crop, rng, [(self.soft * s, degrade.soften)])
         return degrade.apply_some(crop, rng, [
             ((0.3 if loose else 0.2) * s,
              lambda im, r: degrade.low_resolution(im, r, min_scale=0.45 if loose else 0.55)),
