@@ -34,14 +34,16 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
              config: dict[str, Any] | None = None, extra_eval_folders: list[str] | None = None,
              tracking_uri: str | None = None, dask_address: str | None = None,
              init_from: str | None = None, min_accuracy: float | None = None,
-             train_deployment: str | None = None) -> dict[str, Any]:
+             train_deployment: str | None = None, gate_folders: list[str] | None = None) -> dict[str, Any]:
     """Generate a dataset, train `arch` on it, evaluate on its test split, register and maybe promote.
 
     `init_from` fine-tunes instead of training from random weights: "champion" (the registered champion of
     `ocr-<task>-<arch>`), a pretrained model's name, or a checkpoint path. `min_accuracy` is the champion gate's
     floor (default: `ocrcore.tracking.MIN_ACCURACY[task]`): below it a version is never promoted.
     `train_deployment` (e.g. "train/gpu") sends the train step to that deployment's work pool when a worker
-    polls it (`flows.remote`); otherwise it trains in process.
+    polls it (`flows.remote`); otherwise it trains in process. `gate_folders`: folders of your own real labelled
+    images (e.g. plate crops from your camera) the champion gate also weighs: a version that reads fewer of them
+    than the champion is not promoted, however well it reads the synthetic test.
     """
     config = {"epochs": 4, "batch_size": 64, **(config or {})}
     generate_args = {"task_name": task_name, "train": train_size, "val": val_size, "test": test_size, "seed": seed,
@@ -61,7 +63,7 @@ def pipeline(task_name: str = "captcha", arch: str = "crnn", params: dict[str, A
                              run_id=trained["run_id"], tracking_uri=tracking_uri, dask_address=dask_address)
     score = reports["test"]["sequence_accuracy"]
     promotion = register(task_name, arch, trained["checkpoint"], dataset, score, trained["run_id"],
-                         tracking_uri=tracking_uri, min_accuracy=min_accuracy)
+                         tracking_uri=tracking_uri, min_accuracy=min_accuracy, gate_folders=gate_folders)
     get_run_logger().info("%s %s: test accuracy %.4f; %s", task_name, arch, score, promotion["reason"])
     return {"dataset": dataset, "run_id": trained["run_id"], "test": reports["test"], "trained_on": pool or "here",
             **promotion}
@@ -105,6 +107,8 @@ def main() -> None:
     parser.add_argument("--init-from", help="fine-tune from 'champion', a pretrained model's name, or a checkpoint")
     parser.add_argument("--min-accuracy", type=float,
                         help="the champion gate's floor (default: ocrcore.tracking.MIN_ACCURACY of the task)")
+    parser.add_argument("--gate-folder", action="append", default=[], dest="gate_folders",
+                        help="a folder of real labelled images the champion gate also weighs (repeatable)")
     parser.add_argument("--train-deployment", help="send the train step to this deployment's pool (e.g. train/gpu) "
                         "when a worker polls it")
     args = parser.parse_args()
@@ -113,7 +117,8 @@ def main() -> None:
     config = {"epochs": args.epochs, **({"lr": args.lr} if args.lr else {})}
     result = pipeline(args.task, args.arch, train_size=args.train_size, test_size=args.test_size, config=config,
                       tracking_uri=args.tracking_uri, dask_address=args.dask_address, init_from=args.init_from,
-                      min_accuracy=args.min_accuracy, train_deployment=args.train_deployment)
+                      min_accuracy=args.min_accuracy, train_deployment=args.train_deployment,
+                      gate_folders=args.gate_folders or None)
     print(json.dumps({k: result[k] for k in ("dataset", "version", "promoted", "reason")}, indent=1))
     print(f"test sequence accuracy: {result['test']['sequence_accuracy']:.4f}")
 

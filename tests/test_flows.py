@@ -57,6 +57,19 @@ def test_pipeline_registers_and_champion_moves_only_on_improvement(prefect_harne
     served = resolve_serving_model("captcha", "crnn")
     assert served.alias == "champion" and served.checkpoint.suffix == ".pt"
 
+    # Real images: a version that beats the champion's score but reads fewer real images is not promoted.
+    from ocrcore.tracking import RealGate
+
+    champion_reads = []
+    fewer = compare_and_promote(name, source, score=0.95, score_champion=lambda _: 0.9,
+                                real=RealGate(10, 7, lambda path: champion_reads.append(path) or 8))
+    assert not fewer.promoted and "reads 7 of the 10 real images, the champion 8" in fewer.reason
+    assert client.get_model_version(name, fewer.version).tags["real_read"] == "7 of 10"
+    assert champion_reads == [served.checkpoint]  # the champion counted on the same images
+    as_many = compare_and_promote(name, source, score=0.95, score_champion=lambda _: 0.9,
+                                  real=RealGate(10, 8, lambda _: 8))
+    assert as_many.promoted and resolve_serving_model("captcha", "crnn").version == as_many.version
+
     # The floor: below it a version is never promoted, not even as the first one, and never served.
     low = compare_and_promote(name, source, score=0.5, score_champion=lambda _: 0.0, floor=0.9)
     assert not low.promoted and "below the floor" in low.reason
@@ -338,3 +351,25 @@ def test_a_worker_without_the_dataset_draws_the_same_one(prefect_harness, store)
     shutil.rmtree(made)
     with pytest.raises(RuntimeError, match="differs from the caller's"):
         dataset_here(made, {**spec, "fingerprints": {**spec["fingerprints"], "test": "0" * 16}})
+
+
+def test_the_gate_counts_real_images_read_over_several_folders(tmp_path):
+    """`real_read` (what `gate_folders` weighs): exact counts over folders of real labelled images (file name =
+    label); here captchas standing in for real ones, one of four filed under a wrong label."""
+    import numpy as np
+
+    from flows.register import real_read
+    from ocrcore.synth import build_generator
+
+    require_pretrained("captcha-crnn_cnn_small")
+    gen, rng = build_generator("captcha"), np.random.default_rng(7)
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for k, folder in enumerate(folders):
+        folder.mkdir()
+        for i in range(4):
+            image, label = gen.sample(rng)
+            wrong = k == 0 and i == 3
+            image.save(folder / f"{label[0] + ('AAA' if label[1:] != 'AAA' else 'BBB') if wrong else label}.png")
+    read, images = real_read(Path(__file__).resolve().parents[1] / "pretrained" / "captcha-crnn_cnn_small" /
+                             "model.pt", [str(f) for f in folders])
+    assert images == 8 and read == 7
