@@ -12,8 +12,10 @@ from prefect import flow, task
 from prefect.tasks import exponential_backoff
 
 from ocrcore.checkpoint import load_bundle
-from ocrcore.data import FolderDataset, ShardDataset, split_fingerprint
+from ocrcore.data import ShardDataset, split_fingerprint
 from ocrcore.evaluation import evaluate
+from ocrcore.pretrained.catalog import images_read
+from ocrcore.pretrained.ship import real_accuracy
 from ocrcore.tracking import MIN_ACCURACY, RealGate, compare_and_promote, log_model, model_name
 from ocrcore.tracking.reference import reference_tags
 from ocrcore.tracking.store import resume_run
@@ -22,8 +24,8 @@ from ocrcore.tracking.store import resume_run
 def real_read(checkpoint: str | Path, folders: list[str]) -> tuple[int, int]:
     """(images read exactly, images) of a checkpoint over folders of real labelled images."""
     bundle = load_bundle(checkpoint)[0]
-    reports = [evaluate(bundle, FolderDataset(folder, bundle.charset)) for folder in folders]
-    return sum(round(r["sequence_accuracy"] * r["samples"]) for r in reports), sum(r["samples"] for r in reports)
+    sets = [real_accuracy(bundle, folder) for folder in folders]
+    return sum(images_read(real) for real in sets), sum(real["images"] for real in sets)
 
 
 @task(retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2))

@@ -142,6 +142,11 @@ def real_sets(card: dict[str, Any]) -> list[dict[str, Any]]:
     return ([card["real"]] if card.get("real") else []) + list(card.get("real_also", []))
 
 
+def images_read(real: dict[str, Any]) -> int:
+    """How many images of a measured real set were read exactly."""
+    return round(real["sequence_accuracy"] * real["images"])
+
+
 def card_description(card: dict[str, Any]) -> str:
     """A card in a few lines of markdown (a registered version's description): what it reads how well, and how
     it was trained."""

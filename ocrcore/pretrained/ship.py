@@ -35,6 +35,7 @@ from ocrcore.pretrained.catalog import (
     WEIGHTS,
     PretrainedError,
     available,
+    images_read,
     pretrained_root,
     read_card,
     real_sets,
@@ -191,28 +192,20 @@ def _check_replacement(name: str, card: dict[str, Any], root: Path, force: bool)
     _check_real(name, card, read_card(name, root))
 
 
-def _real_key(real: dict[str, Any]) -> tuple[str, int, str | None]:
-    return real["folder"], real["images"], real.get("fingerprint")
-
-
 def _check_real(name: str, card: dict[str, Any], old_card: dict[str, Any]) -> None:
-    """Refuse a model that reads fewer of the real images both cards measured (the same folders, by name, count
-    and, where both recorded it, fingerprint) than the shipped one."""
-    old_sets = {_real_key(r)[:2]: r for r in real_sets(old_card)}
-    pairs = [(new, old_sets[_real_key(new)[:2]]) for new in real_sets(card) if _real_key(new)[:2] in old_sets]
+    """Refuse a model that reads fewer of the real images both cards measured (the same folders, by name and
+    count, and by fingerprint where both recorded one) than the shipped one."""
+    old_sets = {(r["folder"], r["images"]): r for r in real_sets(old_card)}
+    pairs = [(new, old_sets[new["folder"], new["images"]]) for new in real_sets(card)
+             if (new["folder"], new["images"]) in old_sets]
     pairs = [(new, old) for new, old in pairs if None in (new.get("fingerprint"), old.get("fingerprint"))
              or new["fingerprint"] == old["fingerprint"]]
-    if not pairs:
-        return
-    images = sum(new["images"] for new, _ in pairs)
-    read_new = sum(round(new["sequence_accuracy"] * new["images"]) for new, _ in pairs)
-    read_old = sum(round(old["sequence_accuracy"] * old["images"]) for _, old in pairs)
+    read_new, read_old = sum(images_read(new) for new, _ in pairs), sum(images_read(old) for _, old in pairs)
     if read_new < read_old:
-        sets = ", ".join(f"{new['folder']} {round(new['sequence_accuracy'] * new['images'])} against "
-                         f"{round(old['sequence_accuracy'] * old['images'])}" for new, old in pairs)
-        raise PretrainedError(f"not shipped: {name} reads {read_new} of the {images} real images both cards "
-                              f"measured, the shipped one {read_old} ({sets}); a model that reads fewer real images "
-                              "is not better (pass force=True, --force, to replace it anyway)")
+        sets = ", ".join(f"{new['folder']} {images_read(new)} against {images_read(old)}" for new, old in pairs)
+        raise PretrainedError(f"not shipped: {name} reads {read_new} of the {sum(n['images'] for n, _ in pairs)} "
+                              f"real images both cards measured, the shipped one {read_old} ({sets}); a model that "
+                              "reads fewer real images is not better (pass force=True, --force, to replace it anyway)")
 
 
 def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, split: str = "test",

@@ -138,6 +138,8 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.time_budget < 0:
             raise ValueError(f"time_budget is seconds of training (0: no limit); got {cfg.time_budget}")
+        if cfg.time_budget and self.world > 1:  # each process's clock would set its own learning rate and last step
+            raise ValueError("time_budget runs in one process; under torchrun give --samples and --epochs instead")
         self.spent_before, self.clock = 0.0, time.perf_counter()  # seconds of earlier runs (resume); this run's start
         spent = self._budget_spent if cfg.time_budget else None
         self.scheduler = make_schedule(self.optimizer, cfg, cfg.epochs * self.steps_per_epoch, spent)
