@@ -13,7 +13,7 @@ JOBS=${1:?usage: MIN=minutes bash bench/device_run.sh JOBS_FILE}
 KIT=${KIT:-.gpu}  # what bench/device_kit.py wrote: pack.tar.xz, whl/
 MIN=${MIN:-8}
 OUT=${OUT:?OUT: the folder whose files come back}
-export PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 OCRCORE_CACHE=/tmp/ocrcore-cache PYTHONPATH=/tmp/site:$PWD
+export OCRCORE_TRACEBACK=1 PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1 OCRCORE_CACHE=/tmp/ocrcore-cache PYTHONPATH=/tmp/site:$PWD
 if [ -z "${DEVICE_KIT_LOCAL:-}" ]; then  # on the device: the wheels, then this box's fonts and prose files
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$KIT"/whl/*.whl \
     || exit 3

@@ -6,7 +6,9 @@ import argparse
 import ast
 import json
 import logging
+import os
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -295,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except (ValueError, TypeError, RuntimeError) as exc:
+        if args.verbose or os.environ.get("OCRCORE_TRACEBACK"):  # where it came from, for a bug report
+            traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

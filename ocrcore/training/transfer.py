@@ -55,7 +55,7 @@ def transfer_weights(source: ModelBundle, target: ModelBundle) -> Transfer:
                   and dst.shape[0] == len(dst_labels) and src.shape[1:] == dst.shape[1:]):
                 if pairs:
                     rows_dst, rows_src = zip(*pairs, strict=True)
-                    dst[list(rows_dst)] = src[list(rows_src)]
+                    dst[list(rows_dst)] = src[list(rows_src)].to(dst.device)  # the source may lie elsewhere
                 carried = len(pairs)
             elif src.shape == dst.shape:
                 dst.copy_(src)
