@@ -177,4 +177,3 @@ def test_multihead_starts_on_a_ctc_readers_backbone():
     with pytest.raises(ValueError, match="backbone does not fit"):
         transfer_weights(build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 8, 8)),
                          build("multihead", "alnum_upper", widths=(16, 16, 32, 32)))
-
