@@ -30,7 +30,7 @@ def test_tally_counts_exactly():
 
 def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     """The pretrained captcha model (trained weights: its readings differ per image, unlike an untrained one's)
-    on the 8 seeded test images: 7 read right at every batch size, and the same error."""
+    on the 8 seeded test images: the same readings at every batch size (all 8 right)."""
     from ocrcore.pretrained import load_pretrained
 
     require_pretrained("captcha-crnn_cnn_small")
@@ -39,10 +39,10 @@ def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     reports = [evaluate(bundle, ds, batch_size=b) for b in (3, 8, 100)]
     for key in ("samples", "sequence_accuracy", "char_accuracy", "accuracy_by_length", "errors"):
         assert reports[0][key] == reports[1][key] == reports[2][key], key
-    assert reports[0]["samples"] == 8 and reports[0]["sequence_accuracy"] == 0.875
+    assert reports[0]["samples"] == 8 and reports[0]["sequence_accuracy"] == 1.0
     paths = write_report(reports[0], tmp_path, "tiny", dataset=ds)
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 8
-    assert all(p.exists() for p in paths) and (tmp_path / "failures.png").exists()
+    assert all(p.exists() for p in paths)  # failures.png only with failures: the real-plate test below draws one
     errors = reports[0]["errors"]  # the most confident first, each pointing at its image
     assert [e["confidence"] for e in errors] == sorted((e["confidence"] for e in errors), reverse=True)
     assert all(ds[e["index"]][1] == e["label"] for e in errors)
