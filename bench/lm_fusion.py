@@ -3,7 +3,7 @@
 Builds the bigram from `--lm-lines` lines of the natural corpus (the training generator's text, its own seed;
 no image is drawn), then reads `--images` fresh test lines per font (the card's generator, one font at a time,
 held-out label part, an unused seed) greedily, with beam 8, and with beam 8 + the LM at each `--weights`.
-Writes bench/results/lm-fusion.md. Usage: python -m bench.lm_fusion --model text-crnn_char --fonts PATH ...
+Writes bench/results/lm-fusion.md. Usage: python -m bench.lm_fusion --model text-crnn_char_dense --fonts PATH ...
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def corpus_lines(card: dict, count: int, seed: int) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="text-crnn_char")
+    parser.add_argument("--model", default="text-crnn_char_dense")
     parser.add_argument("--fonts", nargs="+", required=True, help="font files, one row each")
     parser.add_argument("--images", type=int, default=500)
     parser.add_argument("--weights", type=float, nargs="+", default=[0.3, 0.6, 1.0])

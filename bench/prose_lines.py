@@ -5,7 +5,7 @@ Draws `--images` fresh lines (seed 9003: no training set uses it) of `--length` 
 corpus) through the model card's generator settings otherwise, and evaluates with the one evaluation routine.
 Splits the prose figure by lines with and without Latin letters, and counts the lines holding a character the
 model's charset lacks (it cannot read those exactly). Writes bench/results/prose-lines.md (a rerun replaces the
-model's rows). Usage: python -m bench.prose_lines --model text-crnn_char [--images 1000] [--length 5 40]
+model's rows). Usage: python -m bench.prose_lines --model text-crnn_char_dense [--images 1000] [--length 5 40]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ CORPORA = ("prose_heldout", "prose", "natural")
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="text-crnn_char")
+    parser.add_argument("--model", default="text-crnn_char_dense")
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--length", type=int, nargs=2, default=(5, 40))
     parser.add_argument("--seed", type=int, default=9003)

@@ -7,7 +7,7 @@ ASCII), 20-34 px, line spacing 1.3-1.9, dark paper one time in five, skewed up t
 counts as right when the line found in its place reads exactly as typeset; a page split into the wrong number of
 lines counts its unmatched lines wrong. Writes a row of bench/results/prose-paragraphs.md (a rerun replaces the
 model's row) and bench/results/paragraph-example.png (a page and its reading, the README's figure).
-Usage: python -m bench.prose_paragraphs --model text-crnn_char [--pages 200]
+Usage: python -m bench.prose_paragraphs --model text-crnn_char_dense [--pages 200]
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def example_figure(page: np.ndarray, read: list[str], truth: list[str], font: Fo
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", default="text-crnn_char")
+    parser.add_argument("--model", default="text-crnn_char_dense")
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=9004)
     args = parser.parse_args()

@@ -1,7 +1,7 @@
 """Train for a wall-clock budget (a lent GPU's 10-minute call): the run's schedule follows the clock.
 
     python -m bench.timed_train --minutes 8 --slim $OUT/best.pt -- \
-        --arch crnn_char --synthetic text -p corpus=natural --init-from text-crnn_char --out runs/gpu-text ...
+        --arch crnn_char_dense --synthetic text -p corpus=mixed --init-from text-crnn_char_dense --out runs/gpu-text ...
 
 Everything after `--` is `python -m ocrcore train`'s arguments. The run gets `--time-budget` = the budget less
 `--reserve` (start-up, validation, saving) and enough samples never to run out (`--max-rate` samples/s), so its

@@ -34,7 +34,7 @@ def readable_sample(name: str, out: Path, seed: int = 20261122) -> tuple[Path, s
     raise RuntimeError(f"{name} read none of 50 fresh samples")
 
 
-MODELS = ("captcha-crnn_cnn_small", "plate-crnn_cnn_small", "text-crnn_char")
+MODELS = ("captcha-crnn_cnn_small", "plate-crnn_cnn_small", "text-crnn_char_dense")
 
 
 def main() -> None:

@@ -53,10 +53,10 @@ def test_the_pretrained_line_model_reads_a_paragraph_line_by_line():
     from ocrcore.inference import Recognizer
     from tests.prereq import require_pretrained
 
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     lines = ["使用这个模型识别文字", "批量大小为64。", "第二段：这是一个", "自由的操作系统"]  # Latin: prose_lines
     page = paragraph(lines)
-    read = Recognizer.from_pretrained("text-crnn_char").read_paragraph(page)
+    read = Recognizer.from_pretrained("text-crnn_char_dense").read_paragraph(page)
     assert [line.box for line, _ in read] == [line.box for line in split_lines(page)]
     assert [p.text for _, p in read] == lines
 
@@ -65,9 +65,9 @@ def test_predict_reads_a_paragraph_from_the_command_line(tmp_path, capsys):
     from ocrcore.cli import main
     from tests.prereq import require_pretrained
 
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     Image.fromarray(paragraph(["批量大小为六十四", "自由的操作系统"], indent=(0, 1))).save(tmp_path / "p.png")
-    assert main(["predict", "--model", "text-crnn_char", "--paragraph", str(tmp_path / "p.png")]) == 0
+    assert main(["predict", "--model", "text-crnn_char_dense", "--paragraph", str(tmp_path / "p.png")]) == 0
     rows = [r.split("\t")[:2] for r in capsys.readouterr().out.strip().splitlines()]
     assert rows == [[f"{tmp_path / 'p.png'}:1", "批量大小为六十四"], [f"{tmp_path / 'p.png'}:2", "自由的操作系统"]]
 

@@ -386,7 +386,7 @@ def test_a_text_line_in_a_real_browser(server, monkeypatch):
     is read with one map for the line and one stacked picture of its characters' maps, and a doubtful reading
     (here every one: the threshold above 1) shows the warning with its reason."""
     require_chromium()
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     from playwright.sync_api import sync_playwright
 
     import webapp.service as service_module
@@ -400,10 +400,11 @@ def test_a_text_line_in_a_real_browser(server, monkeypatch):
         page.get_by_role("option", name="text").click()
         page.wait_for_function("document.querySelector('#input-hint')?.innerText.includes('printed Chinese')",
                                timeout=30_000)
-        page.wait_for_function("document.querySelector('#model-info')?.innerText.includes('ocr-text-crnn_char') ||"
-                               " document.querySelector('#model-info')?.innerText.includes('text-crnn_char')",
+        page.wait_for_function("document.querySelector('#model-info')?.innerText.includes("
+                               "'ocr-text-crnn_char_dense') || document.querySelector('#model-info')?.innerText"
+                               ".includes('text-crnn_char_dense')",
                                timeout=60_000)
-        assert page.get_by_label("model").input_value() == "crnn_char"
+        assert page.get_by_label("model").input_value() == "crnn_char_dense"
         page.locator("#generate").click()
         page.wait_for_function("document.querySelector('#input-image img')?.src", timeout=60_000)
         page.locator("#recognise").click()
@@ -623,18 +624,19 @@ def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
 
     from tests.test_lines import paragraph
 
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
     Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
-    out = client.predict(handle_file(str(tmp_path / "page.png")), "text", "crnn_char",
+    out = client.predict(handle_file(str(tmp_path / "page.png")), "text", "crnn_char_dense",
                          api_name="/recognize_paragraph")
     assert [line["text"] for line in out["lines"]] == lines and out["text"] == "\n".join(lines), out
-    assert out["source"] == "pretrained" and out["model"] == "pretrained/text-crnn_char (pretrained)"
+    assert out["source"] == "pretrained" and out["model"] == "pretrained/text-crnn_char_dense (pretrained)"
     tops = [line["box"][1] for line in out["lines"]]
     assert tops == sorted(tops) and all(0 < line["confidence"] <= 1 for line in out["lines"])
     blank = tmp_path / "blank.png"
     Image.new("RGB", (200, 60), "white").save(blank)
-    assert "error" in client.predict(handle_file(str(blank)), "text", "crnn_char", api_name="/recognize_paragraph")
+    assert "error" in client.predict(handle_file(str(blank)), "text", "crnn_char_dense",
+                                     api_name="/recognize_paragraph")
 
 
 def test_a_paragraph_in_a_real_browser(server, tmp_path):
@@ -645,7 +647,7 @@ def test_a_paragraph_in_a_real_browser(server, tmp_path):
     from tests.test_lines import paragraph
 
     require_chromium()
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     lines = ["使用这个模型识别文字", "批量大小为六十四", "自由的操作系统"]
     Image.fromarray(paragraph(lines, indent=(2, 0, 1))).save(tmp_path / "page.png")
     with sync_playwright() as p:
@@ -658,7 +660,7 @@ def test_a_paragraph_in_a_real_browser(server, tmp_path):
         page.wait_for_function("document.querySelector('#paragraph-note')?.innerText.includes('lines')",
                                timeout=90_000)
         note = page.locator("#paragraph-note").inner_text()
-        assert "⚠️" not in note and note.startswith("3 lines") and "text-crnn_char" in note, note
+        assert "⚠️" not in note and note.startswith("3 lines") and "text-crnn_char_dense" in note, note
         assert page.locator("#paragraph-text textarea").input_value() == "\n".join(lines)
         page.wait_for_selector("#paragraph-heatmaps img", timeout=30_000)
         assert page.locator("#paragraph-heatmaps img").count() == len(lines)
@@ -703,11 +705,11 @@ def test_a_line_gets_one_stacked_picture_of_its_characters_maps(registered):
     from tests.test_lines import paragraph
     from webapp.service import ModelService
 
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     from ocrcore.inference.lines import split_lines
 
     line = split_lines(paragraph(["批量大小为六十四"], indent=(0,)))[0].image  # cropped to the line, as read
-    out = ModelService().recognize(line, "text", "crnn_char")
+    out = ModelService().recognize(line, "text", "crnn_char_dense")
     assert out["text"] == "批量大小为六十四"
     assert out["heatmap_captions"] == ["all characters", "each character, top to bottom (colour scale below)"]
     assert len(out["overlays"]) == 2 and out["overlays"][1].height > 8 * 40  # a strip per character
@@ -717,9 +719,9 @@ def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):
     from tests.test_lines import paragraph
     from webapp.service import ModelService
 
-    require_pretrained("text-crnn_char")
+    require_pretrained("text-crnn_char_dense")
     out = ModelService().read_paragraph(paragraph(["批量大小为六十四", "自由的操作系统"], indent=(0, 1)), "text",
-                                        "crnn_char")
+                                        "crnn_char_dense")
     assert out["heatmap_captions"] == ["line 1: 批量大小为六十四", "line 2: 自由的操作系统"]
     boxes = [line["box"] for line in out["lines"]]
     assert [o.size for o in out["overlays"]] == [(x1 - x0, y1 - y0) for x0, y0, x1, y1 in boxes]  # each its line
@@ -736,8 +738,8 @@ def test_the_model_list_follows_the_task(registered):
     registered_here = [a for t, a in service.registry.models() if t == "captcha"]
     assert "crnn" in registered_here  # the module's fixture
     assert service.archs("captcha") == registered_here + [a for a in shipped if a not in registered_here]
-    assert service.archs("text") == ["crnn_char"] and service.archs("char") == ["charcls"]
-    assert _follow_task(service, "text").value == "crnn_char"
+    assert service.archs("text") == ["crnn_char_dense"] and service.archs("char") == ["charcls"]
+    assert _follow_task(service, "text").value == "crnn_char_dense"
     plate = service.archs("plate")
     assert "crnn_cnn_small" in plate and "crnn" not in plate
     assert _choices(service, "plate", "crnn") == ["crnn", *plate]  # the page's start choice is kept
