@@ -283,7 +283,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ocrcore", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging, and an error's traceback (also with OCRCORE_TRACEBACK=1)")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (add_generate, add_train, add_evaluate, add_predict, add_export, add_pretrained, add_ship):
         add(sub)

@@ -42,7 +42,8 @@ def test_evaluate_does_not_depend_on_batch_size(captcha_dataset, tmp_path):
     assert reports[0]["samples"] == 8 and reports[0]["sequence_accuracy"] == 1.0
     paths = write_report(reports[0], tmp_path, "tiny", dataset=ds)
     assert json.loads((tmp_path / "report.json").read_text())["samples"] == 8
-    assert all(p.exists() for p in paths)  # failures.png only with failures: the real-plate test below draws one
+    assert all(p.exists() for p in paths)
+    assert (tmp_path / "failures.png").exists() == bool(reports[0]["errors"])  # drawn when there are failures
     errors = reports[0]["errors"]  # the most confident first, each pointing at its image
     assert [e["confidence"] for e in errors] == sorted((e["confidence"] for e in errors), reverse=True)
     assert all(ds[e["index"]][1] == e["label"] for e in errors)

@@ -102,11 +102,11 @@ class CTCCodec(Codec):
     def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
         targets, target_lengths = self.encode(labels)
         log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (B, T, C) -> (T, B, C)
-        # Everything on the logits' device: CUDA's own CTC kernel refuses targets elsewhere, and the mean
-        # reduction divides the losses by the target lengths where they lie.
+        # Every tensor on the logits' device (CUDA's own CTC kernel refuses targets elsewhere): the form trained on
+        # a GPU with lines of unequal widths.
         device = log_probs.device
-        return F.ctc_loss(log_probs, targets.to(device), lengths.to(device, torch.long), target_lengths.to(device),
-                          blank=BLANK, zero_infinity=True)
+        return F.ctc_loss(log_probs, targets.to(device), lengths.to(device), target_lengths.to(device), blank=BLANK,
+                          zero_infinity=True)
 
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, T, C)
