@@ -130,7 +130,8 @@ class GradCAM:
             model.train(was_training)
         shown = np.asarray(fit(Image.fromarray(image), max_side=max_side)) if max_side else image
         size = (shown.shape[1], shown.shape[0])
-        per_char = [_resize(m, size, x.shape[-1], self._content_width(image)) for m in maps]
+        columns = x.shape[-1] + getattr(model, "context", 0)  # a line reader also reads context columns past the edge
+        per_char = [_resize(m, size, columns, self._content_width(image)) for m in maps]
         combined = _normalise(np.maximum.reduce(per_char)) if per_char else np.zeros(shown.shape[:2], np.float32)
         return Explanation(prediction, per_char, combined, shown)
 

@@ -57,7 +57,8 @@ def test_multihead_length_and_charcls_classes():
 
 
 def test_line_reader_starts_as_the_character_classifier():
-    """crnn_char from a charcls: on a lone 32x32 character, the window at its place is the classifier exactly."""
+    """crnn_char from a charcls: on a lone 32x32 character, the window at its place is the classifier exactly (with
+    no context columns after it, whose repeated edge the classifier never saw)."""
     from ocrcore.training.transfer import transfer_weights
 
     torch.manual_seed(0)
@@ -66,7 +67,7 @@ def test_line_reader_starts_as_the_character_classifier():
         if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             module.running_mean.uniform_(-0.5, 0.5)
             module.running_var.uniform_(0.5, 2.0)
-    line = tiny("crnn_char", "text_zh")
+    line = tiny("crnn_char", "text_zh", context=0)
     transfer = transfer_weights(classifier, line)
     assert transfer.carried_rows == 3755 and transfer.new_chars.startswith("0123456789")
     x = torch.randn(2, 1, 32, 32)
@@ -177,3 +178,18 @@ def test_multihead_starts_on_a_ctc_readers_backbone():
     with pytest.raises(ValueError, match="backbone does not fit"):
         transfer_weights(build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 8, 8)),
                          build("multihead", "alnum_upper", widths=(16, 16, 32, 32)))
+
+
+@pytest.mark.parametrize("arch", ["crnn_char", "crnn_char_dense"])
+def test_line_reader_reads_a_line_alone_as_in_a_padded_batch(arch):
+    """The context columns after a line make its reading independent of the batch: alone, or in a batch padded
+    with its edge column after it (as training and evaluation batch it), the steps agree."""
+    torch.manual_seed(0)
+    model = tiny(arch, "text_zh").model.eval()
+    x = torch.rand(1, 1, 32, 96)
+    padded = torch.cat([x, x[..., -1:].expand(-1, -1, -1, 64)], dim=-1)  # (1, 1, 32, 160)
+    with torch.no_grad():
+        alone, batched = model(x), model(padded)[:, : model(x).shape[1]]
+    assert torch.allclose(alone, batched, atol=1e-5)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        tiny(arch, "text_zh", context=12)

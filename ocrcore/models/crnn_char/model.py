@@ -28,6 +28,12 @@ class CharWindowCRNN(nn.Module):
     Latin letters at CJK line height are 5-8 px wide: "firmware" needs 8 steps (15 with blanks between equal
     neighbours) where stride 8 gives it 7.
 
+    `context` (default `2 * height`: 64 columns at height 32, as far as the last step's receptive field reaches
+    past it): the input's right edge column repeated that many times before the CNN, read as context and not as
+    steps. Training and evaluation batches pad every line but the widest with its edge column, so a line's
+    reading does not depend on its batch only when every line is padded so; without it a line read alone (its
+    end at the input's edge, where the convolutions pad with zeros) reads worse (docs/notes/prose-training.md).
+
     >>> CharWindowCRNN(num_classes=40)(torch.zeros(2, 1, 32, 96)).shape
     torch.Size([2, 12, 40])
     >>> CharWindowCRNN(num_classes=40, stride=4)(torch.zeros(2, 1, 32, 96)).shape
@@ -36,13 +42,16 @@ class CharWindowCRNN(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 1, height: int = 32,
                  widths: tuple[int, int, int, int] = (32, 64, 128, 256), hidden: int = 256, layers: int = 2,
-                 dropout: float = 0.1, stride: int = 8) -> None:
+                 dropout: float = 0.1, stride: int = 8, context: int | None = None) -> None:
         super().__init__()
         if height % 8:
             raise ValueError(f"height must be a multiple of 8 (the CNN pools it 3 times), not {height}")
         if stride not in (4, 8):
             raise ValueError(f"stride must be 8 (one step per 8 columns) or 4 (two), not {stride}")
         self.stride = stride  # input columns per output time step
+        self.context = 2 * height if context is None else context
+        if self.context < 0 or self.context % 8:
+            raise ValueError(f"context must be a non-negative multiple of 8 columns, not {self.context}")
         dense = 8 // stride  # 1, or 2: the map after the last pool is twice as dense along the width
         rows = height // 8
         self.backbone = residual_backbone(in_channels, widths)
@@ -63,10 +72,13 @@ class CharWindowCRNN(nn.Module):
         self.head = nn.Linear(hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.backbone(x)                    # (B, C4, H/8, W/stride)
-        f = self.window(f).squeeze(2)           # (B, hidden, 1, W/stride) -> (B, hidden, W/stride)
-        f = self.sequence(f.transpose(1, 2))    # (B, W/stride, hidden)
-        return self.head(self.dropout(f))       # (B, W/stride, num_classes)
+        steps = x.shape[-1] // self.stride
+        if self.context:
+            x = nn.functional.pad(x, (0, self.context, 0, 0), mode="replicate")  # (B, C, H, W + context)
+        f = self.backbone(x)                    # (B, C4, H/8, (W + context)/stride)
+        f = self.window(f).squeeze(2)           # (B, hidden, 1, ...) -> (B, hidden, (W + context)/stride)
+        f = self.sequence(f.transpose(1, 2))    # (B, (W + context)/stride, hidden)
+        return self.head(self.dropout(f[:, :steps]))  # (B, W/stride, num_classes)
 
     def output_lengths(self, widths: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
         """Time steps per sample for integer input widths (B,), a tensor or an array: what CTC needs for
