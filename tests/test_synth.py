@@ -176,6 +176,23 @@ def test_natural_text_lines_read_like_text_and_keep_every_character_in_play():
         build_generator("text", corpus="wiki")
 
 
+def test_natural_text_writes_latin_phrases_with_spaces_only_when_asked():
+    """latin_phrases: Latin words as 2-3 word phrases, a space between the words and never at a line's ends; at 0
+    (the default) the lines drawn before the knob existed come out unchanged."""
+    plain, none = build_generator("text", length=(5, 24)), build_generator("text", length=(5, 24), latin_phrases=0.0)
+    assert [plain.sample_label(np.random.default_rng(i)) for i in range(200)] == \
+        [none.sample_label(np.random.default_rng(i)) for i in range(200)]
+    assert not any(" " in plain.sample_label(np.random.default_rng(i)) for i in range(500))
+    phrases = build_generator("text", length=(5, 24), latin_phrases=1.0)
+    labels = [phrases.sample_label(np.random.default_rng(i)) for i in range(500)]
+    spaced = [s for s in labels if " " in s]
+    assert len(spaced) > 50 and all(s == s.strip() and "  " not in s for s in spaced)
+    around = [s[i - 1] + s[i + 1] for s in spaced for i, c in enumerate(s) if c == " "]
+    assert all(pair.isascii() and pair.isalnum() for pair in around)  # a space only between two Latin words
+    with pytest.raises(ValueError, match="latin_phrases"):
+        build_generator("text", latin_phrases=1.5)
+
+
 def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
     from ocrcore.synth import corpus
 

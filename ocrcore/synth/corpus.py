@@ -85,12 +85,14 @@ def punctuation(rng: np.random.Generator) -> str:
 
 
 def natural_line(n: int, hanzi: str, charset: str, mix: tuple[float, float, float, float], floor: float,
-                 rng: np.random.Generator) -> str:
+                 rng: np.random.Generator, phrases: float = 0.0) -> str:
     """About `n` characters (exactly `n`) of words, numbers, Latin words and punctuation, all in `charset`.
 
     `mix` weighs words, numbers, Latin words and punctuation marks; a word is, with probability `floor`, one
     character of `hanzi` drawn uniformly, so that every character has at least `floor / len(hanzi)` of the
-    hanzi draws (the dictionary alone would almost never draw the rarest level-1 characters).
+    hanzi draws (the dictionary alone would almost never draw the rarest level-1 characters). A Latin word is,
+    with probability `phrases`, a phrase of 2-3 words with a space between them, as English terms are written
+    inside Chinese text ("Free Software"); with 0 no draw is spent on it, so older lines are drawn unchanged.
     """
     allowed = set(charset)
     weights = np.asarray(mix, dtype=float) / sum(mix)
@@ -105,6 +107,8 @@ def natural_line(n: int, hanzi: str, charset: str, mix: tuple[float, float, floa
             token = number_like(rng)
         elif kind == 2:
             token = latin_word(rng)
+            if phrases and rng.random() < phrases:
+                token = " ".join([token] + [latin_word(rng) for _ in range(int(rng.integers(1, 3)))])
         elif rng.random() < floor:
             token = hanzi[int(rng.integers(len(hanzi)))]
         else:

@@ -88,7 +88,8 @@ class TextLineGenerator(Generator):
     corpus="natural" draws (so a model tuned on it keeps reading what it read before), and
     corpus="prose_heldout" spans of the package held out for testing. Images have height `height` and the
     width the text needs. `fonts` are font paths; empty means every installed CJK font. `mix` weighs hanzi
-    (words), digits (numbers), Latin letters (words) and punctuation.
+    (words), digits (numbers), Latin letters (words) and punctuation; `latin_phrases` is the share of natural
+    lines' Latin words written as phrases of 2-3 words with spaces between them.
 
     Typeset corpora (prose, mixed, prose_heldout) are drawn as documents and screens show them: with
     probability `latin_share` the line's ASCII in a separate Latin font (`latin_fonts`, empty: every installed
@@ -112,11 +113,12 @@ class TextLineGenerator(Generator):
     latin_fonts: tuple[str, ...] = ()
     latin_share: float = 0.5
     crisp: float = 0.25
+    latin_phrases: float = 0.0
 
     def __post_init__(self) -> None:
         if self.corpus not in CORPORA:
             raise ValueError(f"corpus must be one of {CORPORA} (natural: word frequencies), not {self.corpus!r}")
-        for name in ("latin_share", "crisp"):
+        for name in ("latin_share", "crisp", "latin_phrases"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a probability between 0 and 1, not {getattr(self, name)!r}")
 
@@ -152,7 +154,7 @@ class TextLineGenerator(Generator):
             packages = (HELD_OUT,) if self.corpus == "prose_heldout" else TRAINING
             return prose_line(packages, self.length, self.charset.chars, rng)
         if self.corpus in ("natural", "mixed"):
-            return natural_line(n, hanzi, self.charset.chars, self.mix, self.floor, rng)
+            return natural_line(n, hanzi, self.charset.chars, self.mix, self.floor, rng, self.latin_phrases)
         pools = [hanzi, digits, letters, punct]
         weights = np.array([w if pool else 0.0 for w, pool in zip(self.mix, pools, strict=True)])
         out: list[str] = []
