@@ -8,7 +8,7 @@ from ocrcore.data import GeneratorDataset, ShardDataset
 from ocrcore.evaluation import evaluate
 from ocrcore.models import build
 from ocrcore.preprocess import Preprocess
-from ocrcore.training import TrainConfig, Trainer
+from ocrcore.training import TrainConfig, Trainer, frozen_layers
 from tests.test_models import tiny
 
 CFG = TrainConfig(epochs=2, batch_size=8, lr=3e-3, workers=0, augment=0.5, seed=1)
@@ -70,19 +70,27 @@ def test_bf16_autocast_only_where_the_cpu_computes_in_bf16(tmp_path, monkeypatch
         assert read_checkpoint(tmp_path / "last.pt")["train"]["hardware"].endswith("bf16 autocast")
 
 
-def test_fine_tune_with_a_frozen_backbone(captcha_dataset, tmp_path):
+@pytest.mark.parametrize("unfreeze_last", [0, 2])
+def test_fine_tune_with_a_frozen_backbone(captcha_dataset, tmp_path, unfreeze_last):
     train = ShardDataset(captcha_dataset, "train")
     base = tiny("crnn")
     Trainer(base, train, None, TrainConfig(epochs=1, batch_size=8, workers=0), tmp_path / "base").fit()
     tuned = tiny("crnn")
-    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, freeze_backbone=True)
+    cfg = TrainConfig(epochs=1, batch_size=8, workers=0, freeze_backbone=True, unfreeze_last=unfreeze_last)
     trainer = Trainer(tuned, train, None, cfg, tmp_path / "tuned")
     trainer.init_weights(tmp_path / "base" / "last.pt")
-    before = {k: v.clone() for k, v in tuned.model.backbone.state_dict().items()}
+    layers = len(tuned.model.backbone)
+    before = [{k: v.clone() for k, v in layer.state_dict().items()} for layer in tuned.model.backbone]
     trainer.fit()
-    after = tuned.model.backbone.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)  # weights and BatchNorm statistics
+    for i, layer in enumerate(tuned.model.backbone):  # weights and BatchNorm statistics
+        kept = all(torch.equal(before[i][k], v) for k, v in layer.state_dict().items())
+        assert kept == (i < layers - unfreeze_last or not before[i]), i
     assert not torch.equal(base.model.head.weight, tuned.model.head.weight)
+
+
+def test_unfreeze_last_must_leave_part_of_the_backbone_frozen():
+    with pytest.raises(ValueError, match="unfreeze_last"):
+        frozen_layers(tiny("crnn").model, 99)
 
 
 def test_config_is_frozen():

@@ -2,6 +2,6 @@
 
 from ocrcore.training.augment import Augment
 from ocrcore.training.job import Synthetic, run_training
-from ocrcore.training.trainer import TrainConfig, Trainer, pick_device
+from ocrcore.training.trainer import TrainConfig, Trainer, frozen_layers, pick_device
 
-__all__ = ["Augment", "Synthetic", "TrainConfig", "Trainer", "pick_device", "run_training"]
+__all__ = ["Augment", "Synthetic", "TrainConfig", "Trainer", "frozen_layers", "pick_device", "run_training"]

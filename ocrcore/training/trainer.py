@@ -51,6 +51,9 @@ class TrainConfig:
     seed: int = 0
     target_accuracy: float | None = None  # stop once validation sequence accuracy reaches it
     freeze_backbone: bool = False
+    # With freeze_backbone: the backbone's last this many layers (its Sequential's last modules) still learn, the
+    # rest stays fixed (0: the whole backbone fixed). Gradients then flow only through the top stage.
+    unfreeze_last: int = 0
     checkpoint_every: int = 0  # also checkpoint every N steps (0: once per epoch)
     # Seconds of training (0: no limit): the run ends when they are spent (then validates and saves as at an
     # epoch's end), and the cosine schedule follows the share of them spent instead of the steps, so a run
@@ -70,6 +73,19 @@ class TrainConfig:
     teacher: str | None = None
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
+
+
+def frozen_layers(model: torch.nn.Module, unfreeze_last: int = 0) -> torch.nn.Module:
+    """The part of `model.backbone` a backbone-frozen fine-tune keeps fixed: all of it, or all but its last
+    `unfreeze_last` layers (the backbone must then be an nn.Sequential, as the zoo's CNN backbones are)."""
+    backbone = model.backbone
+    if not unfreeze_last:
+        return backbone
+    if not isinstance(backbone, torch.nn.Sequential) or not 0 < unfreeze_last < len(backbone):
+        size = len(backbone) if isinstance(backbone, torch.nn.Sequential) else "not a Sequential"
+        raise ValueError(f"unfreeze_last counts the backbone's last layers that still learn: between 1 and one "
+                         f"less than its layers ({size}); got {unfreeze_last}")
+    return backbone[:len(backbone) - unfreeze_last]
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -119,7 +135,7 @@ class Trainer:
         # bf16 (bench/results/train-speedups*.md); evaluation always runs in fp32, as models are served.
         self.amp = cfg.amp and native_bf16(self.device)
         if cfg.freeze_backbone:
-            for p in self.model.backbone.parameters():
+            for p in frozen_layers(self.model, cfg.unfreeze_last).parameters():
                 p.requires_grad_(False)
         if not 0 <= cfg.distill_weight <= 1 or cfg.distill_temperature <= 0:
             raise ValueError(f"distill_weight is a share in [0, 1] and distill_temperature > 0; got "
@@ -262,7 +278,7 @@ class Trainer:
         start = self.step - epoch * self.steps_per_epoch
         self.model.train()
         if self.cfg.freeze_backbone:
-            self.model.backbone.eval()  # frozen BatchNorm statistics too
+            frozen_layers(self.model, self.cfg.unfreeze_last).eval()  # frozen BatchNorm statistics too
         batches = self._by_width(self._loader(epoch, start), epoch, start)
         bar = tqdm(batches, total=self.steps_per_epoch - start, initial=0,
                    desc=f"epoch {epoch + 1}/{self.cfg.epochs}", unit="batch", leave=False, disable=self.rank > 0)
