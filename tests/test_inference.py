@@ -107,6 +107,20 @@ def test_int8_file_reads_like_the_fp32_one(trained_reader, tmp_path):
         quantize_onnx(fp32, tmp_path / "none.onnx", [])
 
 
+def test_int8_line_reader_runs_without_buffer_warnings(tmp_path, capfd):
+    """A line reader's context columns are sliced off inside the graph; the int8 file must not carry the wrong
+    intermediate shapes symbolic inference gives that slice (onnxruntime would warn on every call)."""
+    bundle = tiny("crnn_char_dense", "text_zh")
+    rng = np.random.default_rng(0)
+    lines = [rng.integers(0, 255, (32, w), dtype=np.uint8) for w in (96, 200, 352)]
+    int8 = quantize_onnx(export_onnx(bundle, tmp_path / "m.onnx"), tmp_path / "m.int8.onnx", lines)
+    capfd.readouterr()
+    reader = OnnxRecognizer(int8, threads=1)
+    for line in lines:
+        assert reader.logits(preprocess(line, bundle.preprocess)[None]).shape[1] == line.shape[1] // 4
+    assert "Shape mismatch" not in capfd.readouterr().err
+
+
 @pytest.fixture(scope="module")
 def trained_reader():
     """The smallest pretrained captcha model: fixed, trained weights whose readings differ from image to image
