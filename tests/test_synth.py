@@ -9,6 +9,7 @@ from captcha.image import ImageCaptcha
 
 from ocrcore.charsets import PLATE_PROVINCES
 from ocrcore.synth import GENERATORS, TASKS, LabelSplit, build_generator
+from ocrcore.synth.text import vary_face
 
 # Plates of one row only: two-row plates come out with their rows side by side, at their own size.
 ONE_ROW = {"types": ("blue", "yellow", "green", "white", "black"), "type_weights": (0.65, 0.12, 0.15, 0.04, 0.04)}
@@ -191,6 +192,31 @@ def test_natural_text_writes_latin_phrases_with_spaces_only_when_asked():
     assert all(pair.isascii() and pair.isalnum() for pair in around)  # a space only between two Latin words
     with pytest.raises(ValueError, match="latin_phrases"):
         build_generator("text", latin_phrases=1.5)
+
+
+def test_face_variation_draws_lines_wider_narrower_heavier_and_lighter_only_when_asked():
+    """face_variation: the same label drawn with the same seed comes out at other widths and stroke weights; at 0
+    (the default) every image drawn before the knob existed comes out unchanged."""
+    plain, none = build_generator("text", length=(5, 15)), build_generator("text", length=(5, 15), face_variation=0.0)
+    assert all(np.array_equal(np.asarray(plain.sample(np.random.default_rng(i))[0]),
+                              np.asarray(none.sample(np.random.default_rng(i))[0])) for i in range(10))
+    varied = build_generator("text", length=(5, 15), face_variation=1.0, degrade=0.0)
+    flat = build_generator("text", length=(5, 15), degrade=0.0)
+    ratios = []
+    for i in range(40):
+        label = flat.sample_label(np.random.default_rng(i))
+        a, b = (g.render(label, np.random.default_rng(i)) for g in (flat, varied))
+        ratios.append(b.width / a.width)
+    bar = np.full((40, 60, 3), 255, np.uint8)
+    bar[10:30, 20:40] = 0  # a dark stroke on paper: its area after each draw
+    areas = []
+    for i in range(30):
+        out = vary_face(bar, (0, 0, 0), True, np.random.default_rng(i))
+        areas.append((out < 128).all(-1).sum() * bar.shape[1] / out.shape[1])  # the stroke's area, unstretched
+    assert min(areas) < 380 < 420 < max(areas)  # lighter and heavier strokes than the drawn 400 pixels
+    assert min(ratios) < 0.9 and max(ratios) > 1.1 and all(0.75 < r < 1.3 for r in ratios)
+    with pytest.raises(ValueError, match="face_variation"):
+        build_generator("text", face_variation=-0.1)
 
 
 def test_natural_text_without_jieba_says_what_to_install(monkeypatch):

@@ -55,6 +55,22 @@ def _advances(label: str, faces: list[ImageFont.FreeTypeFont], spacing: float, t
             for f, c in zip(faces, label, strict=True)]
 
 
+def vary_face(arr: np.ndarray, ink: tuple[int, int, int], weight: bool, rng: np.random.Generator) -> np.ndarray:
+    """The drawn line as a face no installed font has: narrower or wider (x0.8-1.25, as condensed and extended
+    designs are) and, when `weight`, its strokes a pixel heavier or lighter (a third each way; at the 30-48 px
+    drawing size, about what a Bold or Light weight adds or takes)."""
+    h, w = arr.shape[:2]
+    arr = cv2.resize(arr, (max(1, round(w * np.exp(rng.uniform(np.log(0.8), np.log(1.25))))), h),
+                     interpolation=cv2.INTER_LINEAR)
+    change = int(rng.integers(3)) if weight else 0  # 0 as drawn, 1 heavier, 2 lighter
+    if change:
+        dark_ink = sum(ink) < 3 * 128  # dark strokes grow by taking each pixel's darkest neighbour
+        grow = cv2.erode if dark_ink else cv2.dilate
+        shrink = cv2.dilate if dark_ink else cv2.erode
+        arr = (grow if change == 1 else shrink)(arr, np.ones((2, 2), np.uint8))
+    return arr
+
+
 def _pick_font(label: str, fonts: list[Font], rng: np.random.Generator) -> Font:
     usable = [f for f in fonts if f.covers(label)]
     if not usable:
@@ -89,7 +105,8 @@ class TextLineGenerator(Generator):
     corpus="prose_heldout" spans of the package held out for testing. Images have height `height` and the
     width the text needs. `fonts` are font paths; empty means every installed CJK font. `mix` weighs hanzi
     (words), digits (numbers), Latin letters (words) and punctuation; `latin_phrases` is the share of natural
-    lines' Latin words written as phrases of 2-3 words with spaces between them.
+    lines' Latin words written as phrases of 2-3 words with spaces between them; `face_variation` the share of
+    lines drawn narrower or wider and with heavier or lighter strokes than their font (designs not installed).
 
     Typeset corpora (prose, mixed, prose_heldout) are drawn as documents and screens show them: with
     probability `latin_share` the line's ASCII in a separate Latin font (`latin_fonts`, empty: every installed
@@ -114,11 +131,12 @@ class TextLineGenerator(Generator):
     latin_share: float = 0.5
     crisp: float = 0.25
     latin_phrases: float = 0.0
+    face_variation: float = 0.0
 
     def __post_init__(self) -> None:
         if self.corpus not in CORPORA:
             raise ValueError(f"corpus must be one of {CORPORA} (natural: word frequencies), not {self.corpus!r}")
-        for name in ("latin_share", "crisp", "latin_phrases"):
+        for name in ("latin_share", "crisp", "latin_phrases", "face_variation"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} is a probability between 0 and 1, not {getattr(self, name)!r}")
 
@@ -202,8 +220,11 @@ class TextLineGenerator(Generator):
             i, j = sorted(int(v) for v in rng.integers(0, len(label) + 1, size=2))
             left, y = pad + sum(advances[:i]), baseline + max(1.0, 0.12 * font.size)
             draw.line([(left, y), (left + sum(advances[i:j]), y)], fill=ink, width=max(1, font.size // 14))
+        arr = np.asarray(image)
+        if self.face_variation and rng.random() < self.face_variation:  # no draw at 0: earlier sets unchanged
+            arr = vary_face(arr, ink, not small, rng)
         s = 0.0 if crisp else self.degrade
-        arr = degrade.apply_some(np.asarray(image), rng, [
+        arr = degrade.apply_some(arr, rng, [
             (0.3 * s, lambda im, r: degrade.perspective(im, r, 0.03)),
             (0.3 * s, lambda im, r: degrade.rotate_shear(im, r, max_deg=2, max_shear=0.15)),
             (0.3 * s, lambda im, r: degrade.gaussian_blur(im, r, 1.2)),
