@@ -186,3 +186,21 @@ def test_probabilities_of_an_array_match_a_tensors():
     lengths = torch.tensor([12, 9, 5])
     for a, b in zip(codec.decode(logits, lengths), codec.decode(logits.numpy(), lengths), strict=True):
         assert a.text == b.text and abs(a.confidence - b.confidence) < 1e-5 and a.frames == b.frames
+
+
+def test_a_closing_bracket_takes_its_opening_ones_width():
+    """`（ab)` with `）` the close runner-up reads `（ab）`; the surer opener's width wins, a lone closer, a pair of
+    one width and a twin outside the top-k stay as read, and a pattern constraint turns the rule off."""
+    codec = CTCCodec(Charset("abcdefgh()（）"))
+    index = {c: codec.charset.chars.index(c) + 1 for c in codec.charset.chars}
+    logits = peaked(codec, "（ab)")
+    closer = slice(9, 11)  # the frames of `)`
+    logits[0, closer, index["）"]] += 11.0
+    pred = codec.decode(logits)[0]
+    assert pred.text == "（ab）" and pred.alternatives[3][0][0] == ")" and pred.char_probs[3] < 0.5
+    assert codec.with_options(constraint=Constraint(r"\(ab\)|（ab\)")).decode(logits)[0].text == "（ab)"
+    assert codec.decode(peaked(codec, "ab)"))[0].text == "ab)"
+    assert codec.decode(peaked(codec, "(ab)"))[0].text == "(ab)"
+    unlikely = peaked(codec, "（ab)")
+    unlikely[0, closer, [index[c] for c in "cdefg"]] += 3.0  # five classes likelier than `）`
+    assert codec.decode(unlikely)[0].text == "（ab)"

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
 from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.brackets import pair_widths
 from ocrcore.decoding.lm import START, CharBigram
 
 BLANK = 0
@@ -128,8 +129,11 @@ class CTCCodec(Codec):
         return self._prediction([c for c, _ in path], [frames for _, frames in path], probs)
 
     def _prediction(self, ids: list[int], frames: list[list[int]], probs: np.ndarray) -> Prediction:
-        """Character probability = its best frame's probability; confidence = their product."""
+        """Character probability = its best frame's probability; confidence = their product. Bracket pairs of
+        mixed widths take one width (`brackets.pair_widths`)."""
         peaks = [fr[int(np.argmax(probs[fr, c]))] if len(fr) > 1 else fr[0] for c, fr in zip(ids, frames, strict=True)]
+        if self.constraint is None:  # a pattern decides the characters itself
+            ids = pair_widths(ids, probs[peaks], self.charset, self.topk, offset=1)
         char_probs = tuple(rounded(probs[peaks, ids]))
         alts = topk_rows(probs[peaks], self.charset, self.topk, offset=1)
         text = self.charset.decode(c - 1 for c in ids)
