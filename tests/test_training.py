@@ -88,9 +88,12 @@ def test_fine_tune_with_a_frozen_backbone(captcha_dataset, tmp_path, unfreeze_la
     assert not torch.equal(base.model.head.weight, tuned.model.head.weight)
 
 
-def test_unfreeze_last_must_leave_part_of_the_backbone_frozen():
+def test_unfreeze_last_must_leave_part_of_the_backbone_frozen(captcha_dataset, tmp_path):
     with pytest.raises(ValueError, match="unfreeze_last"):
         frozen_layers(tiny("crnn").model, 99)
+    with pytest.raises(ValueError, match="freeze_backbone=True"):  # without a frozen backbone it would do nothing
+        Trainer(tiny("crnn"), ShardDataset(captcha_dataset, "train"), None,
+                TrainConfig(epochs=1, batch_size=8, workers=0, unfreeze_last=2), tmp_path)
 
 
 def test_config_is_frozen():

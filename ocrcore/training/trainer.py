@@ -134,6 +134,9 @@ class Trainer:
         # bf16 autocast (weights, optimizer and loss stay fp32): 2-2.3x the steps per second on a CPU with native
         # bf16 (bench/results/train-speedups*.md); evaluation always runs in fp32, as models are served.
         self.amp = cfg.amp and native_bf16(self.device)
+        if cfg.unfreeze_last and not cfg.freeze_backbone:
+            raise ValueError(f"unfreeze_last ({cfg.unfreeze_last}) says which backbone layers still learn in a "
+                             "backbone-frozen fine-tune; add freeze_backbone=True (--freeze-backbone true)")
         if cfg.freeze_backbone:
             for p in frozen_layers(self.model, cfg.unfreeze_last).parameters():
                 p.requires_grad_(False)
