@@ -151,6 +151,71 @@ def test_a_charset_of_the_same_size_is_still_matched_by_character():
     assert torch.equal(target.model.head.weight[1], source.model.head.weight[2])  # 'b' row
 
 
+def _randomised_batchnorm(bundle):
+    """Statistics and scales as a trained model has them (a fresh BatchNorm's are all 0s and 1s)."""
+    with torch.no_grad():
+        for m in bundle.model.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                for t in (m.weight, m.bias, m.running_mean):
+                    t.normal_()
+                m.running_var.uniform_(0.5, 2)
+    return bundle.model.eval()
+
+
+def test_narrowing_into_the_same_widths_changes_nothing():
+    from ocrcore.models.crnn import narrow_from
+
+    source, target = tiny("crnn_cnn_small"), tiny("crnn_cnn_small")
+    _randomised_batchnorm(source)
+    rows = [(i, i) for i in range(source.codec.num_classes)]
+    narrow_from(target.model.eval(), source.model, rows)
+    x = torch.randn(2, 1, 32, 64)
+    assert torch.allclose(target.model(x), source.model(x))
+
+
+def test_a_narrower_model_keeps_the_strongest_channels_and_trains_at_its_own_widths(captcha_dataset, tmp_path):
+    from ocrcore.checkpoint import save_checkpoint
+    from ocrcore.training import run_training
+    from ocrcore.training.transfer import transfer_weights
+
+    source = tiny("crnn_cnn_small", widths=(8, 16, 16, 16))
+    _randomised_batchnorm(source)
+    with torch.no_grad():  # the first layer's channel 5 carries the most: it must be kept
+        source.model.backbone[0][1].weight.mul_(0.01)[5] = 100.0
+    target = build("crnn_cnn_tiny", source.charset, preprocess=source.preprocess, widths=(4, 8, 8, 8))
+    transfer_weights(source, target)
+
+    def picked(layer):  # which source channels the target's BatchNorm holds (random scales: all distinct)
+        scales = source.model.backbone[layer][1].weight.tolist()
+        return [scales.index(v) for v in target.model.backbone[layer][1].weight.tolist()]
+
+    assert 5 in picked(0) and picked(0) == sorted(picked(0))
+    stream = picked(-2)  # the last convolution's channels: the residual stream the sequence stage and head read
+    assert torch.equal(target.model.head.weight, source.model.head.weight[:, stream])
+    assert torch.equal(target.model.sequence.blocks[0][0].weight,
+                       source.model.sequence.blocks[0][0].weight[stream][:, stream])
+    x = torch.randn(1, 1, 32, 64)
+    assert target.model.eval()(x).shape == source.model(x).shape
+
+    start = save_checkpoint(tmp_path / "small.pt", build("crnn_cnn_small", source.charset))
+    result = run_training("crnn_cnn_tiny", TrainConfig(epochs=1, batch_size=8, workers=0), tmp_path / "run",
+                          data=captcha_dataset, init_from=start)
+    assert tuple(read_checkpoint(result["checkpoint"])["meta"]["arch_kwargs"]["widths"]) == (16, 32, 48, 64)
+
+
+def test_narrowing_refuses_what_it_cannot_slice():
+    from ocrcore.checkpoint import CheckpointError
+    from ocrcore.models.crnn import narrow_from
+    from ocrcore.training.transfer import transfer_weights
+
+    with pytest.raises(CheckpointError, match="cannot start from a crnn model"):
+        transfer_weights(tiny("crnn"), tiny("crnn_cnn_tiny"))
+    with pytest.raises(ValueError, match="an LSTM cannot be narrowed"):
+        narrow_from(tiny("crnn_cnn_tiny").model, tiny("crnn").model, [])
+    with pytest.raises(ValueError, match="wider than the source"):
+        narrow_from(tiny("crnn_cnn_small", widths=(8, 16, 32, 16)).model, tiny("crnn_cnn_small").model, [])
+
+
 def test_fine_tune_from_another_charset_and_architecture_size(captcha_dataset, tmp_path, caplog):
     from ocrcore.checkpoint import save_checkpoint
     from ocrcore.training import run_training

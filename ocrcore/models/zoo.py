@@ -26,7 +26,7 @@ from ocrcore.decoding import AttentionCodec, CTCCodec, FixedLengthCodec, LeadCTC
 from ocrcore.decoding.base import Codec
 from ocrcore.models.attention import AttentionReader
 from ocrcore.models.charcls import CharClassifier
-from ocrcore.models.crnn import CRNN
+from ocrcore.models.crnn import CRNN, narrow_from
 from ocrcore.models.crnn_char import CharWindowCRNN, from_classifier
 from ocrcore.models.multihead import MultiHeadCNN
 from ocrcore.preprocess import Preprocess
@@ -70,6 +70,7 @@ class Arch:
     base: str | None = None  # a variant of `base`: each starts from the other's weights by parameter name
     adopts: dict[str, Adopt] = field(default_factory=dict)  # source arch -> copy a trained source into a fresh one
     saved_before: dict[str, Any] = field(default_factory=dict)  # defaults of checkpoints written before a change
+    narrows: tuple[str, ...] = ()  # wider architectures of its layout it starts from, at its own widths
 
     @property
     def family(self) -> str:
@@ -78,16 +79,19 @@ class Arch:
     def start_rule(self, source: str) -> str | Adopt:
         """How a model of this architecture starts from a `source` checkpoint: "same" (every weight, the
         source's sizes), "family" (a variant or its base: weights by parameter name, the source's sizes), or
-        the function that copies across architectures (`adopts`); CheckpointError when it cannot."""
+        the function that copies across architectures (`adopts`, or `narrows`: the source's strongest
+        channels into this architecture's own widths); CheckpointError when it cannot."""
         if source == self.name:
             return "same"
         if get_arch(source).family == self.family:
             return "family"
         if source in self.adopts:
             return self.adopts[source]
+        if source in self.narrows:
+            return _narrowed
         from ocrcore.checkpoint import CheckpointError
 
-        starts = " or ".join(sorted(self.adopts))
+        starts = " or ".join(sorted([*self.adopts, *self.narrows]))
         raise CheckpointError(f"a {self.name} model cannot start from a {source} model; start it from a "
                               f"{self.name} checkpoint" + (f" or a {starts} one" if starts else ""))
 
@@ -96,11 +100,12 @@ REGISTRY: dict[str, Arch] = {}
 
 
 def register(fixed_length: int | None = None, length_fixed: bool = False, base: str | None = None,
-             adopts: dict[str, Adopt] | None = None, saved_before: dict[str, Any] | None = None) -> Callable:
+             adopts: dict[str, Adopt] | None = None, saved_before: dict[str, Any] | None = None,
+             narrows: tuple[str, ...] = ()) -> Callable:
     """Declare the decorated builder as the architecture of its name."""
     def declare(builder: Callable[..., ModelBundle]) -> Callable[..., ModelBundle]:
         REGISTRY[builder.__name__] = Arch(builder.__name__, builder, fixed_length, length_fixed, base,
-                                          dict(adopts or {}), dict(saved_before or {}))
+                                          dict(adopts or {}), dict(saved_before or {}), tuple(narrows))
         return builder
     return declare
 
@@ -134,6 +139,10 @@ def _heads_on_backbone(source: ModelBundle, target: ModelBundle, rows: list[tupl
     return len(backbone)
 
 
+def _narrowed(source: ModelBundle, target: ModelBundle, rows: list[tuple[int, int]]) -> int:
+    return narrow_from(target.model, source.model, rows)
+
+
 def _ctc(arch: str, charset: Charset, preprocess: Preprocess | None, recurrent: bool, kw: dict) -> ModelBundle:
     pre = preprocess or Preprocess(height=32)
     model = CRNN(len(charset) + 1, in_channels=pre.channels, recurrent=recurrent, **kw)
@@ -159,10 +168,11 @@ def crnn_cnn_small(charset: Charset, length: None, preprocess: Preprocess | None
     return _ctc("crnn_cnn_small", charset, preprocess, False, {"widths": (32, 64, 96, 128), **kw})
 
 
-@register()
+@register(narrows=("crnn_cnn_small", "crnn_cnn"))
 def crnn_cnn_tiny(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
     """`crnn_cnn_small` at half its width (a quarter of its multiply-adds, 0.13M parameters): the student to
-    distil a small model into (`TrainConfig.teacher`) where every tenth of a millisecond counts."""
+    distil a small model into (`TrainConfig.teacher`) where every tenth of a millisecond counts; started from a
+    `crnn_cnn_small` or `crnn_cnn` checkpoint it keeps that model's strongest channels (`narrow_from`)."""
     return _ctc("crnn_cnn_tiny", charset, preprocess, False, {"widths": (16, 32, 48, 64), **kw})
 
 

@@ -84,6 +84,8 @@ def _bundle(arch: str, cs: Charset, length: int | None, height: int | None, widt
     elif rule == "family":
         sizes = {k: v for k, v in start.arch_kwargs.items() if k in ADOPTED_SIZES}
         bundle = build(arch, cs, length, start.preprocess, **sizes)
+    elif start is not None and start.arch in get_arch(arch).narrows:  # its own widths, the source's input
+        bundle = build(arch, cs, length, start.preprocess)
     else:  # a fresh model, or one of the source's sizes that starts from another architecture
         sizes = {k: v for k, v in start.arch_kwargs.items() if k in ADOPTED_SIZES} if start else {}
         bundle = build(arch, cs, length, **sizes)

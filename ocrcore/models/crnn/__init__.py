@@ -1,3 +1,3 @@
-from ocrcore.models.crnn.model import CRNN
+from ocrcore.models.crnn.model import CRNN, narrow_from
 
-__all__ = ["CRNN"]
+__all__ = ["CRNN", "narrow_from"]
