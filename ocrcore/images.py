@@ -96,13 +96,23 @@ def load_array(source: ImageSource) -> np.ndarray:
 
 
 def _plain_png_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from the header of an 8-bit grey or RGB PNG with no tRNS or eXIf chunk, else None."""
+    """(width, height) from the header of an 8-bit grey or RGB PNG with no tRNS or eXIf chunk anywhere (before or
+    after the image data), else None; also None when the chunks run past the end (Pillow then says why). Walks
+    the chunk headers: a few steps for a small image, where searching its bytes cost a tenth of decoding it."""
     if len(data) < 33 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     width, height, depth, colour = struct.unpack(">IIBB", data[16:26])
-    if depth != 8 or colour not in (0, 2) or b"tRNS" in data or b"eXIf" in data:  # (a chance match: Pillow)
+    if depth != 8 or colour not in (0, 2):
         return None
-    return width, height
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, pos)
+        if kind in (b"tRNS", b"eXIf"):
+            return None
+        if kind == b"IEND":
+            return width, height
+        pos += 12 + length  # length, type, data, CRC
+    return None
 
 
 def _decode(data: BinaryIO, name: str, max_pixels: int, max_side: int, fit_pixels: int | None) -> Image.Image:

@@ -207,6 +207,15 @@ def _with_chunk(png: bytes, kind: bytes, value: int) -> bytes:
     return png[:33] + chunk + png[33:]
 
 
+def _chunk_at_end(png: bytes, kind: bytes, body: bytes) -> bytes:
+    """`png` with a chunk between its image data and IEND (where some writers put eXIf)."""
+    import struct
+    import zlib
+
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return png[:-12] + chunk + png[-12:]
+
+
 def test_load_array_gives_load_images_pixels_for_every_png_kind():
     """OpenCV decodes plain 8-bit grey and RGB PNGs (interlaced too); every other kind goes through Pillow's
     path (palette, alpha, transparency, 16 bits, EXIF): the pixels are `load_image`'s either way."""
@@ -222,7 +231,8 @@ def test_load_array_gives_load_images_pixels_for_every_png_kind():
     kinds = [_encode(rgb), _encode(grey), _encode(rgb, interlace=1), _encode(rgb.convert("P")),
              _encode(with_alpha), _encode(rgb, transparency=(1, 2, 3)), _encode(grey.convert("I;16")),
              _encode(rgb, exif=exif.tobytes()), _encode(rgb, "JPEG"), _with_chunk(_encode(rgb), b"gAMA", 45455),
-             _with_chunk(_encode(grey), b"gAMA", 100000), _with_chunk(_encode(rgb), b"sRGB", 0)]
+             _with_chunk(_encode(grey), b"gAMA", 100000), _with_chunk(_encode(rgb), b"sRGB", 0),
+             _chunk_at_end(_encode(rgb), b"eXIf", exif.tobytes()), _chunk_at_end(_encode(rgb), b"tEXt", b"k\0v")]
     for data in kinds:
         expected = np.asarray(load_image(data))
         got = load_array(data)
