@@ -92,3 +92,23 @@ def test_a_typeset_page_splits_into_its_wrapped_lines():
     for dark, skew in ((False, 0.0), (True, 1.5)):
         found = split_lines(draw_page(lines, font, indent=2, dark=dark, skew=skew))
         assert len(found) == len(lines) == 4
+
+
+@pytest.mark.parametrize("last", ["息。", "。"])
+def test_a_short_last_line_is_one_line_of_its_own(last):
+    """A last line of one glyph whose parts do not touch (息) stays one line; a lone full stop, too faint for the
+    row profile, is found and cropped at a line's height with its ink at the bottom."""
+    lines = ["第二段：这是一个自由的操作系统，", "它由许多软件包组成，可以", last]
+    found = split_lines(paragraph(lines, size=26, spacing=1.4, indent=(0, 0, 0)), max_skew=0)
+    assert len(found) == 3
+    full = found[0].image.shape[0]
+    assert found[2].image.shape[0] >= 0.8 * full
+    assert found[2].box[1] > found[1].box[1] + 20  # below the second line, not a piece of it
+
+
+def test_specks_between_lines_are_not_lines():
+    page = paragraph(LINES[:2], indent=(0, 0)).copy()
+    rng = np.random.default_rng(0)
+    ys, xs = rng.integers(0, page.shape[0], 40), rng.integers(0, page.shape[1], 40)
+    page[ys, xs] = 0  # single dark pixels all over the page
+    assert len(split_lines(page, max_skew=0)) == 2

@@ -3,9 +3,11 @@
 A screenshot or a scanned paragraph holds several lines of text; the line readers read one. `split_lines`
 finds the ink (Otsu threshold, either polarity: dark text on light or light on dark), estimates the skew (the
 angle within `max_skew` degrees whose row profile is sharpest), rotates the page straight, and cuts where the row
-profile falls to (almost) nothing. Lines thinner than a third of the median line are merged into their nearest
-neighbour (a dotted i, an underline, a stray mark); each line is cropped to its ink columns with a margin, so
-indentation is kept out of the crop.
+profile falls to (almost) nothing. Ink too faint for that cut (a last line of one `。`) is found apart, among
+components larger than specks. Bands that fit in one line height together are pieces of one line (a glyph whose
+parts do not touch, as 息 on a short last line, a dot, an underline) and are joined; a band thinner than a line
+(a lone `。`) is read at a line's height, its ink at the bottom. Each line is cropped to its ink columns with a
+margin, so indentation is kept out of the crop.
 """
 
 from __future__ import annotations
@@ -71,10 +73,12 @@ def split_lines(source: ImageSource, max_skew: float = 5.0, margin: float = 0.15
         mask = _rotate(mask.astype(np.uint8), angle, 0) > 0
     profile = mask.sum(axis=1)
     rows = _runs(profile > max(1, 0.02 * profile.max()))
-    rows = _merge_thin(rows)
+    height = line_height(rows)
+    rows = _join_pieces(sorted(rows + _faint_rows(mask, rows, height)), height)
     lines = []
     for top, bottom in rows:
         cols = np.flatnonzero(mask[top:bottom].any(axis=0))
+        top = min(top, max(0, bottom - round(height)))  # a band thinner than a line: read at a line's height
         pad = int(round(margin * (bottom - top)))
         x0, x1 = max(0, cols[0] - pad), min(image.shape[1], cols[-1] + 1 + pad)
         y0, y1 = max(0, top - pad), min(image.shape[0], bottom + pad)
@@ -82,19 +86,35 @@ def split_lines(source: ImageSource, max_skew: float = 5.0, margin: float = 0.15
     return lines
 
 
-def _merge_thin(rows: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge runs thinner than a third of the median run into the nearer neighbour."""
+def line_height(rows: list[tuple[int, int]]) -> float:
+    """The height of one line: the median band among those at least half as tall as the tallest (pieces of a line
+    do not count)."""
+    heights = [b - a for a, b in rows]
+    return float(np.median([h for h in heights if h >= max(heights) / 2]))
+
+
+def _faint_rows(mask: np.ndarray, rows: list[tuple[int, int]], height: float) -> list[tuple[int, int]]:
+    """Bands of ink the profile threshold missed, apart from every band in `rows` (not the faint top or bottom of
+    one), counting only components of at least a (height / 8)^2 square's pixels (a full stop is about that;
+    scanner specks are smaller)."""
+    found = np.zeros(mask.shape[0], bool)
+    for a, b in rows:
+        found[a:b] = True
+    if not mask[~found].any():
+        return []
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.flatnonzero(stats[:, cv2.CC_STAT_AREA] >= max(2.0, (height / 8) ** 2))
+    ink = np.isin(labels, keep[keep > 0]).any(axis=1)  # label 0: the background
+    return [(a, b) for a, b in _runs(ink) if not found[a:b].any()]
+
+
+def _join_pieces(rows: list[tuple[int, int]], height: float, fits: float = 1.25) -> list[tuple[int, int]]:
+    """Join neighbouring bands while the pair fits in `fits` line heights, the tightest pair first."""
     rows = list(rows)
     while len(rows) > 1:
-        heights = [b - a for a, b in rows]
-        median = float(np.median(heights))
-        thin = [i for i, h in enumerate(heights) if h < median / 3]
-        if not thin:
+        spans = [rows[i + 1][1] - rows[i][0] for i in range(len(rows) - 1)]
+        i = int(np.argmin(spans))
+        if spans[i] > fits * height:
             break
-        i = thin[0]
-        gap_up = rows[i][0] - rows[i - 1][1] if i > 0 else np.inf
-        gap_down = rows[i + 1][0] - rows[i][1] if i + 1 < len(rows) else np.inf
-        j = i - 1 if gap_up <= gap_down else i + 1
-        a, b = min(i, j), max(i, j)
-        rows[a:b + 1] = [(rows[a][0], rows[b][1])]
+        rows[i:i + 2] = [(rows[i][0], rows[i + 1][1])]
     return rows
