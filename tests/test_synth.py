@@ -219,6 +219,27 @@ def test_face_variation_draws_lines_wider_narrower_heavier_and_lighter_only_when
         build_generator("text", face_variation=-0.1)
 
 
+def test_ink_crop_cuts_a_line_at_its_ink_so_a_full_width_mark_loses_its_room():
+    """ink_crop: a line ending in `，` keeps the room after the mark's ink when cut at its advance, and loses it
+    when cut at the ink (a margin of at most 0.4 em, scaled to the output height); at 0 nothing changes."""
+    plain = build_generator("text", corpus="prose", length=(5, 15))
+    none = build_generator("text", corpus="prose", length=(5, 15), ink_crop=0.0)
+    assert all(np.array_equal(np.asarray(plain.sample(np.random.default_rng(i))[0]),
+                              np.asarray(none.sample(np.random.default_rng(i))[0])) for i in range(6))
+    kw = {"corpus": "prose", "degrade": 0.0, "crisp": 1.0, "latin_share": 0.0}
+    advance, ink = build_generator("text", **kw), build_generator("text", ink_crop=1.0, **kw)
+    dark = lambda im: np.abs(im.astype(int) - int(np.median(im))) > 60  # noqa: E731 ink, either polarity
+    room = lambda im: im.shape[1] - 1 - np.flatnonzero(dark(im).any(axis=0))[-1]  # noqa: E731 after the last ink
+    rooms = []
+    for i in range(8):
+        a, b = (np.asarray(g.render("使用模型识别文字，", np.random.default_rng(i)).convert("L")) for g in (advance, ink))
+        rooms.append((room(a), room(b)))
+    assert all(b < a and b <= 0.4 * 32 / 1.2 + 1 for a, b in rooms)  # an em is at most 32 / 1.2 px here
+    assert sum(b for _, b in rooms) < 0.3 * sum(a for a, _ in rooms)  # the comma's own room is gone, not just pad
+    with pytest.raises(ValueError, match="ink_crop"):
+        build_generator("text", ink_crop=1.5)
+
+
 def test_natural_text_without_jieba_says_what_to_install(monkeypatch):
     from ocrcore.synth import corpus
 
