@@ -232,7 +232,8 @@ def test_ink_crop_cuts_a_line_at_its_ink_so_a_full_width_mark_loses_its_room():
     room = lambda im: im.shape[1] - 1 - np.flatnonzero(dark(im).any(axis=0))[-1]  # noqa: E731 after the last ink
     rooms = []
     for i in range(8):
-        a, b = (np.asarray(g.render("使用模型识别文字，", np.random.default_rng(i)).convert("L")) for g in (advance, ink))
+        a, b = (np.asarray(g.render("使用模型识别文字，", np.random.default_rng(i)).convert("L"))
+                for g in (advance, ink))
         rooms.append((room(a), room(b)))
     assert all(b < a and b <= 0.4 * 32 / 1.2 + 1 for a, b in rooms)  # an em is at most 32 / 1.2 px here
     assert sum(b for _, b in rooms) < 0.3 * sum(a for a, _ in rooms)  # the comma's own room is gone, not just pad
