@@ -219,10 +219,11 @@ class TextLineGenerator(Generator):
         bold = int(rng.random() < 0.2 and not small)
         crop = self.ink_crop > 0 and rng.random() < self.ink_crop  # no draw at 0: earlier sets unchanged
         mask = Image.new("L", image.size, 0) if crop else None  # where the ink is, whatever the background
+        mask_draw = ImageDraw.Draw(mask) if mask is not None else None
         for char, adv, f in zip(label, advances, faces, strict=True):
             draw.text((x, baseline), char, font=f, fill=ink, stroke_width=bold, stroke_fill=ink, anchor="ls")
-            if mask is not None:
-                ImageDraw.Draw(mask).text((x, baseline), char, font=f, fill=255, stroke_width=bold, anchor="ls")
+            if mask_draw is not None:
+                mask_draw.text((x, baseline), char, font=f, fill=255, stroke_width=bold, anchor="ls")
             x += adv
         if written and rng.random() < 0.05:  # an underlined span (a link), under the baseline
             i, j = sorted(int(v) for v in rng.integers(0, len(label) + 1, size=2))
