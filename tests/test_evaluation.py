@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from ocrcore.data import ShardDataset
 from ocrcore.decoding import Prediction
@@ -84,3 +85,43 @@ def test_wilson_interval_brackets_the_measured_accuracy():
     assert wilson_interval(0, 0) == (0.0, 1.0)
     wide, narrow = wilson_interval(50, 100), wilson_interval(5000, 10000)
     assert wide[1] - wide[0] > 5 * (narrow[1] - narrow[0]) > 0
+
+
+class _InIndexOrder(torch.utils.data.Dataset):
+    """A dataset without `shapes`: evaluate reads it in index order."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        return self.dataset[i]
+
+
+def test_evaluate_reads_lines_by_width_with_the_same_readings(tmp_path):
+    """Lines of 2-14 characters are read shortest first (each batch padded to near its own width); a
+    convolutional line reader reads them as in index order, and every error points at its own image."""
+    from ocrcore.charsets import get_charset
+    from ocrcore.data import write_dataset
+    from ocrcore.evaluation.evaluate import width_order
+    from ocrcore.models import build
+    from ocrcore.synth import build_generator
+
+    write_dataset(tmp_path, build_generator("text", corpus="natural", length=(2, 14)), {"test": 24}, seed=5,
+                  shard_size=24, workers=1, progress=False)
+    ds = ShardDataset(tmp_path, "test")
+    order = width_order(ds)
+    aspect = [ds.image(i).shape[1] / ds.image(i).shape[0] for i in order]
+    assert sorted(order) == list(range(24)) and aspect == sorted(aspect) and order != sorted(order)
+    assert width_order(_InIndexOrder(ds)) == list(range(24))
+    torch.manual_seed(0)
+    bundle = build("crnn_char", get_charset("gb2312_l1"), widths=(8, 16, 16, 16), hidden=16)
+    by_width, in_order = (evaluate(bundle, d, batch_size=5) for d in (ds, _InIndexOrder(ds)))
+    for key in ("samples", "sequence_accuracy", "accuracy_by_length"):
+        assert by_width[key] == in_order[key], key
+    assert by_width["char_accuracy"] == pytest.approx(in_order["char_accuracy"])
+    read = [{(e["index"], e["pred"]) for e in report["errors"]} for report in (by_width, in_order)]
+    assert read[0] == read[1]
+    assert all(ds[e["index"]][1] == e["label"] for e in by_width["errors"])

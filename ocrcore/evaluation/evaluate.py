@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
@@ -48,21 +49,37 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
     characters), the most confused pairs, calibration, and model latency per image (ms, at this batch size).
     """
     model = forward or bundle.model.to(device).eval()
+    order = width_order(dataset)
     loader = DataLoader(_Preprocessed(dataset, partial(views, cfg=bundle.preprocess)), batch_size=batch_size,
-                        num_workers=workers, collate_fn=_collate_views, generator=torch.Generator())
+                        sampler=order, num_workers=workers, collate_fn=_collate_views)
     tally, model_seconds = Tally(), 0.0
-    for images, widths, labels, counts in tqdm(loader, desc="evaluate", unit="batch", disable=not progress):
+    batches = tqdm(loader, desc="evaluate", unit="batch", disable=not progress)
+    for start_index, (images, widths, labels, counts) in zip(range(0, len(order), batch_size), batches, strict=True):
         start = time.perf_counter()
         logits = model(images.to(device))
         if torch.device(device).type == "cuda":
             torch.cuda.synchronize()
         model_seconds += time.perf_counter() - start
         readings = (codec or bundle.codec).decode(logits, _output_lengths(bundle, widths, logits))
-        tally.add(best_readings(readings, counts), labels)
+        tally.add(best_readings(readings, counts), labels, order[start_index:start_index + len(labels)])
     report = tally.summary()
     report["model_ms_per_image"] = 1000 * model_seconds / max(tally.n, 1)
     report["batch_size"] = batch_size
     return report
+
+
+def width_order(dataset: Dataset) -> list[int]:
+    """The order to read `dataset` in: by aspect ratio when its image shapes are known without decoding them
+    (`ShardDataset.shapes`), so that each batch pads its images to a width near their own (a 40-character line
+    no longer widens a batch of 10-character ones); else in index order. Lines of 5-40 characters read in about
+    half the time. Convolutional readers (`crnn_char`: edge-column context) read a padded line as they read it
+    alone, so their readings do not change; a BiLSTM's backward pass starts in the padding, so its readings come
+    nearer to how it reads the line alone, as served."""
+    shapes = getattr(dataset, "shapes", None)
+    if shapes is None or len(shapes) != len(dataset):  # type: ignore[arg-type]
+        return list(range(len(dataset)))  # type: ignore[arg-type]
+    aspect = shapes[:, 1] / np.maximum(shapes[:, 0], 1)
+    return np.argsort(aspect, kind="stable").tolist()
 
 
 def _collate_views(batch: list[tuple[list[Any], str]]) -> tuple[torch.Tensor, torch.Tensor, list[str], list[int]]:

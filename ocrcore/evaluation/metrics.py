@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import heapq
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,8 +68,10 @@ class Tally:
     confidences: list[tuple[float, bool]] = field(default_factory=list)
     worst: list[tuple[float, int, str, str]] = field(default_factory=list)  # heap of (confidence, index, ...)
 
-    def add(self, preds: list[Prediction], labels: list[str]) -> None:
-        for pred, label in zip(preds, labels, strict=True):
+    def add(self, preds: list[Prediction], labels: list[str], indices: Sequence[int] | None = None) -> None:
+        """Count a batch; `indices`: the samples' indices in the evaluated set (default: in the order added)."""
+        indices = range(self.n, self.n + len(labels)) if indices is None else indices
+        for pred, label, index in zip(preds, labels, indices, strict=True):
             ok = pred.text == label
             self.n += 1
             self.correct += ok
@@ -87,7 +90,7 @@ class Tally:
             self.confusions.update(substitutions(label, pred.text))
             self.confidences.append((pred.confidence, ok))
             if not ok:  # keep the KEPT_ERRORS most confident: the errors a reject threshold would not catch
-                item = (pred.confidence, self.n - 1, label, pred.text)
+                item = (pred.confidence, index, label, pred.text)
                 (heapq.heappush if len(self.worst) < KEPT_ERRORS else heapq.heappushpop)(self.worst, item)
 
     def summary(self) -> dict[str, Any]:
