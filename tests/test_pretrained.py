@@ -154,6 +154,8 @@ def test_a_model_is_replaced_only_by_a_better_one(pretrained_dir, captcha_datase
     with pytest.raises(PretrainedError, match="only a better model replaces it"):
         ship(other, NAME, captcha_dataset, "cmd", latency_images=2)
     assert read_card(NAME)["weights"]["sha256"] == before
+    kept = json.loads((tmp_path / f"other.{NAME}.card.json").read_text(encoding="utf-8"))  # the figures stay
+    assert kept["test"]["images"] == read_card(NAME)["test"]["images"] and "weights" not in kept
     ship(other, NAME, captcha_dataset, "cmd", latency_images=2, force=True)
     after = read_card(NAME)["weights"]["sha256"]
     assert after != before and after == file_sha256(weights_file(NAME))  # forced: the other weights are in place

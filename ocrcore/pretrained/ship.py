@@ -222,6 +222,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     `also`: further generated datasets whose test split the card reports too (another corpus, a held-out font).
     `calibrate`: a generated dataset (its val split) or a folder of images to calibrate a static int8 ONNX on; the
     card then gives its accuracy and latency too (`int8_figures`).
+    A model the gate refuses leaves its card, every figure measured, beside `checkpoint` (`<stem>.<name>.card.json`).
     """
     bundle, state = load_bundle(checkpoint)
     weights = quantise_rows(to_fp16(bundle), MAX_BYTES)  # int8 rows only for what does not fit in fp16
@@ -241,7 +242,12 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     if calibrate is not None:
         card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images)
     root = pretrained_root(root)
-    _check_replacement(name, card, root, force)
+    try:
+        _check_replacement(name, card, root, force)
+    except PretrainedError as exc:  # the measurement took long: keep it beside the checkpoint
+        kept = Path(checkpoint).with_name(f"{Path(checkpoint).stem}.{name}.card.json")
+        kept.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        raise PretrainedError(f"{exc}; every figure measured is kept in {kept}") from exc
     folder = root / name
     folder.mkdir(parents=True, exist_ok=True)
     with atomic_write(folder / WEIGHTS) as tmp:
