@@ -27,6 +27,7 @@ from ocrcore.data import ShardDataset, images_in
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_flags, cpu_name
 from ocrcore.inference import OnnxRecognizer, export_onnx, quantize_onnx
+from ocrcore.models import ModelBundle
 from ocrcore.pretrained import resolve
 
 ROOT = Path(__file__).resolve().parent / "results"
@@ -50,9 +51,14 @@ def measure(model: str, test: tud.Dataset, images: list, calibrate: Path, split:
                  "int8, 8-bit weights": quantize_onnx(fp32, scratch / "w8.onnx", images_in(calibrate, split),
                                                       reduce_range=False),
                  "int8, 7-bit weights": quantize_onnx(fp32, scratch / "w7.onnx", images_in(calibrate, split))}
-        accuracy = {name: evaluate(bundle, test, batch_size=256, forward=OnnxRecognizer(path).forward)
-                    ["sequence_accuracy"] for name, path in files.items()}
-        ms = latencies_ms(files, images, rounds)
+        return measure_files(bundle, files, test, images, rounds)
+
+
+def measure_files(bundle: ModelBundle, files: dict[str, Path], test: tud.Dataset, images: list, rounds: int) -> dict:
+    """Each ONNX file of `bundle`'s model: sequence accuracy on `test` (the one evaluation routine) and latency."""
+    accuracy = {name: evaluate(bundle, test, batch_size=256, forward=OnnxRecognizer(path).forward)
+                ["sequence_accuracy"] for name, path in files.items()}
+    ms = latencies_ms(files, images, rounds)
     return {name: {"sequence_accuracy": accuracy[name], "ms_batch1_1thread": ms[name]} for name in files}
 
 

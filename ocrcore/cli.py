@@ -21,6 +21,7 @@ from ocrcore.charsets import Charset
 from ocrcore.data import ShardDataset, write_dataset
 from ocrcore.decoding import constraint_for
 from ocrcore.decoding.lm import CharBigram
+from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
@@ -257,7 +258,8 @@ def add_export(sub: argparse._SubParsersAction) -> None:
                    help="with --int8: images the model will read: a dataset folder written by `generate` (its "
                         "--calibrate-split) or any folder of images")
     p.add_argument("--calibrate-split", default="val", help="the split of a generated dataset to calibrate on")
-    p.add_argument("--calibrate-samples", type=int, default=256)
+    p.add_argument("--calibrate-samples", type=int, default=CALIBRATION_SAMPLES,
+                   help="how many calibration images set the activation ranges (a model card names its number)")
     p.set_defaults(func=run_export)
 
 

@@ -21,6 +21,7 @@ from ocrcore.models import ModelBundle
 from ocrcore.preprocess import Preprocess, preprocess
 
 METADATA_KEY = "ocrcore"
+CALIBRATION_SAMPLES = 256  # images whose activations set an int8 file's ranges, unless told otherwise
 
 
 def export_onnx(bundle: ModelBundle, path: str | Path, opset: int = 17) -> Path:
@@ -69,13 +70,14 @@ class _Calibration:
         return None if x is None else {"image": x[None]}  # (C, H, W) -> (1, C, H, W)
 
 
-def export_int8(bundle: ModelBundle, path: str | Path, images: Iterable[ImageSource], samples: int = 256) -> Path:
+def export_int8(bundle: ModelBundle, path: str | Path, images: Iterable[ImageSource],
+                samples: int = CALIBRATION_SAMPLES) -> Path:
     """`export_onnx` then `quantize_onnx`: `bundle` as static int8 ONNX at `path`, calibrated on `images`."""
     with tempfile.TemporaryDirectory() as scratch:
         return quantize_onnx(export_onnx(bundle, Path(scratch) / "fp32.onnx"), path, images, samples)
 
 
-def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource], samples: int = 256,
+def quantize_onnx(src: str | Path, dst: str | Path, images: Iterable[ImageSource], samples: int = CALIBRATION_SAMPLES,
                   reduce_range: bool = True) -> Path:
     """Write `src` (a file from `export_onnx`) as static int8 ONNX to `dst`, the activation ranges calibrated on
     up to `samples` of `images` (what the model will read: not the images it is then measured on), each

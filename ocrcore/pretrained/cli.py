@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from ocrcore.inference.export import CALIBRATION_SAMPLES
+
 
 def add_pretrained(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pretrained", help="list the pretrained models (pretrained/) with their cards' figures")
@@ -15,7 +17,13 @@ def add_pretrained(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, help="with --int8: the generated dataset the card's test figures come from")
     p.add_argument("--calibrate", type=Path, help="with --int8: images to calibrate on (a generated dataset's val "
                    "split, or a folder); never the test images")
+    _add_calibrate_samples(p)
     p.set_defaults(func=run_pretrained)
+
+
+def _add_calibrate_samples(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--calibrate-samples", type=int, default=CALIBRATION_SAMPLES,
+                   help="how many of the --calibrate images set the int8 activation ranges (the card records it)")
 
 
 def run_pretrained(args: argparse.Namespace) -> int:
@@ -26,7 +34,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
 
         if not (args.data and args.calibrate):
             raise ValueError("--int8 needs --data (the card's test set) and --calibrate (other images to calibrate on)")
-        print(json.dumps(add_int8(args.int8, args.data, args.calibrate), indent=1))
+        print(json.dumps(add_int8(args.int8, args.data, args.calibrate, samples=args.calibrate_samples), indent=1))
         return 0
 
     names = available()
@@ -61,6 +69,7 @@ def add_ship(sub: argparse._SubParsersAction) -> None:
                    "font); only --data decides a replacement")
     p.add_argument("--calibrate", type=Path, help="also measure a static int8 ONNX calibrated on these images (a "
                    "generated dataset's val split, or a folder) for the card")
+    _add_calibrate_samples(p)
     p.set_defaults(func=run_ship)
 
 
@@ -69,7 +78,8 @@ def run_ship(args: argparse.Namespace) -> int:
     from ocrcore.pretrained.ship import ship
 
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
-                earlier=tuple(args.earlier), real=tuple(args.real), also=tuple(args.also), calibrate=args.calibrate)
+                earlier=tuple(args.earlier), real=tuple(args.real), also=tuple(args.also), calibrate=args.calibrate,
+                calibrate_samples=args.calibrate_samples)
     keys = ("name", "test", "real", "real_also", "also", "latency", "int8", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {pretrained_root() / args.name}")

@@ -28,6 +28,7 @@ from ocrcore.evaluation import evaluate
 from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError, portable_path
 from ocrcore.hardware import cpu_name, describe
+from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.catalog import (
     CARD,
@@ -66,15 +67,18 @@ INT8_TOLERANCE = 0.1  # points of sequence accuracy an int8 file may lose and st
 
 
 def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, calibrate: str | Path,
-                 latency_images: int = 200, calibrate_split: str = "val") -> dict[str, Any]:
+                 latency_images: int = 200, calibrate_split: str = "val",
+                 samples: int = CALIBRATION_SAMPLES) -> dict[str, Any]:
     """Static int8 ONNX of `bundle` (calibrated on `calibrate`'s images, never the test split) measured like the
     card's fp32 figures: accuracy on `test` through the one evaluation routine, and latency (batch 1, one thread).
-    `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it."""
+    `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it. `samples`: how many
+    calibration images set the activation ranges (the card names them, so `export --int8` can make the same file)."""
     from ocrcore.data import images_in
     from ocrcore.inference import OnnxRecognizer, export_int8
 
     with tempfile.TemporaryDirectory() as tmp:
-        int8 = export_int8(bundle, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split))
+        int8 = export_int8(bundle, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split),
+                           samples)
         report = evaluate(bundle, test, batch_size=256, forward=OnnxRecognizer(int8).forward)
         times = _one_thread_times_ms(OnnxRecognizer(int8, threads=1),
                                      [test.image(i) for i in range(min(latency_images, len(test)))])
@@ -83,11 +87,11 @@ def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, 
     return {"sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
             "points_lost": lost, "holds": lost <= INT8_TOLERANCE,
             "ms_batch1_1thread": round(statistics.median(times), 3), "onnx_bytes": size,
-            "calibration": Path(calibrate).name, "calibration_split": calibrate_split}
+            "calibration": Path(calibrate).name, "calibration_split": calibrate_split, "calibration_samples": samples}
 
 
 def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "test",
-             root: str | Path | None = None) -> dict[str, Any]:
+             root: str | Path | None = None, samples: int = CALIBRATION_SAMPLES) -> dict[str, Any]:
     """Measure int8 for a shipped model on its own card's test set (`data` must hold exactly that split: same
     fingerprint) and write the figures into its card; returns them."""
     from ocrcore.pretrained.catalog import load_pretrained
@@ -98,7 +102,8 @@ def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "t
         raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
                               f"with the card's generator and seed {card['data']['seed']}")
     bundle = load_pretrained(name, root)[0]
-    card["int8"] = int8_figures(bundle, ShardDataset(data, split), card["test"]["sequence_accuracy"], calibrate)
+    card["int8"] = int8_figures(bundle, ShardDataset(data, split), card["test"]["sequence_accuracy"], calibrate,
+                                samples=samples)
     (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
     return card["int8"]
@@ -212,7 +217,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
          root: str | Path | None = None, hardware: str | None = None, latency_images: int = 200,
          force: bool = False, earlier: tuple[str | Path, ...] = (),
          real: str | Path | tuple[str | Path, ...] | None = None,
-         also: tuple[str | Path, ...] = (), calibrate: str | Path | None = None) -> dict[str, Any]:
+         also: tuple[str | Path, ...] = (), calibrate: str | Path | None = None,
+         calibrate_samples: int = CALIBRATION_SAMPLES) -> dict[str, Any]:
     """Ship `checkpoint` as `name` (e.g. "captcha-crnn_cnn_small"); returns the card written.
 
     `earlier`: the checkpoints it was fine-tuned from, oldest first, so the card counts all samples and time.
@@ -221,7 +227,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     real figure); with a shipped card that measured the same folders, reading fewer of them refuses the model.
     `also`: further generated datasets whose test split the card reports too (another corpus, a held-out font).
     `calibrate`: a generated dataset (its val split) or a folder of images to calibrate a static int8 ONNX on; the
-    card then gives its accuracy and latency too (`int8_figures`).
+    card then gives its accuracy and latency too (`int8_figures`, on `calibrate_samples` of those images).
     A model the gate refuses leaves its card, every figure measured, beside `checkpoint` (`<stem>.<name>.card.json`).
     """
     bundle, state = load_bundle(checkpoint)
@@ -240,7 +246,8 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     if also:
         card["also"] = [other_test(bundle, other, split) for other in also]
     if calibrate is not None:
-        card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images)
+        card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images,
+                                    samples=calibrate_samples)
     root = pretrained_root(root)
     try:
         _check_replacement(name, card, root, force)
@@ -375,9 +382,11 @@ def _int8_rows(int8: dict[str, Any] | None) -> list[str]:
     if not int8:
         return []
     verdict = "holds: serve it" if int8["holds"] else f"loses more than {INT8_TOLERANCE} points: serve fp32"
-    return [f"| int8 (onnxruntime, static, `export --int8`) | {100 * int8['sequence_accuracy']:.2f} % of the same "
+    samples = int8.get("calibration_samples", CALIBRATION_SAMPLES)  # cards written before it was recorded: 256
+    how = "export --int8" + (f" --calibrate-samples {samples}" if samples != CALIBRATION_SAMPLES else "")
+    return [f"| int8 (onnxruntime, static, `{how}`) | {100 * int8['sequence_accuracy']:.2f} % of the same "
             f"test images ({int8['points_lost']:.2f} points lost; {verdict}), {int8['ms_batch1_1thread']:.2f} ms, "
-            f"{int8['onnx_bytes'] >> 10} KiB; calibrated on `{int8['calibration']}` |"]
+            f"{int8['onnx_bytes'] >> 10} KiB; calibrated on {samples} images of `{int8['calibration']}` |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
