@@ -12,38 +12,25 @@ the files' interleaved rounds). Writes bench/results/int8-calibration.json and .
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
-import torch.utils.data as tud
-
-from bench.int8_portability import VNNI, measure_files
+from bench.int8_portability import VNNI, first_test_images, int8_arguments, measure_files
 from ocrcore.checkpoint import load_bundle
-from ocrcore.data import ShardDataset, images_in
+from ocrcore.data import images_in
 from ocrcore.hardware import cpu_flags, cpu_name
 from ocrcore.inference import export_onnx, quantize_onnx
 from ocrcore.pretrained import resolve
 
-ROOT = Path(__file__).resolve().parent / "results"
-
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = int8_arguments(__doc__, 10_000, "int8-calibration")
     ap.add_argument("--model", required=True, help="a pretrained name or a checkpoint")
-    ap.add_argument("--data", type=Path, required=True, help="a generated dataset with a test split")
-    ap.add_argument("--calibrate", type=Path, required=True, help="calibration images (a dataset's val split)")
-    ap.add_argument("--split", default="val", help="the calibration dataset's split")
     ap.add_argument("--samples", type=int, nargs="+", default=[256, 1024], help="calibration image counts")
-    ap.add_argument("--images", type=int, default=10_000, help="test images read per file")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=ROOT / "int8-calibration")
     args = ap.parse_args()
 
-    dataset = ShardDataset(args.data, "test")
-    test = tud.Subset(dataset, range(min(args.images, len(dataset))))
-    images = [dataset.image(i) for i in range(min(200, len(test)))]
+    test, images = first_test_images(args.data, args.images)
     bundle = load_bundle(resolve(args.model))[0]
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = export_onnx(bundle, Path(tmp) / "fp32.onnx")

@@ -62,20 +62,31 @@ def measure_files(bundle: ModelBundle, files: dict[str, Path], test: tud.Dataset
     return {name: {"sequence_accuracy": accuracy[name], "ms_batch1_1thread": ms[name]} for name in files}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def int8_arguments(doc: str, images: int, out: str) -> argparse.ArgumentParser:
+    """The arguments every int8 bench takes: test data, calibration images, how many to read, where to write."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--data", type=Path, required=True, help="a generated dataset with a test split")
     ap.add_argument("--calibrate", type=Path, required=True, help="calibration images (a dataset's val split)")
     ap.add_argument("--split", default="val", help="the calibration dataset's split")
-    ap.add_argument("--model", nargs="+", required=True, help="pretrained names or checkpoints")
-    ap.add_argument("--images", type=int, default=2000, help="test images read per file")
+    ap.add_argument("--images", type=int, default=images, help="test images read per file")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--out", type=Path, default=ROOT / "int8-portability")
+    ap.add_argument("--out", type=Path, default=ROOT / out)
+    return ap
+
+
+def first_test_images(data: Path, count: int) -> tuple[tud.Dataset, list]:
+    """The first `count` test images of `data` to measure accuracy on, and the first 200 of them to time."""
+    dataset = ShardDataset(data, "test")
+    test = tud.Subset(dataset, range(min(count, len(dataset))))
+    return test, [dataset.image(i) for i in range(min(200, len(test)))]
+
+
+def main() -> None:
+    ap = int8_arguments(__doc__, 2000, "int8-portability")
+    ap.add_argument("--model", nargs="+", required=True, help="pretrained names or checkpoints")
     args = ap.parse_args()
 
-    dataset = ShardDataset(args.data, "test")
-    test = tud.Subset(dataset, range(min(args.images, len(dataset))))
-    images = [dataset.image(i) for i in range(min(200, len(test)))]
+    test, images = first_test_images(args.data, args.images)
     vnni = sorted(VNNI & cpu_flags())
     report = {"cpu": cpu_name(), "vnni": vnni, "images": len(test), "data": args.data.name,
               "calibration": args.calibrate.name,
