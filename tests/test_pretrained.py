@@ -75,11 +75,11 @@ def test_load_by_name_everywhere(pretrained_dir, captcha_dataset, tmp_path, caps
 
 def test_int8_figures_go_into_the_card(pretrained_dir, captcha_dataset, tmp_path, capsys):
     data = str(captcha_dataset)
-    assert main(["pretrained", "--int8", NAME, "--data", data, "--calibrate", data, "--calibrate-samples", "8"]) == 0
+    assert main(["pretrained", "--int8", NAME, "--data", data, "--calibrate", data, "--calibrate-samples", "50"]) == 0
     int8 = read_card(NAME)["int8"]
     assert int8["calibration_split"] == "val" and 0 <= int8["sequence_accuracy"] <= 1 and int8["onnx_bytes"] > 0
     assert int8["holds"] == (int8["points_lost"] <= 0.1) and int8["ms_batch1_1thread"] > 0
-    assert int8["calibration_samples"] == 8  # the card says how to make the file it measured
+    assert int8["calibration_samples"] == 8  # what the val split held, not the 50 asked for: the file it measured
     assert "| int8 (onnxruntime, static, `export --int8 --calibrate-samples 8`)" in \
         (pretrained_dir / NAME / "README.md").read_text()
     from ocrcore.data import write_dataset

@@ -15,6 +15,7 @@ import json
 import statistics
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -71,14 +72,15 @@ def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, 
                  samples: int = CALIBRATION_SAMPLES) -> dict[str, Any]:
     """Static int8 ONNX of `bundle` (calibrated on `calibrate`'s images, never the test split) measured like the
     card's fp32 figures: accuracy on `test` through the one evaluation routine, and latency (batch 1, one thread).
-    `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it. `samples`: how many
-    calibration images set the activation ranges (the card names them, so `export --int8` can make the same file)."""
+    `holds` says whether it loses at most INT8_TOLERANCE points, i.e. whether to serve it. `samples`: at most how
+    many calibration images set the activation ranges (the card names how many did, so `export --int8` can make the
+    same file)."""
     from ocrcore.data import images_in
     from ocrcore.inference import OnnxRecognizer, export_int8
 
+    calibration = list(islice(images_in(calibrate, calibrate_split), samples))  # the card counts what there was
     with tempfile.TemporaryDirectory() as tmp:
-        int8 = export_int8(bundle, Path(tmp) / "model.int8.onnx", images_in(calibrate, calibrate_split),
-                           samples)
+        int8 = export_int8(bundle, Path(tmp) / "model.int8.onnx", calibration, len(calibration))
         report = evaluate(bundle, test, batch_size=256, forward=OnnxRecognizer(int8).forward)
         times = _one_thread_times_ms(OnnxRecognizer(int8, threads=1),
                                      [test.image(i) for i in range(min(latency_images, len(test)))])
@@ -87,7 +89,8 @@ def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, 
     return {"sequence_accuracy": report["sequence_accuracy"], "char_accuracy": report["char_accuracy"],
             "points_lost": lost, "holds": lost <= INT8_TOLERANCE,
             "ms_batch1_1thread": round(statistics.median(times), 3), "onnx_bytes": size,
-            "calibration": Path(calibrate).name, "calibration_split": calibrate_split, "calibration_samples": samples}
+            "calibration": Path(calibrate).name, "calibration_split": calibrate_split,
+            "calibration_samples": len(calibration)}
 
 
 def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "test",
