@@ -72,10 +72,11 @@ def evaluate(bundle: ModelBundle, dataset: Dataset, batch_size: int = 128, devic
 def width_order(dataset: Dataset) -> list[int]:
     """The order to read `dataset` in: by aspect ratio when its image shapes are known without decoding them
     (`ShardDataset.shapes`), so that each batch pads its images to a width near their own (a 40-character line
-    no longer widens a batch of 10-character ones); else in index order. 10,000 lines of 5-40 characters read
-    1.6-1.9x faster (bench/evaluation_order.py compares the two orders). Convolutional readers (`crnn_char`:
-    edge-column context) read a padded line as they read it alone, so their readings do not change; a BiLSTM's
-    backward pass starts in the padding, so its readings come nearer to how it reads the line alone, as served."""
+    no longer widens a batch of 10-character ones); else in index order. In `ship`, 10,000 lines of 5-40
+    characters read 1.6-1.9x faster on two threads (bench/evaluation_order.py compares the orders side by side).
+    Convolutional readers (`crnn_char`: edge-column context) read a padded line as they read it alone, so their
+    readings do not change; a BiLSTM's backward pass starts in the padding, so its readings come nearer to how it
+    reads the line alone, as served."""
     shapes = getattr(dataset, "shapes", None)
     if shapes is None or len(shapes) != len(dataset):  # type: ignore[arg-type]
         return list(range(len(dataset)))  # type: ignore[arg-type]

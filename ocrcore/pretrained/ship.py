@@ -385,11 +385,12 @@ def _int8_rows(int8: dict[str, Any] | None) -> list[str]:
     if not int8:
         return []
     verdict = "holds: serve it" if int8["holds"] else f"loses more than {INT8_TOLERANCE} points: serve fp32"
-    samples = int8.get("calibration_samples", CALIBRATION_SAMPLES)  # cards written before it was recorded: 256
-    how = "export --int8" + (f" --calibrate-samples {samples}" if samples != CALIBRATION_SAMPLES else "")
+    samples = int8.get("calibration_samples")  # None: a card written before the count was recorded
+    how = "export --int8" + (f" --calibrate-samples {samples}" if samples not in (None, CALIBRATION_SAMPLES) else "")
+    counted = f"{samples} images of " if samples is not None else ""
     return [f"| int8 (onnxruntime, static, `{how}`) | {100 * int8['sequence_accuracy']:.2f} % of the same "
             f"test images ({int8['points_lost']:.2f} points lost; {verdict}), {int8['ms_batch1_1thread']:.2f} ms, "
-            f"{int8['onnx_bytes'] >> 10} KiB; calibrated on {samples} images of `{int8['calibration']}` |"]
+            f"{int8['onnx_bytes'] >> 10} KiB; calibrated on {counted}`{int8['calibration']}` |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
