@@ -13,6 +13,7 @@ TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
         "crnn_char": dict(widths=(8, 16, 16, 16), hidden=16),
         "crnn_char_dense": dict(widths=(8, 16, 16, 16), hidden=16),
+        "crnn_char_fine": dict(widths=(8, 16, 16, 16), hidden=16),
         "crnn_cnn_small_stn": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn_small_lead": dict(widths=(8, 16, 16, 16)), "attention": dict(widths=(8, 16, 16, 16), max_length=6)}
 
@@ -180,7 +181,27 @@ def test_multihead_starts_on_a_ctc_readers_backbone():
                          build("multihead", "alnum_upper", widths=(16, 16, 32, 32)))
 
 
-@pytest.mark.parametrize("arch", ["crnn_char", "crnn_char_dense"])
+def test_fine_line_reader_starts_as_the_dense_one_at_its_even_steps():
+    """crnn_char_fine (one step per 2 px) from a crnn_char_dense: every weight carries over and its even steps are
+    the dense reader's steps exactly; so are every fourth the crnn_char's."""
+    from ocrcore.training.transfer import transfer_weights
+
+    torch.manual_seed(0)
+    dense, fine = tiny("crnn_char_dense", "text_zh"), tiny("crnn_char_fine", "text_zh")
+    for module in dense.model.modules():  # non-trivial BatchNorm statistics and context blocks
+        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.weight.data.uniform_(0.5, 1.5)
+    for block in dense.model.sequence.blocks:
+        torch.nn.init.normal_(block[1].weight, std=0.1)
+    assert transfer_weights(dense, fine).copied == len(dense.model.state_dict())
+    x = torch.randn(2, 1, 32, 320)
+    with torch.no_grad():
+        coarse, got = dense.model.eval()(x), fine.model.eval()(x)   # (2, 80, C), (2, 160, C)
+    assert got.shape[1] == 160 and torch.allclose(got[:, 0::2], coarse, atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["crnn_char", "crnn_char_dense", "crnn_char_fine"])
 def test_line_reader_reads_a_line_alone_as_in_a_padded_batch(arch):
     """The context columns after a line make its reading independent of the batch: alone, or in a batch padded
     with its edge column after it (as training and evaluation batch it), the steps agree."""

@@ -19,6 +19,21 @@ from ocrcore.models.charcls import CharClassifier
 from ocrcore.models.crnn.model import ConvSequence
 
 
+class SpacedPool(nn.Module):
+    """A 2x2 max pool that keeps the width: rows pooled in pairs, each column with the one `gap` columns to its
+    right (what the pool read on a map `gap` times sparser), zero past the right edge (after a ReLU, 0 is no
+    maximum). (B, C, H, W) -> (B, C, H/2, W). Written out because onnxruntime refuses a dilated MaxPool padded
+    by its kernel's size."""
+
+    def __init__(self, gap: int) -> None:
+        super().__init__()
+        self.gap = gap
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = nn.functional.max_pool2d(x, (2, 1))                         # (B, C, H/2, W)
+        return torch.maximum(x, nn.functional.pad(x[..., self.gap:], (0, self.gap)))
+
+
 class CharWindowCRNN(nn.Module):
     """Input (B, C, height, W) with W a multiple of 8; output logits (B, W/stride, num_classes) (index 0 = blank).
 
@@ -26,7 +41,9 @@ class CharWindowCRNN(nn.Module):
     pool keeps the width and the layers after it read it "a trous" (`atrous_width`), so the even steps are the
     stride-8 model's and the odd steps the same window shifted by 4 px; a stride-8 model's weights fit unchanged.
     Latin letters at CJK line height are 5-8 px wide: "firmware" needs 8 steps (15 with blanks between equal
-    neighbours) where stride 8 gives it 7.
+    neighbours) where stride 8 gives it 7. `stride` 2: the last two pools keep the width (the later one dilated
+    to pool what it pooled before), so every other step is the stride-4 model's: its weights fit unchanged too,
+    and a narrow mark between two glyphs ("/", "l", ".") has two steps of its own.
 
     `context` (default `2 * height`: 64 columns at height 32, as far as the last step's receptive field reaches
     past it): the input's right edge column repeated that many times before the CNN, read as context and not as
@@ -38,6 +55,8 @@ class CharWindowCRNN(nn.Module):
     torch.Size([2, 12, 40])
     >>> CharWindowCRNN(num_classes=40, stride=4)(torch.zeros(2, 1, 32, 96)).shape
     torch.Size([2, 24, 40])
+    >>> CharWindowCRNN(num_classes=40, stride=2)(torch.zeros(2, 1, 32, 96)).shape
+    torch.Size([2, 48, 40])
     """
 
     def __init__(self, num_classes: int, in_channels: int = 1, height: int = 32,
@@ -46,25 +65,31 @@ class CharWindowCRNN(nn.Module):
         super().__init__()
         if height % 8:
             raise ValueError(f"height must be a multiple of 8 (the CNN pools it 3 times), not {height}")
-        if stride not in (4, 8):
-            raise ValueError(f"stride must be 8 (one step per 8 columns) or 4 (two), not {stride}")
+        if stride not in (2, 4, 8):
+            raise ValueError(f"stride must be 8 (one step per 8 columns), 4 (two) or 2 (four), not {stride}")
         self.stride = stride  # input columns per output time step
         self.context = 2 * height if context is None else context
         if self.context < 0 or self.context % 8:
             raise ValueError(f"context must be a non-negative multiple of 8 columns, not {self.context}")
-        dense = 8 // stride  # 1, or 2: the map after the last pool is twice as dense along the width
+        dense = 8 // stride  # 1, 2 or 4: how much denser along the width the map after the last pool is
         rows = height // 8
         self.backbone = residual_backbone(in_channels, widths)
-        if dense == 2:  # the last pool steps 1 column (its right edge padded: after a ReLU, 0 is no maximum)
-            self.backbone[7] = nn.Sequential(nn.ZeroPad2d((0, 1, 0, 0)), nn.MaxPool2d(2, stride=(2, 1)))
-            atrous_width(self.backbone[8:])
+        levels = dense.bit_length() - 1  # log2(dense): how many of the last pools keep the width
+        kept = 1  # density of the map at the pool being changed
+        for pool in (4, 7)[2 - levels:]:  # the /4 and /8 pools of `residual_backbone`
+            # pooling columns `kept` apart is what the pool did on the sparse map; the right edge is padded (after
+            # a ReLU, 0 is no maximum) and every convolution after it reads the denser map a trous
+            self.backbone[pool] = (nn.Sequential(nn.ZeroPad2d((0, 1, 0, 0)), nn.MaxPool2d(2, stride=(2, 1)))
+                                   if kept == 1 else SpacedPool(kept))
+            atrous_width(self.backbone[pool + 1:])
+            kept *= 2
         # A window of `rows` columns centred on each step: pad so that there are W/stride of them.
         pad = nn.ZeroPad2d((dense * (rows // 2 - 1), dense * (rows - rows // 2), 0, 0)) if rows > 1 else nn.Identity()
         self.window = nn.Sequential(pad,
                                     nn.Conv2d(widths[3], hidden, (rows, rows), dilation=(1, dense), bias=False),
                                     nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
         self.sequence = ConvSequence(hidden, layers=layers)
-        if dense == 2:
+        for _ in range(levels):
             atrous_width(self.sequence)
         for block in self.sequence.blocks:  # each context block starts as the identity: x + 0
             nn.init.zeros_(block[1].weight)
