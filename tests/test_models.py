@@ -120,18 +120,27 @@ def test_variants_start_from_their_base_model(variant):
     assert torch.allclose(expected, got[:, 1:] if variant.endswith("_lead") else got, atol=1e-5)
 
 
-def test_dense_line_reader_starts_as_the_line_reader_at_its_even_steps():
-    """crnn_char_dense from a crnn_char: every weight carries over; its even steps are the crnn_char's steps exactly,
-    its odd steps the same reader 4 px further right."""
+def _denser_reader(source_arch, target_arch):
+    """A tiny `source_arch` line reader with non-trivial BatchNorm statistics and context blocks, and a
+    `target_arch` one started from it: every weight must carry over."""
     from ocrcore.training.transfer import transfer_weights
 
     torch.manual_seed(0)
-    base, dense = tiny("crnn_char", "text_zh"), tiny("crnn_char_dense", "text_zh")
-    for module in base.model.modules():  # non-trivial BatchNorm statistics and context blocks
+    source, target = tiny(source_arch, "text_zh"), tiny(target_arch, "text_zh")
+    for module in source.model.modules():
         if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
             module.running_mean.uniform_(-0.5, 0.5)
             module.weight.data.uniform_(0.5, 1.5)
-    assert transfer_weights(base, dense).copied == len(base.model.state_dict())
+    for block in source.model.sequence.blocks:
+        torch.nn.init.normal_(block[1].weight, std=0.1)
+    assert transfer_weights(source, target).copied == len(source.model.state_dict())
+    return source, target
+
+
+def test_dense_line_reader_starts_as_the_line_reader_at_its_even_steps():
+    """crnn_char_dense from a crnn_char: every weight carries over; its even steps are the crnn_char's steps exactly,
+    its odd steps the same reader 4 px further right."""
+    base, dense = _denser_reader("crnn_char", "crnn_char_dense")
     x = torch.randn(2, 1, 32, 320)
     with torch.no_grad():
         sparse, got = base.model.eval()(x), dense.model.eval()(x)   # (2, 40, C), (2, 80, C)
@@ -183,18 +192,8 @@ def test_multihead_starts_on_a_ctc_readers_backbone():
 
 def test_fine_line_reader_starts_as_the_dense_one_at_its_even_steps():
     """crnn_char_fine (one step per 2 px) from a crnn_char_dense: every weight carries over and its even steps are
-    the dense reader's steps exactly; so are every fourth the crnn_char's."""
-    from ocrcore.training.transfer import transfer_weights
-
-    torch.manual_seed(0)
-    dense, fine = tiny("crnn_char_dense", "text_zh"), tiny("crnn_char_fine", "text_zh")
-    for module in dense.model.modules():  # non-trivial BatchNorm statistics and context blocks
-        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.weight.data.uniform_(0.5, 1.5)
-    for block in dense.model.sequence.blocks:
-        torch.nn.init.normal_(block[1].weight, std=0.1)
-    assert transfer_weights(dense, fine).copied == len(dense.model.state_dict())
+    the dense reader's steps exactly."""
+    dense, fine = _denser_reader("crnn_char_dense", "crnn_char_fine")
     x = torch.randn(2, 1, 32, 320)
     with torch.no_grad():
         coarse, got = dense.model.eval()(x), fine.model.eval()(x)   # (2, 80, C), (2, 160, C)
