@@ -41,8 +41,8 @@ class CharWindowCRNN(nn.Module):
     pool keeps the width and the layers after it read it "a trous" (`atrous_width`), so the even steps are the
     stride-8 model's and the odd steps the same window shifted by 4 px; a stride-8 model's weights fit unchanged.
     Latin letters at CJK line height are 5-8 px wide: "firmware" needs 8 steps (15 with blanks between equal
-    neighbours) where stride 8 gives it 7. `stride` 2: the last two pools keep the width (the later one dilated
-    to pool what it pooled before), so every other step is the stride-4 model's: its weights fit unchanged too,
+    neighbours) where stride 8 gives it 7. `stride` 2: the last two pools keep the width (the later one, a
+    `SpacedPool`, pools columns 2 apart: what it pooled before), so every other step is the stride-4 model's: its weights fit unchanged too,
     and a narrow mark between two glyphs ("/", "l", ".") has two steps of its own.
 
     `context` (default `2 * height`: 64 columns at height 32, as far as the last step's receptive field reaches
