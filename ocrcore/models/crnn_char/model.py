@@ -42,8 +42,8 @@ class CharWindowCRNN(nn.Module):
     stride-8 model's and the odd steps the same window shifted by 4 px; a stride-8 model's weights fit unchanged.
     Latin letters at CJK line height are 5-8 px wide: "firmware" needs 8 steps (15 with blanks between equal
     neighbours) where stride 8 gives it 7. `stride` 2: the last two pools keep the width (the later one, a
-    `SpacedPool`, pools columns 2 apart: what it pooled before), so every other step is the stride-4 model's: its weights fit unchanged too,
-    and a narrow mark between two glyphs ("/", "l", ".") has two steps of its own.
+    `SpacedPool`, pools columns 2 apart: what it pooled before), so every other step is the stride-4 model's: its
+    weights fit unchanged too, and a narrow mark between two glyphs ("/", "l", ".") has two steps of its own.
 
     `context` (default `2 * height`: 64 columns at height 32, as far as the last step's receptive field reaches
     past it): the input's right edge column repeated that many times before the CNN, read as context and not as
