@@ -78,7 +78,8 @@ class CharWindowCRNN(nn.Module):
         kept = 1  # density of the map at the pool being changed
         for pool in (4, 7)[2 - levels:]:  # the /4 and /8 pools of `residual_backbone`
             # pooling columns `kept` apart is what the pool did on the sparse map; the right edge is padded (after
-            # a ReLU, 0 is no maximum) and every convolution after it reads the denser map a trous
+            # a ReLU, 0 is no maximum) and every convolution after it reads the denser map a trous; columns 1 apart
+            # stay onnxruntime's own MaxPool (the graph the shipped stride-4 int8 file was measured with)
             self.backbone[pool] = (nn.Sequential(nn.ZeroPad2d((0, 1, 0, 0)), nn.MaxPool2d(2, stride=(2, 1)))
                                    if kept == 1 else SpacedPool(kept))
             atrous_width(self.backbone[pool + 1:])
