@@ -22,10 +22,12 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
+from ocrcore.decoding.lm import CharNgram
 from ocrcore.evaluation import write_rows
 from ocrcore.fonts import Font, latin_fonts
 from ocrcore.inference import Recognizer
 from ocrcore.pretrained import load_pretrained
+from ocrcore.synth import language_model_text
 from ocrcore.synth.page import draw_page, wrap
 from ocrcore.synth.prose import HELD_OUT, package_paragraphs
 
@@ -68,13 +70,18 @@ def main() -> int:
     parser.add_argument("--model", default="text-crnn_char_dense")
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=9004)
+    parser.add_argument("--lm-weight", type=float, default=0.0,
+                        help="read with beam 8 + the 5-gram language model at this weight (a row of its own)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     bundle, card = load_pretrained(args.model)
     known = set(bundle.charset.chars)
     paragraphs = [p for p in package_paragraphs(HELD_OUT) if len(p) >= 30 and set(p) <= known]
     faces = [Font(path) for path in card["data"]["generator"]["fonts"] or card["data"].get("fonts", [])]
-    recognizer = Recognizer(bundle, batch_size=16)
+    recognizer, name = Recognizer(bundle, batch_size=16), args.model
+    if args.lm_weight > 0:
+        lm = CharNgram(bundle.charset, language_model_text(), order=5, weight=args.lm_weight, bonus=1.0, fold=True)
+        recognizer, name = Recognizer(bundle, batch_size=16, beam_width=8, lm=lm), f"{args.model} + 5-gram LM"
     lines_total = right = pages_right = split_right = 0
     seconds = 0.0
     example = None
@@ -89,14 +96,14 @@ def main() -> int:
         pages_right += hits == len(truth) == len(read)
         if example is None and len(truth) >= 4:
             example = (page, read, truth)
-    row = (f"| {args.model} | {args.pages} | {lines_total} | {100 * right / lines_total:.2f} % | "
+    row = (f"| {name} | {args.pages} | {lines_total} | {100 * right / lines_total:.2f} % | "
            f"{100 * split_right / args.pages:.1f} % | {100 * pages_right / args.pages:.1f} % | "
            f"{1000 * seconds / args.pages:.0f} ms | {platform.machine()}, 1 thread |")
     header = ["| model | pages | lines | lines read exactly | pages split into the right number of lines | "
               "pages all right | time per page | machine |", "|---|---|---|---|---|---|---|---|"]
     print(row)
-    print(f"wrote {write_rows(RESULTS / 'prose-paragraphs.md', header, [row], replaces=f'| {args.model} |')}")
-    if example is not None:
+    print(f"wrote {write_rows(RESULTS / 'prose-paragraphs.md', header, [row], replaces=f'| {name} |')}")
+    if example is not None and name == args.model:
         print(f"wrote {example_figure(*example, faces[0], RESULTS / 'paragraph-example.png')}")
     return 0
 

@@ -17,16 +17,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ocrcore.charsets import Charset
+from ocrcore.charsets import Charset, get_charset
 from ocrcore.data import ShardDataset, write_dataset
 from ocrcore.decoding import constraint_for
-from ocrcore.decoding.lm import CharBigram
+from ocrcore.decoding.lm import CharNgram
 from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
 from ocrcore.preview import preview_grid
-from ocrcore.synth import TASKS, LabelSplit, build_generator
+from ocrcore.synth import TASKS, LabelSplit, build_generator, language_model_text
 from ocrcore.training.trainer import TrainConfig
 
 
@@ -159,21 +159,23 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beam-width", type=int, default=1, help="CTC beam search width (1: greedy)")
     p.add_argument("--pattern", help="what the text must match (beam search): 'plate' or a regular expression")
     p.add_argument("--lm-weight", type=float, default=0.0,
-                   help="Chinese lines: fuse a character bigram of the natural corpus into the beam search with this "
-                        "weight (0: none; bench/lm_fusion.py measured at most +1 point, at 0.3, on an unseen font)")
-    p.add_argument("--lm-bonus", type=float, default=2.0, help="per-character bonus that goes with --lm-weight")
+                   help="Chinese lines: fuse a character n-gram of the training prose and the natural corpus into "
+                        "the beam search with this weight (0: none; 0.3 with --beam-width 8 reads about 2 points "
+                        "more held-out prose lines: docs/notes/prose-lm.md)")
+    p.add_argument("--lm-bonus", type=float, default=1.0, help="per-character bonus that goes with --lm-weight")
+    p.add_argument("--lm-order", type=int, default=5, help="characters the language model sees, the next included")
 
 
-def _language_model(charset: Charset, weight: float, bonus: float, lines: int = 20_000) -> CharBigram | None:
-    """The bigram of `lines` natural-corpus lines (the text generator's own text, seed 77) over `charset`."""
-    if weight <= 0:
+def _language_model(charset: Charset, args: argparse.Namespace) -> CharNgram | None:
+    """The n-gram of `language_model_text()` over `charset`, full-width marks folded to their ASCII twins (the
+    glyph decides a mark's width), if `--lm-weight` asks for one."""
+    if args.lm_weight <= 0:
         return None
-    gen = build_generator("text", corpus="natural")
-    if set(gen.charset.chars) != set(charset.chars):
+    if set(charset.chars) != set(get_charset("text_zh").chars):
         raise ValueError(f"--lm-weight is for models of Chinese lines (charset text_zh); this model reads "
                          f"{charset.name!r}")
-    rng = np.random.default_rng(77)
-    return CharBigram(charset, (gen.sample_label(rng) for _ in range(lines)), weight, bonus)
+    return CharNgram(charset, language_model_text(), order=args.lm_order, weight=args.lm_weight,
+                     bonus=args.lm_bonus, fold=True)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -190,11 +192,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
         checkpoint, forward = resolve(args.model), None
         bundle, _ = load_bundle(checkpoint)
     dataset = open_split(args.data, args.split, args.folder, bundle.charset)
-    lm = _language_model(bundle.charset, args.lm_weight, args.lm_bonus)
+    lm = _language_model(bundle.charset, args)
     codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern), lm)
     report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec, forward=forward)
     report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern,
-                          **({"lm_weight": args.lm_weight, "lm_bonus": args.lm_bonus} if lm else {})}
+                          **(lm.settings() if lm else {})}
     name = f"{args.split}" if args.data else args.folder.name
     beside = checkpoint.parent if checkpoint == args.model else Path("runs") / str(args.model)  # a name
     out = args.out or beside / f"eval-{name}"
@@ -227,7 +229,7 @@ def run_predict(args: argparse.Namespace) -> int:
         rec = Recognizer.from_checkpoint(resolve(args.model), **options)
     if args.lm_weight > 0:  # the codec again, with the language model of the model's own charset
         rec.codec = rec.codec.with_options(args.beam_width, options["constraint"],
-                                           _language_model(rec.codec.charset, args.lm_weight, args.lm_bonus))
+                                           _language_model(rec.codec.charset, args))
     failed = 0
     for path in args.images:
         try:

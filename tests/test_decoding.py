@@ -107,16 +107,16 @@ def test_constraint_for_names_and_regexes():
         constraint_for("([")
 
 
-def test_char_bigram_probabilities_and_fusion_settle_a_near_tie():
-    """The bigram is a distribution after every character; fused into the beam it picks, between two characters the
-    model finds equally likely, the one that usually follows the previous character."""
-    from ocrcore.decoding.lm import START, CharBigram
+def test_char_ngram_probabilities_and_fusion_settle_a_near_tie():
+    """The n-gram is a distribution after every context; fused into the beam it picks, between two characters the
+    model finds equally likely, the one that usually follows the previous characters."""
+    from ocrcore.decoding.lm import CharNgram
 
-    charset = Charset("人入大")
-    lm = CharBigram(charset, ["大人"] * 50 + ["入大"] * 5, weight=1.0, bonus=0.0)
-    for previous in (START, 1, 2, 3):
+    charset = Charset("人入大")  # class ids: 人 1, 入 2, 大 3
+    lm = CharNgram(charset, ["大人"] * 50 + ["入大"] * 5, weight=1.0, bonus=0.0)
+    for previous in ((), (1,), (2,), (3,)):
         assert sum(lm.prob(previous, c) for c in range(1, 4)) == pytest.approx(1.0, abs=0.02)
-    assert lm.prob(3, 1) > 10 * lm.prob(3, 2)  # after 大: 人, not 入
+    assert lm.prob((3,), 1) > 10 * lm.prob((3,), 2)  # after 大: 人, not 入
     # frames: 大, then 人 or 入 at 0.5 each (classes: blank, 人, 入, 大)
     logits = torch.log(torch.tensor([[[0.01, 0.01, 0.01, 0.97], [0.9, 0.03, 0.03, 0.04],
                                       [0.02, 0.49, 0.49, 0.0]]]) + 1e-9)
@@ -124,10 +124,30 @@ def test_char_bigram_probabilities_and_fusion_settle_a_near_tie():
     assert fused.decode(logits)[0].text == "大人"
     assert plain.decode(logits)[0].text in ("大人", "大入")
     assert fused.to_dict()["lm_weight"] == 1.0
-    off = CTCCodec(charset, beam_width=4, lm=CharBigram(charset, ["大人"], weight=0.0))
+    off = CTCCodec(charset, beam_width=4, lm=CharNgram(charset, ["大人"], weight=0.0))
     assert off.decode(logits)[0].text == plain.decode(logits)[0].text
     with pytest.raises(ValueError, match="weight must be >= 0"):
-        CharBigram(charset, [], weight=-1)
+        CharNgram(charset, [], weight=-1)
+    with pytest.raises(ValueError, match="order must be >= 1"):
+        CharNgram(charset, [], order=0)
+
+
+def test_char_ngram_sees_further_back_and_folds_widths():
+    """A trigram tells what follows a pair where the bigram only knows the last character; folding gives a
+    full-width mark and its ASCII twin the same probability, learnt from both."""
+    from ocrcore.decoding.lm import CharNgram
+
+    charset = Charset("ab,，")  # class ids: a 1, b 2, ',' 3, '，' 4
+    lines = ["aab"] * 20 + ["baa"] * 20
+    bigram, trigram = CharNgram(charset, lines, order=2), CharNgram(charset, lines, order=3)
+    assert bigram.prob((1, 1), 2) == pytest.approx(bigram.prob((2, 1), 2))  # only the last character counts
+    assert trigram.prob((1, 1), 2) > 5 * trigram.prob((2, 1), 2)  # after "aa": b; after "ba": a
+    assert trigram.prob((), 1) > 0 and trigram.context((2,)) == "\x00b"  # a line's start is padded
+    folded = CharNgram(charset, ["a,b"] * 10 + ["a，b"] * 2, order=2, fold=True)
+    assert folded.prob((1,), 3) == folded.prob((1,), 4) > 0.5  # both widths: one mark after "a"
+    assert folded.prob((3,), 2) == folded.prob((4,), 2)
+    kept = CharNgram(charset, ["a,b"] * 10 + ["a，b"] * 2, order=2)
+    assert kept.prob((1,), 3) > 3 * kept.prob((1,), 4)
 
 
 def lead_logits(codec, first: str, rest: str, first_logits: dict[str, float] | None = None) -> torch.Tensor:

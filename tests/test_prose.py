@@ -135,3 +135,16 @@ def test_letter_spacing_widens_ascii_only_when_the_line_tracks_every_character()
     cjk_only, every = (_advances(label, [font] * 3, 8.0, track) for track in (False, True))
     assert cjk_only[0] == every[0] and cjk_only[2] == every[2]  # hanzi and the full-width mark: always spaced
     assert every[1] == cjk_only[1] + 8.0  # the ASCII mark: spaced only when the whole line is
+
+
+def test_the_language_model_counts_training_prose_and_natural_lines_never_the_held_out_package():
+    from glob import glob
+
+    from ocrcore.synth import language_model_text
+
+    require(all(glob(pattern) for pattern, _ in prose.PROSE_PACKAGES.values()),
+            f"the prose packages {list(prose.PROSE_PACKAGES)}", "scripts/setup.sh installs them")
+    text = language_model_text(natural_lines=50)
+    training = [p for package in prose.TRAINING for p in prose.package_paragraphs(package)]
+    assert text[:len(training)] == training and len(text) == len(training) + 50
+    assert not set(prose.package_paragraphs(prose.HELD_OUT)) & set(text)

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ocrcore.charsets import Charset
 from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
 from ocrcore.decoding.brackets import pair_widths
-from ocrcore.decoding.lm import START, CharBigram
+from ocrcore.decoding.lm import CharNgram
 
 BLANK = 0
 
@@ -82,7 +82,7 @@ class CTCCodec(Codec):
     """
 
     def __init__(self, charset: Charset, beam_width: int = 1, constraint: Constraint | None = None,
-                 topk: int = 5, lm: CharBigram | None = None) -> None:
+                 topk: int = 5, lm: CharNgram | None = None) -> None:
         self.charset, self.beam_width, self.constraint, self.topk = charset, beam_width, constraint, topk
         self.lm = lm  # a character language model the beam search fuses in (see ocrcore.decoding.lm)
 
@@ -147,7 +147,7 @@ class CTCCodec(Codec):
         """
         width = max(self.beam_width, 1)
         allowed = self.constraint.allows_prefix if self.constraint else None
-        lm, factors = self.lm, {}  # factors: (previous, c) -> the LM's weight for that emission, computed once
+        lm, factors = self.lm, {}  # factors: (context, c) -> the LM's weight for that emission, computed once
         beams: dict[tuple[int, ...], tuple[float, float]] = {(): (1.0, 0.0)}
         ok: dict[tuple[int, ...], bool] = {}  # the constraint's verdict per prefix: beams meet the same ones each frame
         texts: dict[tuple[int, ...], str] = {(): ""}
@@ -169,9 +169,9 @@ class CTCCodec(Codec):
                         continue
                     new = prefix + (c,)
                     if lm is not None:
-                        key = (prefix[-1] if prefix else START, c)
+                        key = (lm.context(prefix), c)
                         if key not in factors:
-                            factors[key] = lm.factor(*key)
+                            factors[key] = lm.factor(prefix, c)
                         mass *= factors[key]
                     if allowed is not None:
                         if new not in ok:
@@ -192,12 +192,11 @@ class CTCCodec(Codec):
         return self._prediction(list(best), _align(best, probs), probs)
 
     def with_options(self, beam_width: int = 1, constraint: Constraint | None = None,
-                     lm: CharBigram | None = None) -> CTCCodec:
+                     lm: CharNgram | None = None) -> CTCCodec:
         return CTCCodec(self.charset, beam_width, constraint, self.topk, lm)
 
     def to_dict(self) -> dict:
-        lm = {"lm_weight": self.lm.weight, "lm_bonus": self.lm.bonus} if self.lm else {}
-        return {**super().to_dict(), "beam_width": self.beam_width, **lm}
+        return {**super().to_dict(), "beam_width": self.beam_width, **(self.lm.settings() if self.lm else {})}
 
 
 def _align(ids: Sequence[int], probs: np.ndarray) -> list[list[int]]:

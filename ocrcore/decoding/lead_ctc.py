@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from ocrcore.charsets import Charset
 from ocrcore.decoding.base import Array, Prediction, probabilities, topk_alternatives
 from ocrcore.decoding.ctc import BLANK, Constraint, CTCCodec
-from ocrcore.decoding.lm import CharBigram
+from ocrcore.decoding.lm import CharNgram
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class LeadCTCCodec(CTCCodec):
     """
 
     def __init__(self, charset: Charset, beam_width: int = 1, constraint: Constraint | None = None,
-                 topk: int = 5, lm: CharBigram | None = None, lead_weight: float = 1.0) -> None:
+                 topk: int = 5, lm: CharNgram | None = None, lead_weight: float = 1.0) -> None:
         super().__init__(charset, beam_width, constraint, topk, lm)
         self.lead_weight = lead_weight
 
@@ -84,7 +84,7 @@ class LeadCTCCodec(CTCCodec):
         return self.charset.chars[int(probs[1:].argmax())], float(probs[1:].max())  # nothing allowed: the best
 
     def with_options(self, beam_width: int = 1, constraint: Constraint | None = None,
-                     lm: CharBigram | None = None) -> LeadCTCCodec:
+                     lm: CharNgram | None = None) -> LeadCTCCodec:
         return LeadCTCCodec(self.charset, beam_width, constraint, self.topk, lm, self.lead_weight)
 
     def to_dict(self) -> dict:

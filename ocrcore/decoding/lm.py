@@ -1,59 +1,95 @@
-"""A character bigram language model for the CTC beam search (shallow fusion).
+"""A character n-gram language model for the CTC beam search (shallow fusion).
 
 The beam scores a prefix y by log P_ctc(y) + weight * log P_lm(y) + bonus * len(y) (Hannun et al., 2014): the
-model's reading decides, the language model breaks near-ties between characters of similar shape (激/澈, 于/干)
-by what usually follows what. Probabilities are Witten-Bell interpolated bigrams over an add-one unigram, so an
-unseen pair still has a probability and a character the counts never saw is not forbidden.
+model's reading decides, the language model breaks near-ties between characters of similar shape (激/澈, 于/干,
+l/1, rn/m) and between one letter and two (`htps`/`https`) by what usually follows what. Probabilities are
+Witten-Bell interpolated n-grams down to an add-one unigram, so an unseen sequence still has a probability and a
+character the counts never saw is not forbidden.
+
+`fold` lets the model alone decide what the text does not: with it the counts see every full-width form as its
+ASCII twin (NFKC: `，`/`,`, `（`/`(`, `Ａ`/`A`), so both get the same language-model factor and the glyph decides
+its width, which writers choose by habit rather than by what precedes it.
 """
 
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ocrcore.charsets import Charset
 
-START = 0  # the previous "character" of a line's first one: the CTC blank's class id is never a character
+_PAD = "\x00"  # what the counts see before a line's first character
+_CACHE_SIZE = 1_000_000  # probabilities kept between lines
 
 
-class CharBigram:
-    """P(c | previous character) over a codec's class ids (class i + 1 = charset.chars[i]; START opens a line),
-    counted from `lines` of text; `weight` and `bonus` are how the beam search uses it."""
+class CharNgram:
+    """P(c | the `order` - 1 characters before it) over a codec's class ids (class i + 1 = charset.chars[i]),
+    counted from `lines` of text; `weight` and `bonus` are how the beam search uses it (`factor`)."""
 
-    def __init__(self, charset: Charset, lines: Iterable[str], weight: float = 0.5, bonus: float = 0.0) -> None:
+    def __init__(self, charset: Charset, lines: Iterable[str], order: int = 2, weight: float = 0.5,
+                 bonus: float = 0.0, fold: bool = False) -> None:
         if weight < 0:
             raise ValueError(f"the language model's weight must be >= 0 (0: no effect), got {weight}")
-        self.weight, self.bonus = weight, bonus
-        index = {c: i + 1 for i, c in enumerate(charset.chars)}
-        pairs: Counter[tuple[int, int]] = Counter()
-        unigrams: Counter[int] = Counter()
+        if order < 1:
+            raise ValueError(f"the language model's order must be >= 1 (1: unigram, 2: bigram, ...), got {order}")
+        self.weight, self.bonus, self.order, self.fold = weight, bonus, order, fold
+        # class id -> the character the counts see (its ASCII twin when folding and the twin is in the charset)
+        allowed = set(charset.chars)
+        self.chars = [_PAD] + [(_fold(c) if fold and _fold(c) in allowed else c) for c in charset.chars]
+        table = str.maketrans({c: self.chars[i + 1] for i, c in enumerate(charset.chars) if self.chars[i + 1] != c})
+        grams: Counter[str] = Counter()  # every k-gram, k = 1..order, of the padded lines (C-speed counting)
         for line in lines:
-            ids = [index[c] for c in line if c in index]
-            unigrams.update(ids)
-            pairs.update(zip([START, *ids], ids, strict=False))
-        total, size = sum(unigrams.values()), len(charset) + 1
-        self.unigram = [(unigrams[c] + 1) / (total + size) for c in range(size)]
-        self.follows: dict[int, dict[int, int]] = {}
-        for (a, b), n in pairs.items():
-            self.follows.setdefault(a, {})[b] = n
-        self.seen = {a: (sum(f.values()), len(f)) for a, f in self.follows.items()}  # count, distinct followers
+            text = _PAD * (order - 1) + "".join(c for c in line if c in allowed).translate(table)
+            for k in range(1, order + 1):
+                grams.update(text[i:i + k] for i in range(order - k, len(text) - k + 1))
+        self.follows: dict[str, dict[str, int]] = {}  # context (0 to order - 1 characters) -> next character -> n
+        for gram, n in grams.items():
+            self.follows.setdefault(gram[:-1], {})[gram[-1]] = n
+        unigrams, size = self.follows.get("", {}), len(charset) + 1
+        total = sum(unigrams.values())
+        self.unigram = {c: (unigrams.get(c, 0) + 1) / (total + size) for c in self.chars}
+        self.seen = {h: (sum(f.values()), len(f)) for h, f in self.follows.items()}  # n(h), T(h)
+        self._cache: dict[tuple[str, str], float] = {}
 
-    def prob(self, previous: int, c: int) -> float:
-        """Witten-Bell: (n(prev, c) + T(prev) P(c)) / (n(prev) + T(prev)); P(c) alone after an unseen character."""
-        seen = self.seen.get(previous)
-        if seen is None:
-            return self.unigram[c]
-        count, distinct = seen
-        return (self.follows[previous].get(c, 0) + distinct * self.unigram[c]) / (count + distinct)
+    def context(self, previous: Sequence[int]) -> str:
+        """The characters the counts see for the last `order` - 1 ids of `previous` (a prefix of class ids),
+        padded at a line's start."""
+        n = self.order - 1
+        tail = "".join(self.chars[i] for i in previous[len(previous) - n:]) if n else ""
+        return _PAD * (n - len(tail)) + tail
 
-    def factor(self, previous: int, c: int) -> float:
+    def prob(self, previous: Sequence[int], c: int) -> float:
+        """Witten-Bell: P(c | h) = (n(h, c) + T(h) P(c | h')) / (n(h) + T(h)), h' = h less its first character;
+        an unseen context backs off to h'; the add-one unigram ends it."""
+        key = (self.context(previous), self.chars[c])
+        if key not in self._cache:
+            h, char = key
+            p = self.unigram[char]
+            for k in range(1, self.order):
+                seen = self.seen.get(h[len(h) - k:])
+                if seen is None:
+                    break
+                count, distinct = seen
+                p = (self.follows[h[len(h) - k:]].get(char, 0) + distinct * p) / (count + distinct)
+            if len(self._cache) >= _CACHE_SIZE:  # a server reads without end: keep the memory bounded
+                self._cache.clear()
+            self._cache[key] = p
+        return self._cache[key]
+
+    def factor(self, previous: Sequence[int], c: int) -> float:
         """What an emission of `c` after `previous` multiplies a beam's probability by: P_lm^weight * e^bonus."""
         return self.prob(previous, c) ** self.weight * math.exp(self.bonus)
 
-    def log_prob(self, text_ids: Iterable[int]) -> float:
-        previous, total = START, 0.0
-        for c in text_ids:
-            total += math.log(self.prob(previous, c))
-            previous = c
-        return total
+    def settings(self) -> dict[str, float | int | bool]:
+        return {"lm_weight": self.weight, "lm_bonus": self.bonus, "lm_order": self.order, "lm_fold": self.fold}
+
+    def log_prob(self, text_ids: Sequence[int]) -> float:
+        return sum(math.log(self.prob(text_ids[:i], c)) for i, c in enumerate(text_ids))
+
+
+def _fold(char: str) -> str:
+    """A full-width form's ASCII twin (NFKC: `，` -> `,`, `Ａ` -> `A`); any other character as it is."""
+    twin = unicodedata.normalize("NFKC", char)
+    return twin if len(twin) == 1 and ord(twin) < 128 else char

@@ -15,7 +15,7 @@ import torch
 
 from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Constraint, Prediction, best_readings, needs_other_views
-from ocrcore.decoding.lm import CharBigram
+from ocrcore.decoding.lm import CharNgram
 from ocrcore.images import ImageSource
 from ocrcore.inference.export import onnx_metadata
 from ocrcore.inference.lines import Line, split_lines
@@ -25,7 +25,7 @@ from ocrcore.preprocess import pad_batch, views
 
 class _Recognizer:
     def __init__(self, bundle: ModelBundle, batch_size: int = 64, beam_width: int = 1,
-                 constraint: Constraint | None = None, lm: CharBigram | None = None) -> None:
+                 constraint: Constraint | None = None, lm: CharNgram | None = None) -> None:
         self.bundle, self.batch_size = bundle, batch_size
         self.codec = bundle.codec.with_options(beam_width, constraint, lm)
         self.last_latency_ms = 0.0

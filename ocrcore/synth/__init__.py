@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np  # noqa: F401 - used in the doctest
+import numpy as np
 
 from ocrcore.synth.base import SPLITS, Generator, LabelSplit, coerce_params, seeded_rng
 from ocrcore.synth.captcha import CaptchaGenerator
 from ocrcore.synth.plate import PlateGenerator
+from ocrcore.synth.prose import TRAINING, package_paragraphs
 from ocrcore.synth.text import CharGenerator, TextLineGenerator
 
 GENERATORS: dict[str, type[Generator]] = {
@@ -29,5 +30,13 @@ def build_generator(task: str, **params: Any) -> Generator:
     return cls(**coerce_params(cls, params))
 
 
+def language_model_text(natural_lines: int = 20_000, seed: int = 77) -> list[str]:
+    """What a language model of Chinese lines counts: every paragraph of the training prose packages (never the
+    held-out one) and `natural_lines` lines of the natural corpus (the text generator's words, its own seed)."""
+    gen, rng = build_generator("text", corpus="natural"), np.random.default_rng(seed)
+    return [p for package in TRAINING for p in package_paragraphs(package)] + \
+        [gen.sample_label(rng) for _ in range(natural_lines)]
+
+
 __all__ = ["GENERATORS", "SPLITS", "TASKS", "CaptchaGenerator", "CharGenerator", "Generator", "LabelSplit",
-           "PlateGenerator", "TextLineGenerator", "build_generator", "seeded_rng"]
+           "PlateGenerator", "TextLineGenerator", "build_generator", "language_model_text", "seeded_rng"]
