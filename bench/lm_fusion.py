@@ -1,7 +1,7 @@
 """What a character n-gram language model adds to the CTC beam search of a pretrained line model, per test set.
 
-The language model counts `language_model_text()` (the training prose packages, never the held-out one, and
-natural-corpus lines; full-width marks folded into their ASCII twins). Each generated test set (`--sets`, e.g.
+The language model is `ocrcore.synth.language_model` (it counts the training prose packages, never the held-out
+one, and natural-corpus lines; full-width marks folded into their ASCII twins). Each generated test set (`--sets`, e.g.
 held-out prose, held-out prose in held-out fonts, natural lines) is read on `--lines` evenly spaced test lines,
 the same lines for every decoder: greedy, beam search, and beam search + the language model at each `--weights`.
 Writes bench/results/lm-fusion.md. Usage:
@@ -21,11 +21,10 @@ import numpy as np
 import torch
 
 from ocrcore.data.datasets import ShardDataset
-from ocrcore.decoding.lm import CharNgram
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_name
 from ocrcore.pretrained import load_pretrained
-from ocrcore.synth import language_model_text
+from ocrcore.synth import language_model
 
 OUT = Path(__file__).resolve().parents[1] / "bench" / "results" / "lm-fusion.md"
 
@@ -48,17 +47,16 @@ def main() -> int:
     parser.add_argument("--weights", type=float, nargs="+", default=[0.2, 0.3])
     parser.add_argument("--order", type=int, default=5)
     parser.add_argument("--bonus", type=float, default=1.0)
+    parser.add_argument("--min-count", type=int, default=2, help="grams of 3+ characters seen fewer times: dropped")
     args = parser.parse_args()
     torch.set_num_threads(1)
     bundle, _ = load_pretrained(args.model)
     start = time.perf_counter()
-    text = language_model_text()
-    lms = [CharNgram(bundle.charset, text, order=args.order, weight=w, bonus=args.bonus, fold=True)
-           for w in args.weights]
-    print(f"{len(lms)} language models of {len(text)} paragraphs and lines in {time.perf_counter() - start:.0f} s")
+    lms = [language_model(bundle.charset, w, args.bonus, args.order, args.min_count) for w in args.weights]
+    print(f"{len(lms)} language models in {time.perf_counter() - start:.0f} s")
     beam = f"beam {args.beam_width}"
     decoders = [("greedy", bundle.codec), (beam, bundle.codec.with_options(args.beam_width))]
-    decoders += [(f"{beam} + {args.order}-gram LM {lm.weight} (bonus {args.bonus})",
+    decoders += [(f"{beam} + {args.order}-gram LM {lm.weight} (bonus {args.bonus}, min count {args.min_count})",
                   bundle.codec.with_options(args.beam_width, lm=lm)) for lm in lms]
     rows = []
     for path in args.sets:

@@ -22,12 +22,11 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-from ocrcore.decoding.lm import CharNgram
 from ocrcore.evaluation import write_rows
 from ocrcore.fonts import Font, latin_fonts
 from ocrcore.inference import Recognizer
 from ocrcore.pretrained import load_pretrained
-from ocrcore.synth import language_model_text
+from ocrcore.synth import language_model
 from ocrcore.synth.page import draw_page, wrap
 from ocrcore.synth.prose import HELD_OUT, package_paragraphs
 
@@ -80,7 +79,7 @@ def main() -> int:
     faces = [Font(path) for path in card["data"]["generator"]["fonts"] or card["data"].get("fonts", [])]
     recognizer, name = Recognizer(bundle, batch_size=16), args.model
     if args.lm_weight > 0:
-        lm = CharNgram(bundle.charset, language_model_text(), order=5, weight=args.lm_weight, bonus=1.0, fold=True)
+        lm = language_model(bundle.charset, args.lm_weight)
         recognizer, name = Recognizer(bundle, batch_size=16, beam_width=8, lm=lm), f"{args.model} + 5-gram LM"
     lines_total = right = pages_right = split_right = 0
     seconds = 0.0

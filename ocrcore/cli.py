@@ -26,7 +26,7 @@ from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
 from ocrcore.preview import preview_grid
-from ocrcore.synth import TASKS, LabelSplit, build_generator, language_model_text
+from ocrcore.synth import TASKS, LabelSplit, build_generator, language_model
 from ocrcore.training.trainer import TrainConfig
 
 
@@ -167,15 +167,13 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
 
 
 def _language_model(charset: Charset, args: argparse.Namespace) -> CharNgram | None:
-    """The n-gram of `language_model_text()` over `charset`, full-width marks folded to their ASCII twins (the
-    glyph decides a mark's width), if `--lm-weight` asks for one."""
+    """`ocrcore.synth.language_model` over `charset`, if `--lm-weight` asks for one."""
     if args.lm_weight <= 0:
         return None
     if set(charset.chars) != set(get_charset("text_zh").chars):
         raise ValueError(f"--lm-weight is for models of Chinese lines (charset text_zh); this model reads "
                          f"{charset.name!r}")
-    return CharNgram(charset, language_model_text(), order=args.lm_order, weight=args.lm_weight,
-                     bonus=args.lm_bonus, fold=True)
+    return language_model(charset, args.lm_weight, args.lm_bonus, args.lm_order)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

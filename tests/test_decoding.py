@@ -148,6 +148,8 @@ def test_char_ngram_sees_further_back_and_folds_widths():
     assert folded.prob((3,), 2) == folded.prob((4,), 2)
     kept = CharNgram(charset, ["a,b"] * 10 + ["a，b"] * 2, order=2)
     assert kept.prob((1,), 3) > 3 * kept.prob((1,), 4)
+    pruned = CharNgram(charset, lines + ["bbb"], order=3, min_count=2)
+    assert "aa" in pruned.follows and "bb" not in pruned.follows and "b" in pruned.follows  # seen once: backs off
 
 
 def lead_logits(codec, first: str, rest: str, first_logits: dict[str, float] | None = None) -> torch.Tensor:
