@@ -160,8 +160,8 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pattern", help="what the text must match (beam search): 'plate' or a regular expression")
     p.add_argument("--lm-weight", type=float, default=0.0,
                    help="Chinese lines: fuse a character n-gram of the training prose and the natural corpus into "
-                        "the beam search with this weight (0: none; 0.3 with --beam-width 8 reads about 2 points "
-                        "more held-out prose lines: docs/notes/prose-lm.md)")
+                        "the beam search with this weight (0: none; 0.2 with --beam-width 8 reads 1.4-3.5 points "
+                        "more held-out prose lines, as many natural ones: docs/notes/prose-lm.md)")
     p.add_argument("--lm-bonus", type=float, default=1.0, help="per-character bonus that goes with --lm-weight")
     p.add_argument("--lm-order", type=int, default=5, help="characters the language model sees, the next included")
 

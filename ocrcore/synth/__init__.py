@@ -40,7 +40,7 @@ def language_model_text(natural_lines: int = 20_000, seed: int = 77) -> list[str
         [gen.sample_label(rng) for _ in range(natural_lines)]
 
 
-def language_model(charset: Charset, weight: float = 0.3, bonus: float = 1.0, order: int = 5,
+def language_model(charset: Charset, weight: float = 0.2, bonus: float = 1.0, order: int = 5,
                    min_count: int = 2) -> CharNgram:
     """The character n-gram of `language_model_text()` for a Chinese line reader's beam search, full-width marks
     folded into their ASCII twins (the glyph decides a mark's width). The defaults read the most held-out prose
