@@ -128,6 +128,8 @@ def test_char_ngram_probabilities_and_fusion_settle_a_near_tie():
     assert off.decode(logits)[0].text == plain.decode(logits)[0].text
     with pytest.raises(ValueError, match="weight must be >= 0"):
         CharNgram(charset, [], weight=-1)
+    blank = torch.log(torch.tensor([[[0.97, 0.01, 0.01, 0.01]] * 3]))  # nothing written: read as nothing
+    assert fused.decode(blank)[0].text == plain.decode(blank)[0].text == ""
     with pytest.raises(ValueError, match="order must be >= 1"):
         CharNgram(charset, [], order=0)
 

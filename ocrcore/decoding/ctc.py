@@ -201,6 +201,8 @@ class CTCCodec(Codec):
 
 def _align(ids: Sequence[int], probs: np.ndarray) -> list[list[int]]:
     """Frames of each character of `ids` in the best CTC alignment (Viterbi over the blank-extended labels)."""
+    if not ids:  # nothing read: no character to place
+        return []
     ext = np.zeros(2 * len(ids) + 1, dtype=np.int64)
     ext[1::2] = ids
     logp = np.log(np.clip(probs[:, ext], 1e-12, None))  # (T, S)
