@@ -162,6 +162,7 @@ class CTCCodec(Codec):
                 nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
                 if prefix:  # repeat of the last char without a blank collapses into the same prefix
                     nxt[prefix][1] += pnb * float(p_t[prefix[-1]])
+                context = lm.context(prefix) if lm is not None else ""  # what the LM sees before an extension
                 # Beams sum to 1 each frame: extensions under 1e-8 are pruned (like ctcdecode's cutoff).
                 for c in top[p_top * (pb + pnb) >= 1e-8].tolist():
                     mass = float(p_t[c]) * (pb if prefix and c == prefix[-1] else pb + pnb)
@@ -169,7 +170,7 @@ class CTCCodec(Codec):
                         continue
                     new = prefix + (c,)
                     if lm is not None:
-                        key = (lm.context(prefix), c)
+                        key = (context, c)
                         if key not in factors:
                             factors[key] = lm.factor(prefix, c)
                         mass *= factors[key]

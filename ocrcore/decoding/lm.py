@@ -86,9 +86,6 @@ class CharNgram:
     def settings(self) -> dict[str, float | int | bool]:
         return {"lm_weight": self.weight, "lm_bonus": self.bonus, "lm_order": self.order, "lm_fold": self.fold}
 
-    def log_prob(self, text_ids: Sequence[int]) -> float:
-        return sum(math.log(self.prob(text_ids[:i], c)) for i, c in enumerate(text_ids))
-
 
 def _fold(char: str) -> str:
     """A full-width form's ASCII twin (NFKC: `，` -> `,`, `Ａ` -> `A`); any other character as it is."""
