@@ -24,9 +24,8 @@ from PIL import Image, ImageDraw
 
 from ocrcore.evaluation import write_rows
 from ocrcore.fonts import Font, latin_fonts
-from ocrcore.inference import Recognizer
+from ocrcore.inference import GREEDY, Decoding, Recognizer
 from ocrcore.pretrained import load_pretrained
-from ocrcore.synth import language_model
 from ocrcore.synth.page import draw_page, wrap
 from ocrcore.synth.prose import HELD_OUT, package_paragraphs
 
@@ -77,10 +76,9 @@ def main() -> int:
     known = set(bundle.charset.chars)
     paragraphs = [p for p in package_paragraphs(HELD_OUT) if len(p) >= 30 and set(p) <= known]
     faces = [Font(path) for path in card["data"]["generator"]["fonts"] or card["data"].get("fonts", [])]
-    recognizer, name = Recognizer(bundle, batch_size=16), args.model
-    if args.lm_weight > 0:
-        lm = language_model(bundle.charset, args.lm_weight)
-        recognizer, name = Recognizer(bundle, batch_size=16, beam_width=8, lm=lm), f"{args.model} + 5-gram LM"
+    decoding = Decoding(beam_width=8, lm_weight=args.lm_weight) if args.lm_weight > 0 else GREEDY
+    recognizer = Recognizer(bundle, batch_size=16, decoding=decoding)
+    name = args.model if decoding.greedy else f"{args.model} + 5-gram LM"
     lines_total = right = pages_right = split_right = 0
     seconds = 0.0
     example = None

@@ -17,16 +17,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ocrcore.charsets import Charset, get_charset
 from ocrcore.data import ShardDataset, write_dataset
-from ocrcore.decoding import constraint_for
-from ocrcore.decoding.lm import CharNgram
+from ocrcore.inference.decoding import Decoding
 from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ARCHS
 from ocrcore.pretrained import resolve
 from ocrcore.pretrained.cli import add_pretrained, add_ship
 from ocrcore.preview import preview_grid
-from ocrcore.synth import TASKS, LabelSplit, build_generator, language_model
+from ocrcore.synth import TASKS, LabelSplit, build_generator
 from ocrcore.training.trainer import TrainConfig
 
 
@@ -166,14 +164,8 @@ def _add_decoding(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lm-order", type=int, default=5, help="characters the language model sees, the next included")
 
 
-def _language_model(charset: Charset, args: argparse.Namespace) -> CharNgram | None:
-    """`ocrcore.synth.language_model` over `charset`, if `--lm-weight` asks for one."""
-    if args.lm_weight <= 0:
-        return None
-    if set(charset.chars) != set(get_charset("text_zh").chars):
-        raise ValueError(f"--lm-weight is for models of Chinese lines (charset text_zh); this model reads "
-                         f"{charset.name!r}")
-    return language_model(charset, args.lm_weight, args.lm_bonus, args.lm_order)
+def _decoding(args: argparse.Namespace) -> Decoding:
+    return Decoding(args.beam_width, args.pattern, args.lm_weight, args.lm_bonus, args.lm_order)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -190,11 +182,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
         checkpoint, forward = resolve(args.model), None
         bundle, _ = load_bundle(checkpoint)
     dataset = open_split(args.data, args.split, args.folder, bundle.charset)
-    lm = _language_model(bundle.charset, args)
-    codec = bundle.codec.with_options(args.beam_width, constraint_for(args.pattern), lm)
+    decoding = _decoding(args)
+    codec = decoding.codec(bundle.codec)
     report = evaluate(bundle, dataset, args.batch_size, progress=True, codec=codec, forward=forward)
-    report["decoding"] = {"beam_width": args.beam_width, "pattern": args.pattern,
-                          **(lm.settings() if lm else {})}
+    report["decoding"] = decoding.to_dict()
     name = f"{args.split}" if args.data else args.folder.name
     beside = checkpoint.parent if checkpoint == args.model else Path("runs") / str(args.model)  # a name
     out = args.out or beside / f"eval-{name}"
@@ -220,14 +211,11 @@ def run_predict(args: argparse.Namespace) -> int:
     from ocrcore.images import ImageLoadError
     from ocrcore.inference import OnnxRecognizer, Recognizer
 
-    options = {"beam_width": args.beam_width, "constraint": constraint_for(args.pattern)}
+    decoding = _decoding(args)
     if args.model.suffix == ".onnx":
-        rec = OnnxRecognizer(args.model, **options)
+        rec = OnnxRecognizer(args.model, decoding=decoding)
     else:
-        rec = Recognizer.from_checkpoint(resolve(args.model), **options)
-    if args.lm_weight > 0:  # the codec again, with the language model of the model's own charset
-        rec.codec = rec.codec.with_options(args.beam_width, options["constraint"],
-                                           _language_model(rec.codec.charset, args))
+        rec = Recognizer.from_checkpoint(resolve(args.model), decoding=decoding)
     failed = 0
     for path in args.images:
         try:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
-from ocrcore.decoding import CTCCodec, Prediction, best_readings, needs_other_views
+from ocrcore.decoding import Codec, CTCCodec, Prediction, best_readings, needs_other_views
 from ocrcore.fonts import FontNotFoundError, cjk_fonts
 from ocrcore.images import ImageSource, fit, load_image
 from ocrcore.models import ModelBundle
@@ -90,12 +90,14 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.45) -> Imag
 
 
 class GradCAM:
-    """Grad-CAM over `bundle.model.<layer>` (default: the `backbone` stage)."""
+    """Grad-CAM over `bundle.model.<layer>` (default: the `backbone` stage), for the reading `codec` gives (default:
+    the bundle's own, greedy; pass a recogniser's codec to explain what it reads)."""
 
-    def __init__(self, bundle: ModelBundle, layer: str = "backbone", method: str = "gradcam") -> None:
+    def __init__(self, bundle: ModelBundle, layer: str = "backbone", method: str = "gradcam",
+                 codec: Codec | None = None) -> None:
         if method not in ("gradcam", "gradcam++"):
             raise ValueError(f"method must be 'gradcam' or 'gradcam++', not {method!r}")
-        self.bundle, self.method = bundle, method
+        self.bundle, self.method, self.codec = bundle, method, codec if codec is not None else bundle.codec
         self.target = getattr(bundle.model, layer, None)
         if self.target is None:
             raise ValueError(f"{bundle.arch} has no stage named {layer!r}; its stages are "
@@ -121,7 +123,7 @@ class GradCAM:
         try:
             logits = model(x)  # (1, T, C)
             act = store["act"]
-            prediction = self.bundle.codec.decode(logits.detach(), self._lengths(x))[0]
+            prediction = self.codec.decode(logits.detach(), self._lengths(x))[0]
             maps = [self._cam(logits[0, frames, cls].sum(), act) for cls, frames in self._targets(prediction)]
         finally:
             hook.remove()
@@ -147,7 +149,7 @@ class GradCAM:
             readings = []
             for candidate in candidates:  # the stitched view only where it can change the reading, as the recognizer
                 x = torch.from_numpy(preprocess(candidate, self.bundle.preprocess))[None].to(device)
-                readings.append(self.bundle.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0])
+                readings.append(self.codec.decode(self.bundle.model(x).float().cpu(), self._lengths(x))[0])
                 if not needs_other_views(readings[0]):
                     break
         finally:
@@ -159,7 +161,7 @@ class GradCAM:
 
     def _targets(self, prediction: Prediction) -> list[tuple[int, list[int]]]:
         """(class index, output rows) per decoded character."""
-        offset = 1 if isinstance(self.bundle.codec, CTCCodec) else 0  # CTC class 0 is the blank
+        offset = 1 if isinstance(self.codec, CTCCodec) else 0  # CTC class 0 is the blank
         chars = self.bundle.charset.chars
         return [(chars.index(c) + offset, list(frames)) for c, frames in zip(prediction.text, prediction.frames,
                                                                           strict=True)]

@@ -95,4 +95,4 @@ def test_a_language_model_only_for_chinese_lines(captcha_dataset, tmp_path, caps
                  "1", "--batch-size", "8", "--workers", "0"]) == 0
     assert main(["evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(captcha_dataset),
                  "--beam-width", "4", "--lm-weight", "0.6"]) == 2
-    assert "--lm-weight is for models of Chinese lines" in capsys.readouterr().err
+    assert "(--lm-weight) is for models of Chinese lines" in capsys.readouterr().err

@@ -165,3 +165,36 @@ def test_batched_padded_and_one_by_one_readings_agree(trained_reader):
         assert np.allclose([batched[i].confidence for i in whole], [one_by_one[i].confidence for i in whole],
                            atol=1e-3)
         assert batched[0].text.startswith(one_by_one[0].text)
+
+
+def test_each_task_is_served_with_its_measured_decoding():
+    """Plates: beam 8 under the plate pattern; Chinese lines: beam 8 with the prose 5-gram; captchas greedy; a
+    codec with no search (attention, fixed length) greedy whatever its task."""
+    from ocrcore.inference import GREEDY, Decoding, served_decoding
+
+    plate = served_decoding("plate", tiny("crnn_cnn_small", "plate").codec)
+    assert (plate.beam_width, plate.pattern) == (8, "plate") and plate.describe() == "beam 8, pattern plate"
+    assert served_decoding("text", tiny("crnn_char", "text_zh").codec).describe() == "beam 8, 5-gram of prose 0.2"
+    assert served_decoding("captcha", tiny("crnn").codec) == GREEDY and GREEDY.describe() == "greedy"
+    assert served_decoding("plate", tiny("attention", "plate").codec) == GREEDY
+    assert served_decoding("captcha", tiny("multihead").codec) == GREEDY
+    with pytest.raises(ValueError, match="beam width 0"):
+        Decoding(beam_width=0)
+    with pytest.raises(ValueError, match="charset text_zh.*'alnum_upper'"):
+        Decoding(beam_width=8, lm_weight=0.2).codec(tiny("crnn").codec)
+
+
+def test_the_maps_explain_the_reading_the_recognizer_gives(captcha_dataset):
+    """A recogniser reading under a pattern and Grad-CAM given its codec explain one and the same reading (the
+    greedy reading of an untrained model matches no pattern)."""
+    from ocrcore.explain import GradCAM
+    from ocrcore.inference import Decoding
+
+    torch.manual_seed(0)
+    bundle = tiny("crnn_cnn_small")
+    rec = Recognizer(bundle, decoding=Decoding(beam_width=4, pattern=r"[A-Z]{2}"))
+    image = ShardDataset(captcha_dataset, "test").image(0)
+    read = rec(image)
+    assert len(read.text) == 2 and read.text.isalpha()
+    explained = GradCAM(bundle, codec=rec.codec).explain(image)
+    assert explained.prediction.text == read.text and len(explained.per_char) == 2

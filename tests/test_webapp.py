@@ -3,6 +3,7 @@ real browser (headless Chromium driven by Playwright) for the page."""
 
 import io
 import os
+import re
 import socket
 import statistics
 import tempfile
@@ -94,7 +95,7 @@ def test_api_returns_text_confidence_and_probabilities(client, sample_png):
     assert set(out) >= {"text", "confidence", "char_probs", "alternatives", "model", "latency_ms"}
     assert len(out["char_probs"]) == len(out["text"])
     assert out["confidence"] == pytest.approx(float(np.prod(out["char_probs"])), abs=1e-6)  # the whole reading's
-    assert out["model"] == "ocr-captcha-crnn v1"
+    assert out["model"] == "ocr-captcha-crnn v1" and out["decoding"] == "greedy"
 
 
 def test_ui_endpoint_returns_heatmaps(client, sample_png):
@@ -631,6 +632,7 @@ def test_a_paragraph_is_read_line_by_line_through_the_api(client, tmp_path):
                          api_name="/recognize_paragraph")
     assert [line["text"] for line in out["lines"]] == lines and out["text"] == "\n".join(lines), out
     assert out["source"] == "pretrained" and out["model"] == "pretrained/text-crnn_char_dense (pretrained)"
+    assert out["decoding"] == "beam 8, 5-gram of prose 0.2"  # the text task's served decoding
     tops = [line["box"][1] for line in out["lines"]]
     assert tops == sorted(tops) and all(0 < line["confidence"] <= 1 for line in out["lines"])
     blank = tmp_path / "blank.png"
@@ -713,6 +715,16 @@ def test_a_line_gets_one_stacked_picture_of_its_characters_maps(registered):
     assert out["text"] == "批量大小为六十四"
     assert out["heatmap_captions"] == ["all characters", "each character, top to bottom (colour scale below)"]
     assert len(out["overlays"]) == 2 and out["overlays"][1].height > 8 * 40  # a strip per character
+
+
+def test_a_plate_is_read_under_the_plate_pattern(registered):
+    from ocrcore.decoding import PLATE_PATTERN
+    from webapp.service import ModelService, sample_image
+
+    require_pretrained("plate-crnn_cnn_small")
+    out = ModelService().recognize(sample_image("plate", seed=3), "plate", "crnn_cnn_small")
+    assert out["decoding"] == "beam 8, pattern plate"
+    assert re.fullmatch(PLATE_PATTERN, out["text"]) and out["overlays"], out["text"]
 
 
 def test_the_service_draws_one_heatmap_per_line(registered, tmp_path):

@@ -96,7 +96,7 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
                         for i, (c, alts) in enumerate(zip(r["text"], r["alternatives"], strict=True))]
         gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
         note = (f"{'⚠️ ' + r['message'] + ' · ' if 'message' in r else ''}{r['model']} ({r['served']}) · "
-                f"recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms")
+                f"{r['decoding']} · recognition {r['latency_ms']:.1f} ms · heatmaps {r['heatmap_ms']:.1f} ms")
         warning = f"⚠️ {r['warning']}" if "warning" in r else ""
         return (r["text"], round(r["confidence"], 4), _bars(r["char_probs"], r["text"]), alternatives, gallery, note,
                 warning)
@@ -118,7 +118,8 @@ def build_app(service: ModelService, task: str = "captcha", arch: str = "crnn",
         rows = [[i + 1, line["text"], round(line["confidence"], 4)] for i, line in enumerate(r["lines"])]
         gallery = list(zip(r["overlays"], r["heatmap_captions"], strict=True))
         more = len(r["lines"]) - len(gallery)
-        note = (f"{len(rows)} lines · {r['model']} ({r['served']}) · recognition {r['latency_ms']:.1f} ms"
+        note = (f"{len(rows)} lines · {r['model']} ({r['served']}) · {r['decoding']} · "
+                f"recognition {r['latency_ms']:.1f} ms"
                 + (f" · heatmaps for the first {len(gallery)} lines ({more} more not drawn)" if more > 0 else ""))
         return r["text"], rows, gallery, note
 

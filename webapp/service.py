@@ -25,10 +25,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Prediction
 from ocrcore.explain import GradCAM
 from ocrcore.images import MAX_PIXELS, MAX_SIDE, ImageLoadError, ImageSource, content_problem, load_image, trim_heap
-from ocrcore.inference import Recognizer
+from ocrcore.inference import Recognizer, served_decoding
 from ocrcore.pretrained import pretrained_name
 from ocrcore.synth import GENERATORS
 from ocrcore.tracking import model_name
@@ -201,7 +202,7 @@ class ModelService:
                 return (f"The model registry at {self.uri} is unreachable ({exc}): version {version} cannot be "
                         "loaded now; the champion still answers.")
             status = serving.tags.get("status", "")
-            loaded = self._make(serving, "registry", f"v{version} ({status or 'registered'}), chosen for this "
+            loaded = self._make(task, serving, "registry", f"v{version} ({status or 'registered'}), chosen for this "
                                                      "request; other visitors are served the champion")
             self.compared[key] = loaded
             while len(self.compared) > VERSION_CACHE:
@@ -209,12 +210,15 @@ class ModelService:
             return loaded
 
     @staticmethod
-    def _make(serving: ServingModel, source: str, why: str) -> Loaded:
-        recognizer = Recognizer.from_checkpoint(serving.checkpoint)
-        return Loaded(serving, recognizer, GradCAM(recognizer.bundle), source, why)
+    def _make(task: str, serving: ServingModel, source: str, why: str) -> Loaded:
+        """The recogniser with the task's served decoding (`ocrcore.inference.served_decoding`) and maps of what it
+        reads."""
+        bundle, _ = load_bundle(serving.checkpoint)
+        recognizer = Recognizer(bundle, decoding=served_decoding(task, bundle.codec))
+        return Loaded(serving, recognizer, GradCAM(recognizer.bundle, codec=recognizer.codec), source, why)
 
     def _load(self, key: tuple[str, str], serving: ServingModel, source: str, why: str) -> Loaded:
-        self.loaded[key] = self._make(serving, source, why)
+        self.loaded[key] = self._make(key[0], serving, source, why)
         log.info("serving %s v%s: %s", serving.name, serving.version, why)
         return self.loaded[key]
 
@@ -288,7 +292,7 @@ class ModelService:
         source_now, served = self._answered_by(model)
         result: dict[str, Any] = {
             **pred.to_dict(), "model": model.label, "alias": model.serving.alias, "source": source_now,
-            "served": served, "latency_ms": round(recognise_ms, 2),
+            "served": served, "decoding": model.recognizer.decoding.describe(), "latency_ms": round(recognise_ms, 2),
             "heatmap_ms": round(1000 * (time.perf_counter() - start) - recognise_ms, 2),
         }
         if not pred.text:
@@ -331,7 +335,7 @@ class ModelService:
             "text": "\n".join(p.text for _, p in read),
             "lines": [{**p.to_dict(), "box": list(line.box)} for line, p in read],
             "model": model.label, "alias": model.serving.alias, "source": source_now, "served": served,
-            "latency_ms": round(recognise_ms, 2),
+            "decoding": model.recognizer.decoding.describe(), "latency_ms": round(recognise_ms, 2),
         }
         if heatmaps:
             result["overlays"] = maps

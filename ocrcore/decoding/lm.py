@@ -65,7 +65,8 @@ class CharNgram:
         """Witten-Bell: P(c | h) = (n(h, c) + T(h) P(c | h')) / (n(h) + T(h)), h' = h less its first character;
         an unseen context backs off to h'; the add-one unigram ends it."""
         key = (self.context(previous), self.chars[c])
-        if key not in self._cache:
+        p = self._cache.get(key)  # one lookup: a server's other threads may clear the cache between two
+        if p is None:
             h, char = key
             p = self.unigram[char]
             for k in range(1, self.order):
@@ -77,7 +78,7 @@ class CharNgram:
             if len(self._cache) >= _CACHE_SIZE:  # a server reads without end: keep the memory bounded
                 self._cache.clear()
             self._cache[key] = p
-        return self._cache[key]
+        return p
 
     def factor(self, previous: Sequence[int], c: int) -> float:
         """What an emission of `c` after `previous` multiplies a beam's probability by: P_lm^weight * e^bonus."""

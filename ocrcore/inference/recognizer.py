@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from ocrcore.checkpoint import load_bundle
-from ocrcore.decoding import Constraint, Prediction, best_readings, needs_other_views
-from ocrcore.decoding.lm import CharNgram
+from ocrcore.decoding import Prediction, best_readings, needs_other_views
 from ocrcore.images import ImageSource
+from ocrcore.inference.decoding import GREEDY, Decoding
 from ocrcore.inference.export import onnx_metadata
 from ocrcore.inference.lines import Line, split_lines
 from ocrcore.models import ModelBundle, from_metadata
@@ -24,10 +24,9 @@ from ocrcore.preprocess import pad_batch, views
 
 
 class _Recognizer:
-    def __init__(self, bundle: ModelBundle, batch_size: int = 64, beam_width: int = 1,
-                 constraint: Constraint | None = None, lm: CharNgram | None = None) -> None:
-        self.bundle, self.batch_size = bundle, batch_size
-        self.codec = bundle.codec.with_options(beam_width, constraint, lm)
+    def __init__(self, bundle: ModelBundle, batch_size: int = 64, decoding: Decoding = GREEDY) -> None:
+        self.bundle, self.batch_size, self.decoding = bundle, batch_size, decoding
+        self.codec = decoding.codec(bundle.codec)
         self.last_latency_ms = 0.0
 
     @property
