@@ -154,6 +154,21 @@ def test_char_ngram_sees_further_back_and_folds_widths():
     assert "aa" in pruned.follows and "bb" not in pruned.follows and "b" in pruned.follows  # seen once: backs off
 
 
+def test_char_ngram_can_leave_spaces_to_the_image():
+    """With spaces=False the counts and contexts skip spaces and a space's factor is 1: "ab" and "a b" give the
+    next character the same probability, and a gap read by the model is kept or dropped by the model alone."""
+    from ocrcore.decoding.lm import CharNgram
+
+    charset = Charset("ab ")  # class ids: a 1, b 2, ' ' 3
+    lines = ["ab ab"] * 20 + ["abab"] * 20
+    skip = CharNgram(charset, lines, order=3, weight=1.0, bonus=0.5, spaces=False)
+    assert skip.context((1, 2, 3)) == skip.context((1, 2)) == "ab" and skip.factor((1, 2), 3) == 1.0
+    assert skip.prob((1, 2, 3), 1) == skip.prob((1, 2), 1) > 0.5  # after "ab", space or not: "a"
+    counted = CharNgram(charset, lines, order=3, weight=1.0, bonus=0.5)
+    assert counted.context((1, 2, 3)) == "b " and counted.factor((1, 2), 3) != 1.0
+    assert skip.settings()["lm_spaces"] is False and counted.settings()["lm_spaces"] is True
+
+
 def lead_logits(codec, first: str, rest: str, first_logits: dict[str, float] | None = None) -> torch.Tensor:
     """Logits of a lead-head model: step 0 peaked on `first` (or the given scores), then CTC frames of `rest`."""
     head = torch.zeros(1, 1, codec.num_classes)

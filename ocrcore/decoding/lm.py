@@ -8,7 +8,9 @@ character the counts never saw is not forbidden.
 
 `fold` lets the model alone decide what the text does not: with it the counts see every full-width form as its
 ASCII twin (NFKC: `，`/`,`, `（`/`(`, `Ａ`/`A`), so both get the same language-model factor and the glyph decides
-its width, which writers choose by habit rather than by what precedes it.
+its width, which writers choose by habit rather than by what precedes it. `spaces=False` does the same for the
+space: the counts and the contexts skip it and a space's factor is 1, so the gap in the image alone decides
+whether a space is read (writers put one between hanzi and Latin, or before a bracket, by habit too).
 """
 
 from __future__ import annotations
@@ -31,14 +33,14 @@ class CharNgram:
     at 2, the 5-gram of `ocrcore.synth.language_model_text` keeps a fifth of its contexts."""
 
     def __init__(self, charset: Charset, lines: Iterable[str], order: int = 2, weight: float = 0.5,
-                 bonus: float = 0.0, fold: bool = False, min_count: int = 1) -> None:
+                 bonus: float = 0.0, fold: bool = False, min_count: int = 1, spaces: bool = True) -> None:
         if weight < 0:
             raise ValueError(f"the language model's weight must be >= 0 (0: no effect), got {weight}")
         if order < 1:
             raise ValueError(f"the language model's order must be >= 1 (1: unigram, 2: bigram, ...), got {order}")
-        self.weight, self.bonus, self.order, self.fold = weight, bonus, order, fold
+        self.weight, self.bonus, self.order, self.fold, self.spaces = weight, bonus, order, fold, spaces
         # class id -> the character the counts see (its ASCII twin when folding and the twin is in the charset)
-        allowed = set(charset.chars)
+        allowed = set(charset.chars) - ({" "} if not spaces else set())
         self.chars = [_PAD] + [(_fold(c) if fold and _fold(c) in allowed else c) for c in charset.chars]
         table = str.maketrans({c: self.chars[i + 1] for i, c in enumerate(charset.chars) if self.chars[i + 1] != c})
         texts = [_PAD * (order - 1) + "".join(c for c in line if c in allowed).translate(table) for line in lines]
@@ -58,7 +60,18 @@ class CharNgram:
         """The characters the counts see for the last `order` - 1 ids of `previous` (a prefix of class ids),
         padded at a line's start."""
         n = self.order - 1
-        tail = "".join(self.chars[i] for i in previous[len(previous) - n:]) if n else ""
+        if not n:
+            return ""
+        if self.spaces:
+            tail = "".join(self.chars[i] for i in previous[len(previous) - n:])
+        else:  # the last n characters other than spaces
+            kept: list[str] = []
+            for i in reversed(previous):
+                if len(kept) == n:
+                    break
+                if self.chars[i] != " ":
+                    kept.append(self.chars[i])
+            tail = "".join(reversed(kept))
         return _PAD * (n - len(tail)) + tail
 
     def prob(self, previous: Sequence[int], c: int) -> float:
@@ -81,11 +94,15 @@ class CharNgram:
         return p
 
     def factor(self, previous: Sequence[int], c: int) -> float:
-        """What an emission of `c` after `previous` multiplies a beam's probability by: P_lm^weight * e^bonus."""
+        """What an emission of `c` after `previous` multiplies a beam's probability by: P_lm^weight * e^bonus
+        (1 for a space the counts skip)."""
+        if not self.spaces and self.chars[c] == " ":
+            return 1.0
         return self.prob(previous, c) ** self.weight * math.exp(self.bonus)
 
     def settings(self) -> dict[str, float | int | bool]:
-        return {"lm_weight": self.weight, "lm_bonus": self.bonus, "lm_order": self.order, "lm_fold": self.fold}
+        return {"lm_weight": self.weight, "lm_bonus": self.bonus, "lm_order": self.order, "lm_fold": self.fold,
+                "lm_spaces": self.spaces}
 
 
 def _fold(char: str) -> str:

@@ -41,12 +41,13 @@ def language_model_text(natural_lines: int = 20_000, seed: int = 77) -> list[str
 
 
 def language_model(charset: Charset, weight: float = 0.2, bonus: float = 1.0, order: int = 5,
-                   min_count: int = 2) -> CharNgram:
+                   min_count: int = 2, spaces: bool = False) -> CharNgram:
     """The character n-gram of `language_model_text()` for a Chinese line reader's beam search, full-width marks
-    folded into their ASCII twins (the glyph decides a mark's width). The defaults read the most held-out prose
-    (bench/lm_fusion.py); about 7 s and 300 MB to build."""
+    folded into their ASCII twins (the glyph decides a mark's width) and spaces skipped (the gap decides a space;
+    `spaces=True` counts them).
+    The defaults read the most held-out prose (docs/notes/prose-lm.md); about 7 s and 300 MB to build."""
     return CharNgram(charset, language_model_text(), order=order, weight=weight, bonus=bonus, fold=True,
-                     min_count=min_count)
+                     min_count=min_count, spaces=spaces)
 
 
 __all__ = ["GENERATORS", "SPLITS", "TASKS", "CaptchaGenerator", "CharGenerator", "Generator", "LabelSplit",
