@@ -184,6 +184,15 @@ def test_each_task_is_served_with_its_measured_decoding():
         Decoding(beam_width=8, lm_weight=0.2).codec(tiny("crnn").codec)
 
 
+def test_a_pretrained_model_reads_as_served_when_asked():
+    require_pretrained("plate-crnn_cnn_small")
+    assert Recognizer.from_pretrained("plate-crnn_cnn_small").decoding.greedy
+    served = Recognizer.from_pretrained("plate-crnn_cnn_small", decoding="served")
+    assert served.decoding.describe() == "beam 8, pattern plate" and served.codec.beam_width == 8
+    with pytest.raises(ValueError, match="give a Decoding or 'served'"):
+        Recognizer.from_pretrained("plate-crnn_cnn_small", decoding="best")
+
+
 def test_the_maps_explain_the_reading_the_recognizer_gives(captcha_dataset):
     """A recogniser reading under a pattern and Grad-CAM given its codec explain one and the same reading (the
     greedy reading of an untrained model matches no pattern)."""

@@ -16,7 +16,7 @@ import torch
 from ocrcore.checkpoint import load_bundle
 from ocrcore.decoding import Prediction, best_readings, needs_other_views
 from ocrcore.images import ImageSource
-from ocrcore.inference.decoding import GREEDY, Decoding
+from ocrcore.inference.decoding import GREEDY, Decoding, served_decoding
 from ocrcore.inference.export import onnx_metadata
 from ocrcore.inference.lines import Line, split_lines
 from ocrcore.models import ModelBundle, from_metadata
@@ -91,15 +91,24 @@ class Recognizer(_Recognizer):
         return cls(bundle, device, **kw)
 
     @classmethod
-    def from_pretrained(cls, name: str, device: str | torch.device = "cpu", **kw: object) -> Recognizer:
-        """A pretrained model by name (`pretrained/<name>/`), checked against its card before loading.
+    def from_pretrained(cls, name: str, device: str | torch.device = "cpu", decoding: Decoding | str = GREEDY,
+                        **kw: object) -> Recognizer:
+        """A pretrained model by name (`pretrained/<name>/`), checked against its card before loading; `decoding`
+        "served" reads as the web app does (its card's task's `served_decoding`).
 
         >>> Recognizer.from_pretrained("captcha-crnn_cnn_small")("captcha.png").text  # doctest: +SKIP
         'A3K9'
+        >>> Recognizer.from_pretrained("plate-crnn_cnn_small", decoding="served").decoding.describe()  # doctest: +SKIP
+        'beam 8, pattern plate'
         """
         from ocrcore.pretrained import load_pretrained
 
-        return cls(load_pretrained(name)[0], device, **kw)
+        bundle, card = load_pretrained(name)
+        if isinstance(decoding, str):
+            if decoding != "served":
+                raise ValueError(f"decoding {decoding!r}: give a Decoding or 'served' (the task's served decoding)")
+            decoding = served_decoding(card["task"], bundle.codec)
+        return cls(bundle, device, decoding=decoding, **kw)
 
     @torch.no_grad()
     def logits(self, batch: np.ndarray) -> torch.Tensor:
