@@ -28,7 +28,7 @@ from ocrcore.data.datasets import ShardDataset
 from ocrcore.evaluation import evaluate
 from ocrcore.hardware import cpu_name
 from ocrcore.pretrained import load_pretrained
-from ocrcore.synth import build_generator, language_model
+from ocrcore.synth import build_generator, language_model, language_model_text
 
 OUT = Path(__file__).resolve().parents[1] / "bench" / "results" / "lm-fusion.md"
 
@@ -41,7 +41,7 @@ class Lines(list):
         self.shapes = np.array([np.asarray(image).shape[:2] for image, _ in self])
 
 
-def test_lines(card: dict, name: str, count: int, seed: int) -> Lines:
+def read_lines(card: dict, name: str, count: int, seed: int) -> Lines:
     """`count` evenly spaced lines of a generated dataset's test split, or `count` drawn from the generator of a
     set the card measured (`natural`: its own test set)."""
     if Path(name).is_dir():
@@ -72,7 +72,8 @@ def main() -> int:
     torch.set_num_threads(1)
     bundle, card = load_pretrained(args.model)
     start = time.perf_counter()
-    lms = [language_model(bundle.charset, w, args.bonus, args.order, args.min_count, spaces)
+    text = language_model_text()  # counted by every model below
+    lms = [language_model(bundle.charset, w, args.bonus, args.order, args.min_count, spaces, text)
            for spaces in ((False, True) if args.spaces == "both" else (False,)) for w in args.weights]
     print(f"{len(lms)} language models in {time.perf_counter() - start:.0f} s")
     beam = f"beam {args.beam_width}"
@@ -82,7 +83,7 @@ def main() -> int:
                   bundle.codec.with_options(args.beam_width, lm=lm)) for lm in lms]
     rows = []
     for name in args.sets:
-        lines = test_lines(card, name, args.lines, args.seed)
+        lines = read_lines(card, name, args.lines, args.seed)
         shown = f"`{Path(name).name}`" if Path(name).is_dir() else f"{name}: {args.lines} drawn, seed {args.seed}"
         for decoder, codec in decoders:
             t0 = time.perf_counter()

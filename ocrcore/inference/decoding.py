@@ -62,7 +62,7 @@ class Decoding:
         return asdict(self)
 
     def describe(self) -> str:
-        """In words, for reports and pages: "greedy", "beam 8, pattern plate", "beam 8, 5-gram 0.2"."""
+        """In words, for reports and pages: "greedy", "beam 8, pattern plate", "beam 8, 5-gram of prose 0.2"."""
         if self.greedy:
             return "greedy"
         parts = [f"beam {self.beam_width}"] + ([f"pattern {self.pattern}"] if self.pattern else []) + \

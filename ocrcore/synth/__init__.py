@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -41,13 +42,14 @@ def language_model_text(natural_lines: int = 20_000, seed: int = 77) -> list[str
 
 
 def language_model(charset: Charset, weight: float = 0.2, bonus: float = 1.0, order: int = 5,
-                   min_count: int = 2, spaces: bool = False) -> CharNgram:
+                   min_count: int = 2, spaces: bool = False, text: Sequence[str] | None = None) -> CharNgram:
     """The character n-gram of `language_model_text()` for a Chinese line reader's beam search, full-width marks
     folded into their ASCII twins (the glyph decides a mark's width) and spaces skipped (the gap decides a space;
-    `spaces=True` counts them).
+    `spaces=True` counts them; `text`: `language_model_text()` read once for several models).
     The defaults read the most held-out prose (docs/notes/prose-lm.md); about 7 s and 300 MB to build."""
-    return CharNgram(charset, language_model_text(), order=order, weight=weight, bonus=bonus, fold=True,
-                     min_count=min_count, spaces=spaces)
+    lines = language_model_text() if text is None else text
+    return CharNgram(charset, lines, order=order, weight=weight, bonus=bonus, fold=True, min_count=min_count,
+                     spaces=spaces)
 
 
 __all__ = ["GENERATORS", "SPLITS", "TASKS", "CaptchaGenerator", "CharGenerator", "Generator", "LabelSplit",
