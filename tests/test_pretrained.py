@@ -266,3 +266,51 @@ def test_a_model_that_reads_fewer_real_images_than_the_shipped_one_is_refused():
         _check_real("plate", card(("dev", 200, 170), ("other", 58, 46)), shipped)
     moved = {**shipped, "real": {**shipped["real"], "fingerprint": "another"}}  # dev's images changed since
     _check_real("plate", card(("dev", 200, 160), ("other", 58, 48)), moved)
+
+
+def test_a_model_served_with_a_search_carries_its_served_figures(tmp_path, monkeypatch, captcha_dataset, capsys):
+    """A plate reader is served under the plate pattern: `ship` measures its sets both ways, `pretrained --served`
+    measures a card again; a captcha reader (served greedily) carries no served figures."""
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+
+    gen, plates, real = build_generator("plate"), tmp_path / "plates", tmp_path / "real"
+    write_dataset(plates, gen, {"test": 4}, seed=4, workers=1, progress=False)
+    real.mkdir()
+    label = gen.sample_label(np.random.default_rng(0))
+    gen.render(label, np.random.default_rng(0)).save(real / f"{label}.png")
+    root = tmp_path / "pretrained"
+    monkeypatch.setenv("OCRCORE_PRETRAINED", str(root))
+    checkpoint = save_checkpoint(tmp_path / "run" / "best.pt", build("crnn_cnn_small", "plate", widths=(8, 8, 16, 16)))
+    card = ship(checkpoint, "plate-crnn_cnn_small", plates, "python -m ocrcore train ...", latency_images=2,
+                real=(real,))
+    served = card["served"]
+    assert served["decoding"]["pattern"] == "plate" and served["described"] == "beam 8, pattern plate"
+    assert served["test"]["images"] == 4 and served["test"]["fingerprint"] == card["test"]["fingerprint"]
+    assert served["real"][0]["folder"] == "real" and served["real"][0]["images"] == 1
+    assert "| as served (beam 8, pattern plate" in (root / "plate-crnn_cnn_small" / "README.md").read_text()
+    from ocrcore.pretrained import accuracy_tags
+    from webapp.service import accuracy_line
+
+    tags = accuracy_tags(card)  # the registry's tags, and the page's model line from them
+    assert tags["served_decoding"] == "beam 8, pattern plate"
+    assert float(tags["served_real_sequence_accuracy"]) == served["real"][0]["sequence_accuracy"]
+    line = accuracy_line(tags)
+    assert line.startswith(f"synthetic test {100 * card['test']['sequence_accuracy']:.2f} % "
+                           f"({100 * served['test']['sequence_accuracy']:.2f} % as served: beam 8, pattern plate)")
+    assert line.endswith(f"(real (1 images)), {100 * served['real'][0]['sequence_accuracy']:.2f} % as served")
+
+    card_path = root / "plate-crnn_cnn_small" / "card.json"
+    card_path.write_text(json.dumps({k: v for k, v in card.items() if k != "served"}))
+    assert main(["pretrained", "--served", "plate-crnn_cnn_small", "--data", str(plates), "--real", str(real)]) == 0
+    assert read_card("plate-crnn_cnn_small")["served"] == served  # the same weights, sets and decoding
+    capsys.readouterr()
+    assert main(["pretrained", "--served", "plate-crnn_cnn_small", "--data", str(captcha_dataset)]) == 2
+    assert "is not the test set" in capsys.readouterr().err
+
+    captcha = build("crnn_cnn_small", "alnum_upper", widths=(8, 8, 16, 16))
+    card = ship(save_checkpoint(tmp_path / "c" / "best.pt", captcha), NAME, captcha_dataset, "python -m ocrcore ...",
+                latency_images=2)
+    assert "served" not in card
+    assert main(["pretrained", "--served", NAME, "--data", str(captcha_dataset)]) == 0
+    assert "served greedily" in capsys.readouterr().out

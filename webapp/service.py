@@ -51,13 +51,18 @@ DOUBTFUL_CHAR = 0.8  # characters below this probability are named in the warnin
 
 
 def accuracy_line(tags: dict[str, str]) -> str:
-    """Exact-match accuracy on the synthetic test set and, where measured, on real images, from registry tags."""
+    """Exact-match accuracy on the synthetic test set and, where measured, on real images, from registry tags;
+    where the card measured the task's served decoding too, that figure beside each (it is what this page reads)."""
     def pct(value: str) -> str:
         return f"{100 * float(value):.2f} %"
 
     line = f"synthetic test {pct(tags['sequence_accuracy'])}" if "sequence_accuracy" in tags else "accuracy unknown"
+    if "served_sequence_accuracy" in tags:
+        line += f" ({pct(tags['served_sequence_accuracy'])} as served: {tags.get('served_decoding', 'served')})"
     if "real_sequence_accuracy" in tags:
         line += f" · real {pct(tags['real_sequence_accuracy'])} ({tags.get('real_set', 'real images')})"
+    if "served_real_sequence_accuracy" in tags:
+        line += f", {pct(tags['served_real_sequence_accuracy'])} as served"
     return line
 
 

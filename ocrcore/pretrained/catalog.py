@@ -129,10 +129,16 @@ def load_pretrained(name: str, root: str | Path | None = None) -> tuple[ModelBun
 def accuracy_tags(card: dict[str, Any]) -> dict[str, str]:
     """A card's accuracy as registry tags: on its synthetic test set and, where measured, on real images."""
     tags = {"sequence_accuracy": f"{card['test']['sequence_accuracy']:.6f}"}
-    real = card.get("real")
+    real, served = card.get("real"), card.get("served")
     if real:
         tags["real_sequence_accuracy"] = f"{real['sequence_accuracy']:.6f}"
         tags["real_set"] = f"{real.get('folder', 'real')} ({real['images']} images)"
+    if served:  # as the app reads (`served_decoding`): the same sets
+        tags["served_decoding"] = served["described"]
+        tags["served_sequence_accuracy"] = f"{served['test']['sequence_accuracy']:.6f}"
+        first = served["real"][0] if served["real"] else None
+        if real and first and first["folder"] == real.get("folder"):
+            tags["served_real_sequence_accuracy"] = f"{first['sequence_accuracy']:.6f}"
     return tags
 
 
@@ -157,6 +163,11 @@ def card_description(card: dict[str, Any]) -> str:
              f"(fingerprint `{test['fingerprint']}`)"]
     lines += [f"- real: {100 * real['sequence_accuracy']:.2f} % of {real['images']:,} images "
               f"({real.get('folder', 'real')})" for real in real_sets(card)]
+    served = card.get("served")
+    if served:
+        lines.append(f"- as served ({served['described']}): {100 * served['test']['sequence_accuracy']:.2f} % of the "
+                     "test images" + "".join(f", {100 * r['sequence_accuracy']:.2f} % of {r['images']:,} real "
+                                             f"({r['folder']})" for r in served["real"]))
     training = card["training"]
     lines.append(f"- trained: {training.get('hardware', 'hardware not recorded')}; "
                  f"{training.get('samples_seen', 0):,} samples seen; command: `{training['command']}`")

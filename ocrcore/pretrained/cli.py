@@ -14,7 +14,12 @@ def add_pretrained(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--check", action="store_true", help="also verify each model's weights against its card")
     p.add_argument("--int8", metavar="NAME", help="measure a static int8 ONNX of this shipped model on its card's "
                    "test set (--data) and write the figures into its card")
-    p.add_argument("--data", type=Path, help="with --int8: the generated dataset the card's test figures come from")
+    p.add_argument("--served", metavar="NAME", help="measure this shipped model as the app reads it (its task's "
+                   "served decoding) on its card's sets (--data, --also, --real) and write the figures into its card")
+    p.add_argument("--data", type=Path, help="with --int8 or --served: the generated dataset the card's test figures "
+                   "come from")
+    p.add_argument("--also", type=Path, nargs="*", default=[], help="with --served: further sets the card measured")
+    p.add_argument("--real", type=Path, nargs="*", default=[], help="with --served: real folders the card measured")
     p.add_argument("--calibrate", type=Path, help="with --int8: images to calibrate on (a generated dataset's val "
                    "split, or a folder); never the test images")
     _add_calibrate_samples(p)
@@ -37,6 +42,16 @@ def run_pretrained(args: argparse.Namespace) -> int:
         print(json.dumps(add_int8(args.int8, args.data, args.calibrate, samples=args.calibrate_samples), indent=1))
         return 0
 
+    if args.served:
+        from ocrcore.pretrained.ship import add_served
+
+        if not args.data:
+            raise ValueError("--served needs --data (the card's test set)")
+        served = add_served(args.served, args.data, tuple(args.also), tuple(args.real))
+        print(json.dumps(served, ensure_ascii=False, indent=1) if served else
+              f"{args.served} is served greedily: its card's figures are the served ones")
+        return 0
+
     names = available()
     if not names:
         print(f"no pretrained models in {pretrained_root()}")
@@ -44,8 +59,9 @@ def run_pretrained(args: argparse.Namespace) -> int:
         card = read_card(name)
         if args.check:
             weights_file(name)
-        t = card["test"]
-        print(f"{name:28s} {100 * t['sequence_accuracy']:6.2f}% of {t['images']:,} test images  "
+        t, served = card["test"], card.get("served")
+        as_served = f" ({100 * served['test']['sequence_accuracy']:.2f}% as served)" if served else ""
+        print(f"{name:28s} {100 * t['sequence_accuracy']:6.2f}% of {t['images']:,} test images{as_served}  "
               f"{card['latency']['ms_batch1_1thread']:.2f} ms  {card['weights']['bytes'] >> 10} KiB")
     return 0
 
@@ -80,7 +96,7 @@ def run_ship(args: argparse.Namespace) -> int:
     card = ship(args.checkpoint, args.name, args.data, args.command, hardware=args.hardware, force=args.force,
                 earlier=tuple(args.earlier), real=tuple(args.real), also=tuple(args.also), calibrate=args.calibrate,
                 calibrate_samples=args.calibrate_samples)
-    keys = ("name", "test", "real", "real_also", "also", "latency", "int8", "weights")
+    keys = ("name", "test", "real", "real_also", "also", "latency", "int8", "served", "weights")
     print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
     print(f"shipped: {pretrained_root() / args.name}")
     return 0

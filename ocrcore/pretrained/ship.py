@@ -29,6 +29,7 @@ from ocrcore.evaluation import evaluate
 from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError, portable_path
 from ocrcore.hardware import cpu_name, describe
+from ocrcore.inference.decoding import served_decoding
 from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.catalog import (
@@ -110,6 +111,59 @@ def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "t
     (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
     return card["int8"]
+
+
+def served_figures(bundle: ModelBundle, task: str, data: str | Path, split: str = "test",
+                   also: tuple[str | Path, ...] = (), real: tuple[str | Path, ...] = ()) -> dict[str, Any] | None:
+    """The card's figures again as the app reads them: the task's served decoding (`served_decoding`: a plate
+    pattern, a language model) on the same test set, further sets and real folders; None where it is greedy (the
+    card's figures are then the served ones)."""
+    decoding = served_decoding(task, bundle.codec)
+    if decoding.greedy:
+        return None
+    codec = decoding.codec(bundle.codec)
+
+    def figures(dataset: Any) -> dict[str, Any]:
+        report = evaluate(bundle, dataset, batch_size=256, progress=True, codec=codec)
+        return {"images": report["samples"], "sequence_accuracy": report["sequence_accuracy"],
+                "char_accuracy": report["char_accuracy"], "top_confusions": report["top_confusions"][:5]}
+
+    return {"decoding": decoding.to_dict(), "described": decoding.describe(),
+            "test": {"fingerprint": split_fingerprint(data, split), **figures(ShardDataset(data, split))},
+            "also": [{"dataset": Path(d).name, "fingerprint": split_fingerprint(d, split),
+                      **figures(ShardDataset(d, split))} for d in also],
+            "real": [{"folder": Path(f).name, "fingerprint": folder_fingerprint(f),
+                      **figures(FolderDataset(f, bundle.charset))} for f in real]}
+
+
+def add_served(name: str, data: str | Path, also: tuple[str | Path, ...] = (), real: tuple[str | Path, ...] = (),
+               split: str = "test", root: str | Path | None = None) -> dict[str, Any] | None:
+    """Measure a shipped model as served (`served_figures`) on its own card's sets (`data`, `also` and `real` must
+    be sets the card measured: the same fingerprints) and write the figures into its card; returns them (None:
+    served greedily, nothing to add)."""
+    from ocrcore.pretrained.catalog import load_pretrained
+
+    root = pretrained_root(root)
+    card = read_card(name, root)
+    if split_fingerprint(data, split) != card["test"]["fingerprint"]:
+        raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
+                              f"with the card's generator and seed {card['data']['seed']}")
+    others = {o["fingerprint"] for o in card.get("also", [])}
+    for d in also:
+        if split_fingerprint(d, split) not in others:
+            raise PretrainedError(f"{d} ({split}) is none of the further sets {name}'s card measured; regenerate "
+                                  "it with the generator and seed its card's row gives")
+    bundle = load_pretrained(name, root)[0]
+    for f in real:  # by fingerprint; a card from before fingerprints were recorded, by folder name and count
+        if not any(r.get("fingerprint") == folder_fingerprint(f) or (r.get("fingerprint") is None and r["folder"] ==
+                   Path(f).name and r["images"] == len(FolderDataset(f, bundle.charset))) for r in real_sets(card)):
+            raise PretrainedError(f"{f} holds other images than the real sets {name}'s card measured")
+    served = served_figures(bundle, card["task"], data, split, also, real)
+    if served:
+        card["served"] = served
+        (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+    return served
 
 
 def _one_thread_times_ms(rec: Any, images: list) -> list[float]:
@@ -251,6 +305,9 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     if calibrate is not None:
         card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images,
                                     samples=calibrate_samples)
+    served = served_figures(bundle, card["task"], data, split, also, tuple(reals))
+    if served:
+        card["served"] = served
     root = pretrained_root(root)
     try:
         _check_replacement(name, card, root, force)
@@ -359,6 +416,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"| latency | {lat['ms_batch1_1thread']:.2f} ms per image, batch 1, one thread, {lat['runtime']} "
         f"({lat['cpu']}) |",
         *_int8_rows(card.get("int8")),
+        *_served_rows(card.get("served")),
         f"| training | {tr['samples_seen']:,} samples seen ({tr['steps']:,} steps), seed {tr['seed']}, {wall} on "
         f"{tr['hardware']} |",
         f"| data | `{card['task']}` generator ({gen}), seed {card['data']['seed']}, splits {card['data']['counts']} |",
@@ -391,6 +449,16 @@ def _int8_rows(int8: dict[str, Any] | None) -> list[str]:
     return [f"| int8 (onnxruntime, static, `{how}`) | {100 * int8['sequence_accuracy']:.2f} % of the same "
             f"test images ({int8['points_lost']:.2f} points lost; {verdict}), {int8['ms_batch1_1thread']:.2f} ms, "
             f"{int8['onnx_bytes'] >> 10} KiB; calibrated on {counted}`{int8['calibration']}` |"]
+
+
+def _served_rows(served: dict[str, Any] | None) -> list[str]:
+    if not served:
+        return []
+    sets = [f"{100 * served['test']['sequence_accuracy']:.2f} % of the test images"] + \
+        [f"`{o['dataset']}` {100 * o['sequence_accuracy']:.2f} %" for o in served["also"]] + \
+        [f"real `{r['folder']}` {100 * r['sequence_accuracy']:.2f} %" for r in served["real"]]
+    return [f"| as served ({served['described']}, as the app and `decoding=\"served\"` read) | **{sets[0]}**"
+            + "".join(f"; {s}" for s in sets[1:]) + " |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
