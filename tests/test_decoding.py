@@ -97,6 +97,20 @@ def test_beam_frames_match_greedy_frames():
     assert beam.frames == greedy.frames == ((0, 1), (4, 5), (8, 9), (12, 13))
 
 
+def test_frames_of_near_certain_blank_extend_no_beam_and_change_no_reading(monkeypatch):
+    """The search passes over a frame whose blank holds >= BLANK_SKIP without extending a beam: on noisy outputs
+    with long gaps it reads exactly what the full search reads (text, probabilities, frames)."""
+    import ocrcore.decoding.ctc as ctc
+
+    codec = CTCCodec(get_charset("alnum_upper"), beam_width=8)
+    texts = ["HELLO", "AA11BB", "Z0O0", "MISSISSIPPI"]
+    outputs = [peaked(codec, text, blanks=4, noise=1.0, seed=seed) for seed, text in enumerate(texts)]
+    assert all((ctc.probabilities(o)[..., 0] >= ctc.BLANK_SKIP).mean() > 0.3 for o in outputs)  # gaps passed over
+    skipped = [codec.decode(o)[0] for o in outputs]
+    monkeypatch.setattr(ctc, "BLANK_SKIP", 2.0)  # never: every frame searched
+    assert [codec.decode(o)[0] for o in outputs] == skipped and [p.text for p in skipped] == texts
+
+
 def test_constraint_for_names_and_regexes():
     from ocrcore.decoding import constraint_for
 

@@ -18,6 +18,7 @@ from ocrcore.decoding.brackets import pair_widths
 from ocrcore.decoding.lm import CharNgram
 
 BLANK = 0
+BLANK_SKIP = 0.999  # a frame whose blank holds this much extends no beam in the search: its extensions hold < 0.1 %
 
 
 @dataclass(frozen=True)
@@ -157,12 +158,18 @@ class CTCCodec(Codec):
         tops = torch.from_numpy(probs).topk(candidates, dim=-1).indices.numpy()
         for t, top in enumerate(tops):
             p_t, p_top = probs[t], probs[t][top]
+            if p_t[BLANK] >= BLANK_SKIP:  # a gap between characters: every beam carries on, none is extended
+                stay = {k: ((pb + pnb) * float(p_t[BLANK]), pnb * float(p_t[k[-1]]) if k else 0.0)
+                        for k, (pb, pnb) in beams.items()}
+                total = sum(pb + pnb for pb, pnb in stay.values()) or 1.0
+                beams = {k: (pb / total, pnb / total) for k, (pb, pnb) in stay.items()}
+                continue
             nxt: dict[tuple[int, ...], list[float]] = defaultdict(lambda: [0.0, 0.0])
             for prefix, (pb, pnb) in beams.items():
                 nxt[prefix][0] += (pb + pnb) * float(p_t[BLANK])
                 if prefix:  # repeat of the last char without a blank collapses into the same prefix
                     nxt[prefix][1] += pnb * float(p_t[prefix[-1]])
-                context = lm.context(prefix) if lm is not None else ""  # what the LM sees before an extension
+                context = None  # what the LM sees before an extension: computed at the first one
                 # Beams sum to 1 each frame: extensions under 1e-8 are pruned (like ctcdecode's cutoff).
                 for c in top[p_top * (pb + pnb) >= 1e-8].tolist():
                     mass = float(p_t[c]) * (pb if prefix and c == prefix[-1] else pb + pnb)
@@ -170,10 +177,11 @@ class CTCCodec(Codec):
                         continue
                     new = prefix + (c,)
                     if lm is not None:
-                        key = (context, c)
-                        if key not in factors:
-                            factors[key] = lm.factor(prefix, c)
-                        mass *= factors[key]
+                        context = lm.context(prefix) if context is None else context
+                        factor = factors.get((context, c))
+                        if factor is None:
+                            factor = factors[context, c] = lm.factor_after(context, c)
+                        mass *= factor
                     if allowed is not None:
                         if new not in ok:
                             texts[new] = texts[prefix] + self.charset.chars[c - 1]
@@ -214,18 +222,18 @@ def _align(ids: Sequence[int], probs: np.ndarray) -> list[list[int]]:
     can_skip[2:] = (ext[2:] != BLANK) & (ext[2:] != ext[:-2])
     score = np.full(S, -np.inf)
     score[: min(2, S)] = logp[0, : min(2, S)]
-    back = np.zeros((T, S), dtype=np.int64)
+    options = np.full((3, S), -np.inf)  # rows: stay, step from s - 1, skip from s - 2 (-inf where none)
+    back = np.zeros((T, S), dtype=np.int64)  # how many states back each state's best came from
     for t in range(1, T):
-        stay, step, skip = score, np.r_[-np.inf, score[:-1]], np.where(can_skip, np.r_[-np.inf, -np.inf, score[:-2]],
-                                                                        -np.inf)
-        options = np.stack([stay, step, skip])  # (3, S)
-        best = options.argmax(0)
-        back[t] = np.arange(S) - best
-        score = options[best, np.arange(S)] + logp[t]
+        options[0] = score
+        options[1, 1:] = score[:-1]
+        np.copyto(options[2, 2:], score[:-2], where=can_skip[2:])
+        back[t] = options.argmax(0)
+        score = options.max(0) + logp[t]
     s = S - 1 if S == 1 or score[S - 1] >= score[S - 2] else S - 2
     frames: list[list[int]] = [[] for _ in ids]
     for t in range(T - 1, -1, -1):
         if ext[s] != BLANK:
-            frames[(s - 1) // 2].insert(0, t)
-        s = int(back[t, s]) if t > 0 else s
-    return [f or [0] for f in frames]
+            frames[(s - 1) // 2].append(t)
+        s -= int(back[t, s]) if t > 0 else 0
+    return [f[::-1] or [0] for f in frames]

@@ -77,7 +77,11 @@ class CharNgram:
     def prob(self, previous: Sequence[int], c: int) -> float:
         """Witten-Bell: P(c | h) = (n(h, c) + T(h) P(c | h')) / (n(h) + T(h)), h' = h less its first character;
         an unseen context backs off to h'; the add-one unigram ends it."""
-        key = (self.context(previous), self.chars[c])
+        return self.prob_after(self.context(previous), c)
+
+    def prob_after(self, context: str, c: int) -> float:
+        """`prob` for a context already computed (`context(previous)`)."""
+        key = (context, self.chars[c])
         p = self._cache.get(key)  # one lookup: a server's other threads may clear the cache between two
         if p is None:
             h, char = key
@@ -96,9 +100,13 @@ class CharNgram:
     def factor(self, previous: Sequence[int], c: int) -> float:
         """What an emission of `c` after `previous` multiplies a beam's probability by: P_lm^weight * e^bonus
         (1 for a space the counts skip)."""
+        return self.factor_after(self.context(previous), c)
+
+    def factor_after(self, context: str, c: int) -> float:
+        """`factor` for a context already computed (`context(previous)`): a beam search asks it for many `c`."""
         if not self.spaces and self.chars[c] == " ":
             return 1.0
-        return self.prob(previous, c) ** self.weight * math.exp(self.bonus)
+        return self.prob_after(context, c) ** self.weight * math.exp(self.bonus)
 
     def settings(self) -> dict[str, float | int | bool]:
         return {"lm_weight": self.weight, "lm_bonus": self.bonus, "lm_order": self.order, "lm_fold": self.fold,
