@@ -29,7 +29,7 @@ from ocrcore.evaluation import evaluate
 from ocrcore.files import atomic_write
 from ocrcore.fonts import FontNotFoundError, portable_path
 from ocrcore.hardware import cpu_name, describe
-from ocrcore.inference.decoding import served_decoding
+from ocrcore.inference.decoding import GREEDY, Decoding, served_decoding
 from ocrcore.inference.export import CALIBRATION_SAMPLES
 from ocrcore.models import ModelBundle
 from ocrcore.pretrained.catalog import (
@@ -53,14 +53,15 @@ def to_fp16(bundle: ModelBundle) -> dict[str, torch.Tensor]:
     return {k: v.half() if v.is_floating_point() else v for k, v in bundle.model.state_dict().items()}
 
 
-def onnx_latency_ms(bundle: ModelBundle, images: list) -> dict[str, Any]:
+def onnx_latency_ms(bundle: ModelBundle, images: list, decoding: Decoding = GREEDY) -> dict[str, Any]:
     """Median milliseconds to read one image (batch 1, one thread, onnxruntime), preprocessing and decoding included."""
     import onnxruntime as ort
 
     from ocrcore.inference import OnnxRecognizer, export_onnx
 
     with tempfile.TemporaryDirectory() as tmp:
-        times = _one_thread_times_ms(OnnxRecognizer(export_onnx(bundle, Path(tmp) / "model.onnx"), threads=1), images)
+        onnx = export_onnx(bundle, Path(tmp) / "model.onnx")
+        times = _one_thread_times_ms(OnnxRecognizer(onnx, threads=1, decoding=decoding), images)
     return {"ms_batch1_1thread": round(statistics.median(times), 3), "runtime": f"onnxruntime {ort.__version__}",
             "images": len(images), "cpu": cpu_name()}
 
@@ -114,10 +115,11 @@ def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "t
 
 
 def served_figures(bundle: ModelBundle, task: str, data: str | Path, split: str = "test",
-                   also: tuple[str | Path, ...] = (), real: tuple[str | Path, ...] = ()) -> dict[str, Any] | None:
+                   also: tuple[str | Path, ...] = (), real: tuple[str | Path, ...] = (),
+                   latency_images: int = 200) -> dict[str, Any] | None:
     """The card's figures again as the app reads them: the task's served decoding (`served_decoding`: a plate
-    pattern, a language model) on the same test set, further sets and real folders; None where it is greedy (the
-    card's figures are then the served ones)."""
+    pattern, a language model) on the same test set, further sets and real folders, and its latency (as the card's,
+    the search included); None where it is greedy (the card's figures are then the served ones)."""
     decoding = served_decoding(task, bundle.codec)
     if decoding.greedy:
         return None
@@ -128,8 +130,11 @@ def served_figures(bundle: ModelBundle, task: str, data: str | Path, split: str 
         return {"images": report["samples"], "sequence_accuracy": report["sequence_accuracy"],
                 "char_accuracy": report["char_accuracy"], "top_confusions": report["top_confusions"][:5]}
 
+    test = ShardDataset(data, split)
+    images = [test.image(i) for i in range(min(latency_images, len(test)))]
     return {"decoding": decoding.to_dict(), "described": decoding.describe(),
-            "test": {"fingerprint": split_fingerprint(data, split), **figures(ShardDataset(data, split))},
+            "latency": onnx_latency_ms(bundle, images, decoding),
+            "test": {"fingerprint": split_fingerprint(data, split), **figures(test)},
             "also": [{"dataset": Path(d).name, "fingerprint": split_fingerprint(d, split),
                       **figures(ShardDataset(d, split))} for d in also],
             "real": [{"folder": Path(f).name, "fingerprint": folder_fingerprint(f),
@@ -305,7 +310,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     if calibrate is not None:
         card["int8"] = int8_figures(bundle, test, report["sequence_accuracy"], calibrate, latency_images,
                                     samples=calibrate_samples)
-    served = served_figures(bundle, card["task"], data, split, also, tuple(reals))
+    served = served_figures(bundle, card["task"], data, split, also, tuple(reals), latency_images)
     if served:
         card["served"] = served
     root = pretrained_root(root)
@@ -457,8 +462,9 @@ def _served_rows(served: dict[str, Any] | None) -> list[str]:
     sets = [f"{100 * served['test']['sequence_accuracy']:.2f} % of the test images"] + \
         [f"`{o['dataset']}` {100 * o['sequence_accuracy']:.2f} %" for o in served["also"]] + \
         [f"real `{r['folder']}` {100 * r['sequence_accuracy']:.2f} %" for r in served["real"]]
+    latency = served["latency"]["ms_batch1_1thread"]
     return [f"| as served ({served['described']}, as the app and `decoding=\"served\"` read) | **{sets[0]}**"
-            + "".join(f"; {s}" for s in sets[1:]) + " |"]
+            + "".join(f"; {s}" for s in sets[1:]) + f"; {latency:.2f} ms per image as the latency row |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
