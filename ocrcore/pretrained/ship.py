@@ -95,6 +95,19 @@ def int8_figures(bundle: ModelBundle, test: ShardDataset, fp32_accuracy: float, 
             "calibration_samples": len(calibration)}
 
 
+def _check_test_set(name: str, card: dict[str, Any], data: str | Path, split: str) -> None:
+    """PretrainedError unless `data`'s `split` is the very test set `card` was measured on (same fingerprint)."""
+    if split_fingerprint(data, split) != card["test"]["fingerprint"]:
+        raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
+                              f"with the card's generator and seed {card['data']['seed']}")
+
+
+def _write_card(folder: Path, card: dict[str, Any]) -> None:
+    """A model folder's `card.json` and its README (`card_markdown`)."""
+    (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+
+
 def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "test",
              root: str | Path | None = None, samples: int = CALIBRATION_SAMPLES) -> dict[str, Any]:
     """Measure int8 for a shipped model on its own card's test set (`data` must hold exactly that split: same
@@ -103,14 +116,11 @@ def add_int8(name: str, data: str | Path, calibrate: str | Path, split: str = "t
 
     root = pretrained_root(root)
     card = read_card(name, root)
-    if split_fingerprint(data, split) != card["test"]["fingerprint"]:
-        raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
-                              f"with the card's generator and seed {card['data']['seed']}")
+    _check_test_set(name, card, data, split)
     bundle = load_pretrained(name, root)[0]
     card["int8"] = int8_figures(bundle, ShardDataset(data, split), card["test"]["sequence_accuracy"], calibrate,
                                 samples=samples)
-    (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+    _write_card(root / name, card)
     return card["int8"]
 
 
@@ -150,9 +160,7 @@ def add_served(name: str, data: str | Path, also: tuple[str | Path, ...] = (), r
 
     root = pretrained_root(root)
     card = read_card(name, root)
-    if split_fingerprint(data, split) != card["test"]["fingerprint"]:
-        raise PretrainedError(f"{data} ({split}) is not the test set {name}'s card was measured on; regenerate it "
-                              f"with the card's generator and seed {card['data']['seed']}")
+    _check_test_set(name, card, data, split)
     others = {o["fingerprint"] for o in card.get("also", [])}
     for d in also:
         if split_fingerprint(d, split) not in others:
@@ -166,8 +174,7 @@ def add_served(name: str, data: str | Path, also: tuple[str | Path, ...] = (), r
     served = served_figures(bundle, card["task"], data, split, also, real)
     if served:
         card["served"] = served
-        (root / name / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-        (root / name / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+        _write_card(root / name, card)
     return served
 
 
@@ -329,8 +336,7 @@ def ship(checkpoint: str | Path, name: str, data: str | Path, command: str, spli
     card["weights"] = {"file": WEIGHTS, "sha256": file_sha256(folder / WEIGHTS),
                        "bytes": (folder / WEIGHTS).stat().st_size,
                        "dtype": "float16" + (" + int8 rows" if any(k.endswith(INT8) for k in weights) else "")}
-    (folder / CARD).write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (folder / CARD_MD).write_text(card_markdown(card), encoding="utf-8")
+    _write_card(folder, card)
     read_checkpoint(folder / WEIGHTS)  # what was written reads back
     return card
 
