@@ -316,3 +316,39 @@ def test_a_model_served_with_a_search_carries_its_served_figures(tmp_path, monke
     assert "served" not in card
     assert main(["pretrained", "--served", NAME, "--data", str(captcha_dataset)]) == 0
     assert "served greedily" in capsys.readouterr().out
+
+
+def test_a_card_is_measured_again_on_the_test_set_its_generator_draws_now(pretrained_dir, tmp_path, captcha_dataset,
+                                                                          capsys):
+    """`pretrained --remeasure`: when the generator's code changed after a ship, the card's test set can no longer
+    be drawn (another fingerprint); the same weights are measured on the set drawn now with the card's settings and
+    seed, every earlier figure is kept under `remeasured`, and the better-only gate compares on the new set."""
+    from ocrcore.data import write_dataset
+    from ocrcore.synth import build_generator
+
+    card_path = pretrained_dir / NAME / "card.json"
+    card = json.loads(card_path.read_text())
+    stale = {**card, "test": {**card["test"], "fingerprint": "0123456789abcdef", "sequence_accuracy": 0.5}}
+    card_path.write_text(json.dumps(stale))
+    assert main(["pretrained", "--remeasure", NAME, "--data", str(captcha_dataset)]) == 0
+    again = read_card(NAME)
+    assert again["test"] == card["test"] and again["fresh"] == card["fresh"]  # the same weights, the same figures
+    assert again["weights"] == card["weights"] and again["training"] == card["training"]
+    earlier = again["remeasured"]["earlier"]
+    assert len(earlier) == 1 and earlier[0]["test"] == stale["test"] and earlier[0]["measured"] == card["shipped"]
+    readme = (pretrained_dir / NAME / "README.md").read_text()
+    assert "| measured again |" in readme and "then 50.00 % of 8 images, fingerprint 0123456789abcdef" in readme
+    assert main(["pretrained", "--remeasure", NAME, "--data", str(captcha_dataset)]) == 0
+    assert [e["test"]["fingerprint"] for e in read_card(NAME)["remeasured"]["earlier"]] == [
+        card["test"]["fingerprint"], "0123456789abcdef"]  # each measurement kept, latest first
+
+    other = tmp_path / "other-seed"
+    write_dataset(other, build_generator("captcha", width=96, height=32, font_sizes=(26, 30)), {"test": 4}, seed=4,
+                  workers=1, progress=False)
+    capsys.readouterr()
+    assert main(["pretrained", "--remeasure", NAME, "--data", str(other)]) == 2
+    assert ("was not drawn as captcha-crnn_cnn_small's test set was (task captcha, seed 4, settings differing: none); "
+            "generate it with the card's generator settings and seed 3") in capsys.readouterr().err
+    with pytest.raises(PretrainedError, match="only a better model replaces it"):  # the gate compares on the new set
+        ship(save_checkpoint(tmp_path / "run2" / "best.pt", load_pretrained(NAME)[0]), NAME, captcha_dataset, "cmd",
+             latency_images=2)

@@ -16,12 +16,17 @@ def add_pretrained(sub: argparse._SubParsersAction) -> None:
                    "test set (--data) and write the figures into its card")
     p.add_argument("--served", metavar="NAME", help="measure this shipped model as the app reads it (its task's "
                    "served decoding) on its card's sets (--data, --also, --real) and write the figures into its card")
-    p.add_argument("--data", type=Path, help="with --int8 or --served: the generated dataset the card's test figures "
-                   "come from")
-    p.add_argument("--also", type=Path, nargs="*", default=[], help="with --served: further sets the card measured")
-    p.add_argument("--real", type=Path, nargs="*", default=[], help="with --served: real folders the card measured")
-    p.add_argument("--calibrate", type=Path, help="with --int8: images to calibrate on (a generated dataset's val "
-                   "split, or a folder); never the test images")
+    p.add_argument("--remeasure", metavar="NAME", help="measure every figure of this shipped model's card again on a "
+                   "test set drawn now with the card's generator settings and seed (--data; with --also, --real, "
+                   "--calibrate): for a card whose test set the generator no longer draws")
+    p.add_argument("--data", type=Path, help="with --int8, --served or --remeasure: the generated dataset the card's "
+                   "test figures come from")
+    p.add_argument("--also", type=Path, nargs="*", default=[], help="with --served: further sets the card measured; "
+                   "with --remeasure: further sets to measure")
+    p.add_argument("--real", type=Path, nargs="*", default=[], help="with --served: real folders the card measured; "
+                   "with --remeasure: real folders to measure")
+    p.add_argument("--calibrate", type=Path, help="with --int8 or --remeasure: images to calibrate on (a generated "
+                   "dataset's val split, or a folder); never the test images")
     _add_calibrate_samples(p)
     p.set_defaults(func=run_pretrained)
 
@@ -50,6 +55,17 @@ def run_pretrained(args: argparse.Namespace) -> int:
         served = add_served(args.served, args.data, tuple(args.also), tuple(args.real))
         print(json.dumps(served, ensure_ascii=False, indent=1) if served else
               f"{args.served} is served greedily: its card's figures are the served ones")
+        return 0
+
+    if args.remeasure:
+        from ocrcore.pretrained.ship import remeasure
+
+        if not args.data:
+            raise ValueError("--remeasure needs --data (a test set drawn with the card's generator settings and seed)")
+        card = remeasure(args.remeasure, args.data, tuple(args.real), tuple(args.also), args.calibrate,
+                         args.calibrate_samples)
+        keys = ("test", "real", "real_also", "also", "latency", "int8", "served")
+        print(json.dumps({k: card[k] for k in keys if k in card}, ensure_ascii=False, indent=1))
         return 0
 
     names = available()
