@@ -6,7 +6,10 @@ then pastes them together. This draws single 0s and Os exactly that way and meas
    threshold on each separates the two;
 2. a small CNN trained on isolated 0/O glyphs at the scale a model sees them when a 60-pixel captcha is
    resized to 60, 48 or 32 pixels high (is our resizing what erases the difference?), and with more
-   training glyphs (is it learnable?).
+   training glyphs (is it learnable?);
+3. the same at 32 px with each glyph narrowed as its captcha line narrows it: ImageCaptcha pastes the
+   characters (and random spaces) side by side and, when they are wider than the image, squeezes the whole
+   line back to the image's width, so a glyph's aspect ratio also depends on its neighbours.
 Writes bench/results/zero-vs-o.json and .md.   Usage: python bench/zero_vs_o.py [--glyphs 6000]
 """
 
@@ -45,10 +48,26 @@ def best_threshold(a: np.ndarray, b: np.ndarray) -> float:
     return max(max((a < t).mean() + (b >= t).mean(), (a >= t).mean() + (b < t).mean()) / 2 for t in cuts)
 
 
-def as_seen(mask: Image.Image, scale: float) -> np.ndarray:
-    """The glyph at the scale of a captcha resized from 60 px to 60 * scale, centred on a fixed canvas."""
+def line_squeezes(engine: object, captchas: int, length: int = 4, seed: int = 7) -> np.ndarray:
+    """The factor by which ImageCaptcha narrows each of `captchas` lines of `length` random characters: its
+    characters and random spaces pasted side by side, squeezed back to the image's width where wider (1: not)."""
+    gen = CaptchaGenerator(length=length)
+    rng = np.random.default_rng(seed)
+    draw = ImageDraw.Draw(Image.new("RGB", (4, 4)))
+    factors = []
+    for _ in range(captchas):
+        with _drawing_with(rng):
+            chars = [" " + c if rng.random() > engine.word_space_probability else c for c in gen.sample_label(rng)]
+            width = sum(engine._draw_character(c, draw, (0, 0, 0)).size[0] for c in "".join(chars))
+        factors.append(min(1.0, engine._width / width))
+    return np.array(factors)
+
+
+def as_seen(mask: Image.Image, scale: float, squeeze: float = 1.0) -> np.ndarray:
+    """The glyph at the scale of a captcha resized from 60 px to 60 * scale (and narrowed by `squeeze`, as its
+    line was), centred on a fixed canvas."""
     w, h = mask.size
-    small = mask.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.BOX)
+    small = mask.resize((max(1, round(w * scale * squeeze)), max(1, round(h * scale))), Image.BOX)
     side = int(64 * scale) + 2
     canvas = Image.new("L", (side, side), 0)
     canvas.paste(small, ((side - small.size[0]) // 2, (side - small.size[1]) // 2))
@@ -100,8 +119,16 @@ def main() -> None:
         for n_train in sizes:
             cnn[f"{height}px, {n_train} training glyphs"] = classifier_accuracy(x, y, n_train, args.test)
             print(height, n_train, cnn[f"{height}px, {n_train} training glyphs"], flush=True)
+    squeezes = line_squeezes(engine, 2000)
+    per_glyph = np.random.default_rng(2).choice(squeezes, 2 * args.glyphs)
+    x = np.stack([as_seen(m, 32 / 60, f) for m, f in zip((m for c in "0O" for m in masks[c]), per_glyph)])[order]
+    name = f"32px, {most} training glyphs, each narrowed as its captcha line is"
+    cnn[name] = classifier_accuracy(x, y, most, args.test)
+    print(name, cnn[name], flush=True)
+    squeezed = {"share_of_lines": float((squeezes < 1).mean()),
+                "factor_p10_median_p90": [float(q) for q in np.percentile(squeezes, [10, 50, 90])]}
     out = {"glyphs_per_char": args.glyphs, "held_out": args.test, "shape_features": shapes, "cnn_accuracy": cnn,
-           "machine": describe("cpu")}
+           "line_squeeze": squeezed, "machine": describe("cpu")}
     ROOT.mkdir(exist_ok=True)
     (ROOT / "zero-vs-o.json").write_text(json.dumps(out, indent=1))
     lines = ["| feature | 0 (mean ± sd) | O (mean ± sd) | best threshold separates |", "|---|---|---|---|"]
@@ -110,6 +137,10 @@ def main() -> None:
     lines += ["", "| small CNN on isolated glyphs (captcha height, training glyphs) | held-out 0/O accuracy |",
               "|---|---|"]
     lines += [f"| {k} | {100 * v:.1f} % |" for k, v in cnn.items()]
+    p10, median, p90 = squeezed["factor_p10_median_p90"]
+    lines += ["", f"ImageCaptcha narrows {100 * squeezed['share_of_lines']:.0f} % of its 4-character lines (2,000 drawn) "
+              f"to fit the image: by a factor {median:.2f} at the median ({p10:.2f} at the 10th percentile, "
+              f"{p90:.2f} at the 90th).", "", f"Machine: {describe('cpu')}."]
     (ROOT / "zero-vs-o.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
