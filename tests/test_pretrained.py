@@ -337,7 +337,7 @@ def test_a_card_is_measured_again_on_the_test_set_its_generator_draws_now(pretra
     earlier = again["remeasured"]["earlier"]
     assert len(earlier) == 1 and earlier[0]["test"] == stale["test"] and earlier[0]["measured"] == card["shipped"]
     readme = (pretrained_dir / NAME / "README.md").read_text()
-    assert "| measured again |" in readme and "then 50.00 % of 8 images, fingerprint 0123456789abcdef" in readme
+    assert "| measured again |" in readme and ": 50.00 % of 8 images, fingerprint 0123456789abcdef;" in readme
     assert main(["pretrained", "--remeasure", NAME, "--data", str(captcha_dataset)]) == 0
     assert [e["test"]["fingerprint"] for e in read_card(NAME)["remeasured"]["earlier"]] == [
         card["test"]["fingerprint"], "0123456789abcdef"]  # each measurement kept, latest first

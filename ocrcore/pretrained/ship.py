@@ -531,9 +531,9 @@ def _remeasured_rows(remeasured: dict[str, Any] | None) -> list[str]:
         return []
     earlier = remeasured["earlier"][0]
     t = earlier["test"]
-    return [f"| measured again | {remeasured['date']}, the same weights on a test set the generator draws now (its "
-            f"code changed after the figures of {earlier['measured']}: then {100 * t['sequence_accuracy']:.2f} % "
-            f"of {t['images']:,} images, fingerprint {t['fingerprint']}; card.json keeps every earlier figure) |"]
+    return [f"| measured again | {remeasured['date']}, the same weights on the test set its generator draws now "
+            f"(before, on {earlier['measured']}: {100 * t['sequence_accuracy']:.2f} % of {t['images']:,} images, "
+            f"fingerprint {t['fingerprint']}; card.json keeps every earlier figure) |"]
 
 
 def _real_rows(real: dict[str, Any] | None) -> list[str]:
