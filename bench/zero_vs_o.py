@@ -121,7 +121,7 @@ def main() -> None:
             print(height, n_train, cnn[f"{height}px, {n_train} training glyphs"], flush=True)
     squeezes = line_squeezes(engine, 2000)
     per_glyph = np.random.default_rng(2).choice(squeezes, 2 * args.glyphs)
-    x = np.stack([as_seen(m, 32 / 60, f) for m, f in zip((m for c in "0O" for m in masks[c]), per_glyph)])[order]
+    x = np.stack([as_seen(m, 32 / 60, f) for m, f in zip(masks["0"] + masks["O"], per_glyph, strict=True)])[order]
     name = f"32px, {most} training glyphs, each narrowed as its captcha line is"
     cnn[name] = classifier_accuracy(x, y, most, args.test)
     print(name, cnn[name], flush=True)
@@ -138,9 +138,9 @@ def main() -> None:
               "|---|---|"]
     lines += [f"| {k} | {100 * v:.1f} % |" for k, v in cnn.items()]
     p10, median, p90 = squeezed["factor_p10_median_p90"]
-    lines += ["", f"ImageCaptcha narrows {100 * squeezed['share_of_lines']:.0f} % of its 4-character lines (2,000 drawn) "
-              f"to fit the image: by a factor {median:.2f} at the median ({p10:.2f} at the 10th percentile, "
-              f"{p90:.2f} at the 90th).", "", f"Machine: {describe('cpu')}."]
+    lines += ["", f"ImageCaptcha narrows {100 * squeezed['share_of_lines']:.0f} % of its 4-character lines "
+              f"(2,000 drawn) to fit the image: by a factor {median:.2f} at the median ({p10:.2f} at the 10th "
+              f"percentile, {p90:.2f} at the 90th).", "", f"Machine: {describe('cpu')}."]
     (ROOT / "zero-vs-o.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
