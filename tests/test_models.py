@@ -7,7 +7,8 @@ from ocrcore.preprocess import Preprocess
 
 SQUARE_32 = Preprocess(height=32, width=32, keep_aspect=False)  # the pretrained character classifier's input
 
-TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
+TINY = {"crnn": dict(widths=(8, 16, 16, 16), hidden=16), "crnn_ctx": dict(widths=(8, 16, 16, 16), hidden=16),
+        "crnn_cnn_small": dict(widths=(8, 16, 16, 16)),
         "crnn_cnn_tiny": dict(widths=(8, 8, 16, 16)),
         "crnn_cnn": dict(widths=(8, 16, 16, 16)),
         "multihead": dict(widths=(8, 16, 16, 16)), "charcls": dict(widths=(8, 16, 16, 16)),
@@ -104,20 +105,38 @@ def test_spatial_transformer_starts_as_the_identity_and_learns_a_warp():
     assert torch.allclose(stn(x)[..., :40], x[..., 24:64], atol=1e-5)
 
 
-@pytest.mark.parametrize("variant", ["crnn_cnn_small_stn", "crnn_cnn_small_lead"])
-def test_variants_start_from_their_base_model(variant):
-    """A plate variant fine-tuned from the base model reads what the base read at step 0."""
+@pytest.mark.parametrize(("base_arch", "variant"), [("crnn_cnn_small", "crnn_cnn_small_stn"),
+                                                    ("crnn_cnn_small", "crnn_cnn_small_lead"), ("crnn", "crnn_ctx")])
+def test_variants_start_from_their_base_model(base_arch, variant):
+    """A variant fine-tuned from its base model reads what the base read at step 0."""
     from ocrcore.training.transfer import transfer_weights
 
     torch.manual_seed(0)
-    base, model = tiny("crnn_cnn_small", "plate"), tiny(variant, "plate")
+    base, model = tiny(base_arch, "plate"), tiny(variant, "plate")
     transfer = transfer_weights(base, model)
     assert transfer.copied == len(base.model.state_dict())
-    assert all(k.startswith(("stn.", "lead.")) for k in transfer.skipped)
+    assert transfer.skipped and all(k.startswith(("stn.", "lead.", "line_context.")) for k in transfer.skipped)
     x = torch.rand(2, 1, 32, 96)
     with torch.no_grad():
         expected, got = base.model.eval()(x), model.model.eval()(x)
     assert torch.allclose(expected, got[:, 1:] if variant.endswith("_lead") else got, atol=1e-5)
+
+
+def test_line_context_conditions_each_column_on_the_whole_line():
+    """`LineContext` starts as the identity; once trained, a column's output depends on the other columns too
+    (a CTC reader without it: only on its receptive field and the sequence stage)."""
+    from ocrcore.models import get_arch
+    from ocrcore.models.blocks import LineContext
+
+    torch.manual_seed(0)
+    ctx = LineContext(4)
+    x = torch.rand(2, 6, 4)
+    assert torch.equal(ctx(x), x)
+    torch.nn.init.normal_(ctx.film.weight)
+    changed = x.clone()
+    changed[:, 3:] += 1  # the right half of the line only
+    assert not torch.allclose(ctx(x)[:, :3], ctx(changed)[:, :3])  # the left columns read it too
+    assert get_arch("crnn_ctx").start_rule("crnn") == "family" == get_arch("crnn").start_rule("crnn_ctx")
 
 
 def _denser_reader(source_arch, target_arch):

@@ -103,6 +103,29 @@ class SpatialTransformer(nn.Module):
         return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
+class LineContext(nn.Module):
+    """Every time step's features scaled and shifted by what the whole line holds (FiLM; Perez et al., 2018):
+    `x * (1 + gamma) + beta`, with (gamma, beta) a linear function of the mean over the time steps. A reader can
+    so judge a glyph against its line, e.g. a width against how much a generator squeezed the whole line.
+    Zero-initialised, it starts as the identity: trained weights without it load and read as before.
+    The mean runs over every step given, so it suits inputs of one fixed width (captchas), not padded batches.
+    (B, T, C) -> (B, T, C).
+
+    >>> ctx = LineContext(8); x = torch.rand(2, 5, 8); bool((ctx(x) == x).all())
+    True
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.film = nn.Linear(channels, 2 * channels)
+        nn.init.zeros_(self.film.weight)
+        nn.init.zeros_(self.film.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.film(x.mean(dim=1)).chunk(2, dim=-1)  # (B, C) each
+        return x * (1 + gamma[:, None]) + beta[:, None]  # (B, T, C)
+
+
 class LeadHead(nn.Module):
     """Classifies the first character of a line (a plate's province) from the sequence features: attention
     pooling over the time steps (a learned query finds the character wherever the crop put it), then a linear

@@ -157,6 +157,14 @@ def crnn(charset: Charset, length: None, preprocess: Preprocess | None = None, *
     return _ctc("crnn", charset, preprocess, True, {"skip": True, **kw})
 
 
+@register(base="crnn")
+def crnn_ctx(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
+    """`crnn` with every column conditioned on the whole line (`LineContext`, identity at the start, so it
+    starts from a trained `crnn` as it reads): for generators that squeeze or stretch a whole line, where a
+    glyph's width means something only against its neighbours' (ImageCaptcha's 0 and O)."""
+    return _ctc("crnn_ctx", charset, preprocess, True, {"skip": True, **kw, "line_context": True})
+
+
 @register()
 def crnn_cnn(charset: Charset, length: None, preprocess: Preprocess | None = None, **kw: Any) -> ModelBundle:
     return _ctc("crnn_cnn", charset, preprocess, False, kw)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ocrcore.models.blocks import LeadHead, SpatialTransformer, vgg_backbone
+from ocrcore.models.blocks import LeadHead, LineContext, SpatialTransformer, vgg_backbone
 
 
 class ConvSequence(nn.Module):
@@ -52,7 +52,8 @@ class CRNN(nn.Module):
 
     `stn` puts a spatial transformer in front of the CNN. `lead` adds a head that classifies the first
     character on its own (a plate's province): its logits come first, (B, 1 + W/4, num_classes), and
-    `LeadCTCCodec` reads them, CTC the rest.
+    `LeadCTCCodec` reads them, CTC the rest. `line_context` conditions every column on the whole line
+    (`LineContext`) before the sequence stage.
 
     >>> CRNN(num_classes=37)(torch.zeros(2, 1, 32, 100)).shape
     torch.Size([2, 25, 37])
@@ -64,11 +65,12 @@ class CRNN(nn.Module):
 
     def __init__(self, num_classes: int, in_channels: int = 1, widths: tuple[int, int, int, int] = (32, 64, 128, 192),
                  hidden: int = 128, recurrent: bool = True, dropout: float = 0.1,
-                 skip: bool = False, stn: bool = False, lead: bool = False) -> None:
+                 skip: bool = False, stn: bool = False, lead: bool = False, line_context: bool = False) -> None:
         super().__init__()
         self.stn = SpatialTransformer(in_channels) if stn else nn.Identity()
         self.backbone = vgg_backbone(in_channels, widths)
         channels = widths[3]
+        self.line_context = LineContext(channels) if line_context else nn.Identity()
         self.sequence = BiLSTM(channels, hidden, dropout=dropout, skip=skip) if recurrent else ConvSequence(channels)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(self.sequence.out_features, num_classes)
@@ -78,6 +80,7 @@ class CRNN(nn.Module):
         f = self.backbone(self.stn(x))  # (B, C, H/16, W/4)
         f = f.mean(dim=2)             # (B, C, W/4): any height that is a multiple of 16 collapses to 1
         f = f.transpose(1, 2)         # (B, C, T) -> (B, T, C)
+        f = self.line_context(f)      # (B, T, C): each column seen against the whole line
         f = self.dropout(self.sequence(f))  # (B, T, C')
         logits = self.head(f)  # (B, T, num_classes)
         if self.lead is None:
