@@ -3,7 +3,8 @@
 Draws fresh 4-character captchas (held-out labels) while recording each line's squeeze factor (the image width
 over the width of its pasted characters and spaces; 1: not squeezed), reads them with a pretrained model and
 counts, per band of the factor, the captchas read and the 0/O glyphs misread as each other.
-Writes bench/results/zero-vs-o-by-squeeze.json and .md.   Usage: python bench/zero_vs_o_by_squeeze.py [--model M]
+Writes bench/results/zero-vs-o-by-squeeze[-TAG].json and .md.
+Usage: python bench/zero_vs_o_by_squeeze.py [--model NAME_OR_CHECKPOINT] [--tag TAG]
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import numpy as np
 import torch
 from captcha.image import ImageCaptcha
 
+from ocrcore.checkpoint import load_bundle
 from ocrcore.hardware import describe
 from ocrcore.inference import Recognizer
-from ocrcore.pretrained import load_pretrained
+from ocrcore.pretrained import resolve
 from ocrcore.synth.base import LabelSplit
 from ocrcore.synth.captcha import CaptchaGenerator
 
@@ -48,7 +50,8 @@ def character_widths() -> Iterator[list[int]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="captcha-crnn")
+    parser.add_argument("--model", default="captcha-crnn", help="a pretrained model's name or a checkpoint")
+    parser.add_argument("--tag", default="", help="write zero-vs-o-by-squeeze-TAG.*")
     parser.add_argument("--captchas", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=777)
     args = parser.parse_args()
@@ -63,7 +66,7 @@ def main() -> None:
             images.append(np.asarray(image))
             labels.append(label)
             factors.append(min(1.0, gen.width / sum(widths)))
-    preds = [p.text for p in Recognizer(load_pretrained(args.model)[0], batch_size=256).predict(images)]
+    preds = [p.text for p in Recognizer(load_bundle(resolve(args.model))[0], batch_size=256).predict(images)]
     rows = []
     for lo, hi in BANDS:
         idx = [i for i, f in enumerate(factors) if (f == 1.0 if lo == hi else lo <= f < hi)]
@@ -75,7 +78,8 @@ def main() -> None:
     out = {"model": args.model, "captchas": args.captchas, "seed": args.seed, "bands": rows,
            "machine": describe("cpu")}
     ROOT.mkdir(exist_ok=True)
-    (ROOT / "zero-vs-o-by-squeeze.json").write_text(json.dumps(out, indent=1))
+    stem = "zero-vs-o-by-squeeze" + (f"-{args.tag}" if args.tag else "")
+    (ROOT / f"{stem}.json").write_text(json.dumps(out, indent=1))
     lines = [f"`{args.model}` on {args.captchas:,} fresh ImageCaptcha captchas (seed {args.seed}, held-out labels), "
              "by the factor ImageCaptcha squeezed each line by (1: not squeezed).", "",
              "| squeeze factor | captchas | read | 0/O glyphs | 0/O misread as each other |", "|---|---|---|---|---|"]
@@ -86,7 +90,7 @@ def main() -> None:
                      f"{r['zero_o_glyphs']:,} | {r['zero_o_misread']} "
                      f"({100 * r['zero_o_misread'] / max(1, r['zero_o_glyphs']):.1f} %) |")
     lines += ["", f"Machine: {describe('cpu')}."]
-    (ROOT / "zero-vs-o-by-squeeze.md").write_text("\n".join(lines) + "\n")
+    (ROOT / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
