@@ -16,13 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.zero_vs_o_by_squeeze import character_widths
+from bench.zero_vs_o_by_squeeze import squeezed_captchas
 from ocrcore.checkpoint import load_bundle
 from ocrcore.hardware import describe
 from ocrcore.preprocess import preprocess
 from ocrcore.pretrained import resolve
-from ocrcore.synth.base import LabelSplit
-from ocrcore.synth.captcha import CaptchaGenerator
 
 ROOT = Path(__file__).resolve().parent / "results"
 
@@ -46,13 +44,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    gen, rng, held_out = CaptchaGenerator(length=4), np.random.default_rng(args.seed), LabelSplit().accepts("test")
-    images, factors = [], []
-    with character_widths() as widths:
-        for _ in range(args.captchas):
-            widths.clear()
-            images.append(np.asarray(gen.sample(rng, held_out)[0]))
-            factors.append(min(1.0, gen.width / sum(widths)))
+    images, _, factors = squeezed_captchas(args.captchas, args.seed)
     bundle = load_bundle(resolve(args.model))[0]
     model, features = bundle.model.eval(), []
     with torch.no_grad():

@@ -48,6 +48,22 @@ def character_widths() -> Iterator[list[int]]:
         ImageCaptcha._draw_character = draw
 
 
+def squeezed_captchas(n: int, seed: int) -> tuple[list[np.ndarray], list[str], list[float]]:
+    """`n` fresh 4-character captchas of held-out labels (the test part of the label space: never trained on),
+    their labels, and the factor ImageCaptcha squeezed each line by (1: not squeezed)."""
+    gen, rng = CaptchaGenerator(length=4), np.random.default_rng(seed)
+    held_out = LabelSplit().accepts("test")
+    images, labels, factors = [], [], []
+    with character_widths() as widths:
+        for _ in range(n):
+            widths.clear()
+            image, label = gen.sample(rng, held_out)
+            images.append(np.asarray(image))
+            labels.append(label)
+            factors.append(min(1.0, gen.width / sum(widths)))
+    return images, labels, factors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="captcha-crnn", help="a pretrained model's name or a checkpoint")
@@ -56,16 +72,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=777)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    gen, rng = CaptchaGenerator(length=4), np.random.default_rng(args.seed)
-    held_out = LabelSplit().accepts("test")  # labels of the test part of the label space: never trained on
-    images, labels, factors = [], [], []
-    with character_widths() as widths:
-        for _ in range(args.captchas):
-            widths.clear()
-            image, label = gen.sample(rng, held_out)
-            images.append(np.asarray(image))
-            labels.append(label)
-            factors.append(min(1.0, gen.width / sum(widths)))
+    images, labels, factors = squeezed_captchas(args.captchas, args.seed)
     preds = [p.text for p in Recognizer(load_bundle(resolve(args.model))[0], batch_size=256).predict(images)]
     rows = []
     for lo, hi in BANDS:
