@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -31,6 +33,23 @@ def test_ctc_greedy_round_trip_with_repeats_and_lengths():
     batch = torch.cat([peaked(codec, "AB"), peaked(codec, "AB")])
     assert [p.text for p in codec.decode(batch, torch.tensor([6, 3]))] == ["AB", "A"]
 
+
+
+def test_ctc_log_likelihood_sums_every_alignment():
+    codec = CTCCodec(Charset("ab"))
+    logits = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0))
+    probs = logits.softmax(-1)
+    for b, lengths in ((0, 4), (1, 3)):
+        by_label: dict[str, float] = {}
+        for path in itertools.product(range(3), repeat=lengths):  # every path, collapsed as CTC reads it
+            ids = [k for i, k in enumerate(path) if k and (i == 0 or k != path[i - 1])]
+            text = "".join(codec.charset.chars[k - 1] for k in ids)
+            by_label[text] = by_label.get(text, 0.0) + float(np.prod([probs[b, t, k] for t, k in enumerate(path)]))
+        labels = ["ab", "aa", "b"]
+        got = codec.log_likelihood(logits[b:b + 1].expand(3, -1, -1), torch.tensor([lengths] * 3), labels)
+        assert np.allclose(got.exp().numpy(), [by_label[t] for t in labels], rtol=1e-4)
+    too_long = codec.log_likelihood(logits[:1], torch.tensor([4]), ["aaaa"])  # needs 7 frames
+    assert too_long.item() == float("-inf")
 
 def test_beam_search_agrees_with_greedy_on_peaked_outputs():
     codec = CTCCodec(get_charset("alnum_upper"))

@@ -110,6 +110,13 @@ class CTCCodec(Codec):
         return F.ctc_loss(log_probs, targets.to(device), lengths.to(device), target_lengths.to(device), blank=BLANK,
                           zero_infinity=True)
 
+    def log_likelihood(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+        """log P(label | image) summed over every CTC alignment, one per sample (B,); -inf where the label does not
+        fit the frames. Compares readings, e.g. one reading under several views of an image (their sum)."""
+        targets, target_lengths = self.encode(labels)
+        log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (B, T, C) -> (T, B, C)
+        return -F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=BLANK, reduction="none")
+
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, T, C)
         ends = lengths.tolist() if lengths is not None else [probs.shape[1]] * len(probs)
