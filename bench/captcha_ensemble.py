@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -50,6 +52,22 @@ def zero_o_only(label: str, text: str) -> bool:
                                                                for a, b in zip(label, text, strict=True))
 
 
+def write_results(stem: str, out: dict[str, Any], intro: str, columns: list[str],
+                  cells: Callable[[dict[str, Any]], list[str]]) -> None:
+    """bench/results/<stem>.json (`out`) and .md: `intro`, then a table of `out["rows"]`, each row's `cells` under
+    `columns` followed by the captchas read, misread and misread by 0/O alone."""
+    n = out["images"]
+    ROOT.mkdir(exist_ok=True)
+    (ROOT / f"{stem}.json").write_text(json.dumps(out, indent=1))
+    header = [*columns, "read", "misread", "of them 0/O alone"]
+    lines = [intro, "", f"| {' | '.join(header)} |", "|" + "---|" * len(header)]
+    lines += [f"| {' | '.join(cells(r))} | {100 * r['read'] / n:.2f} % | {n - r['read']} | {r['zero_o_only']} |"
+              for r in out["rows"]]
+    lines += ["", f"Machine: {out['machine']}."]
+    (ROOT / f"{stem}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True, help="a generated captcha dataset with a test split")
@@ -68,16 +86,9 @@ def main() -> None:
     n = len(labels)
     out = {"data": args.data, "fingerprint": split_fingerprint(args.data, "test"), "images": n, "rows": rows,
            "machine": describe("cpu")}
-    ROOT.mkdir(exist_ok=True)
-    (ROOT / "captcha-ensemble.json").write_text(json.dumps(out, indent=1))
-    lines = [f"The shipped captcha readers alone and averaged position by position, on the {n:,} test captchas "
-             f"(fingerprint {out['fingerprint']}).", "",
-             "| models | read | misread | of them 0/O alone |", "|---|---|---|---|"]
-    lines += [f"| {' + '.join(r['models'])} | {100 * r['read'] / n:.2f} % | {n - r['read']} | {r['zero_o_only']} |"
-              for r in rows]
-    lines += ["", f"Machine: {describe('cpu')}."]
-    (ROOT / "captcha-ensemble.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("captcha-ensemble", out, f"The shipped captcha readers alone and averaged position by position, on "
+                  f"the {n:,} test captchas (fingerprint {out['fingerprint']}).", ["models"],
+                  lambda r: [" + ".join(r["models"])])
 
 
 if __name__ == "__main__":

@@ -16,15 +16,13 @@ Usage: python -m bench.captcha_stretch_views --data data/captcha-test [--models 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.captcha_ensemble import zero_o_only
+from bench.captcha_ensemble import write_results, zero_o_only
 from ocrcore.checkpoint import load_bundle
 from ocrcore.data.datasets import ShardDataset
 from ocrcore.data.shards import split_fingerprint
@@ -33,7 +31,6 @@ from ocrcore.models import ModelBundle
 from ocrcore.preprocess import pad_batch, preprocess
 from ocrcore.pretrained import resolve
 
-ROOT = Path(__file__).resolve().parent / "results"
 MODELS = ("captcha-crnn", "captcha-crnn_cnn_small")
 BATCH = 256
 
@@ -101,16 +98,10 @@ def main() -> None:
         rows.append(row(name, "oracle: any view right", oracle))
     out = {"data": args.data, "fingerprint": split_fingerprint(args.data, "test"), "images": n,
            "stretches": args.stretches, "rows": rows, "machine": describe("cpu")}
-    ROOT.mkdir(exist_ok=True)
-    (ROOT / "captcha-stretch-views.json").write_text(json.dumps(out, indent=1))
-    lines = [f"CTC captcha readers on the {n:,} test captchas (fingerprint {out['fingerprint']}), each image read at "
-             f"the horizontal stretches {', '.join(map(str, args.stretches))} and the views combined.", "",
-             "| model | reading | read | misread | of them 0/O alone |", "|---|---|---|---|---|"]
-    lines += [f"| {r['model']} | {r['how']} | {100 * r['read'] / n:.2f} % | {n - r['read']} | {r['zero_o_only']} |"
-              for r in rows]
-    lines += ["", f"Machine: {describe('cpu')}."]
-    (ROOT / "captcha-stretch-views.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    write_results("captcha-stretch-views", out, f"CTC captcha readers on the {n:,} test captchas (fingerprint "
+                  f"{out['fingerprint']}), each image read at the horizontal stretches "
+                  f"{', '.join(map(str, args.stretches))} and the views combined.", ["model", "reading"],
+                  lambda r: [r["model"], r["how"]])
 
 
 if __name__ == "__main__":
