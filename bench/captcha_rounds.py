@@ -1,0 +1,61 @@
+"""The shipped captcha readers round by round: test accuracy (the card's 10,000 test captchas) against the samples
+seen, with each model's target, as one figure.
+
+The points are the measurements the model cards and docs/pretrained.md record for each training round (a round that
+was measured but not shipped is marked); add a round's point here when a card changes.
+Writes bench/results/captcha-rounds.png and .md.
+Usage: python -m bench.captcha_rounds
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent / "results"
+
+# model -> (target %, [(millions of samples seen, test accuracy %, shipped)])
+ROUNDS: dict[str, tuple[float, list[tuple[float, float, bool]]]] = {
+    "captcha-crnn_cnn_small": (99.5, [(1.20, 98.63, True), (1.74, 98.81, True), (2.08, 98.92, True),
+                                      (3.60, 99.06, True), (4.16, 99.09, True), (4.76, 99.06, False),
+                                      (5.72, 99.12, True)]),
+    "captcha-crnn": (99.6, [(1.35, 98.27, True), (2.45, 98.67, True), (3.39, 98.87, True), (4.13, 98.93, True),
+                            (4.86, 98.91, False)]),
+    "captcha-multihead": (98.8, [(1.36, 97.97, True), (1.87, 98.17, True), (2.81, 98.24, True), (3.54, 98.36, True),
+                                 (4.28, 98.46, True), (5.05, 98.53, True), (6.00, 98.65, True)]),
+    "captcha_mixed-crnn_cnn_small": (99.0, [(2.40, 96.21, True), (4.28, 96.89, True), (5.50, 96.97, True),
+                                            (6.51, 97.12, True)]),
+}
+
+
+def main() -> None:
+    ROOT.mkdir(exist_ok=True)
+    fig, axes = plt.subplots(1, len(ROUNDS), figsize=(4 * len(ROUNDS), 3.4))
+    lines = ["Test accuracy of the shipped captcha readers after each training round (10,000 test captchas each; "
+             "a round not shipped in brackets).", "",
+             "| model | target | rounds: millions of samples seen -> accuracy |", "|---|---|---|"]
+    for ax, (name, (target, points)) in zip(axes, ROUNDS.items(), strict=True):
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        ax.plot(xs, ys, "-", color="tab:blue")
+        ax.plot([p[0] for p in points if p[2]], [p[1] for p in points if p[2]], "o", color="tab:blue", label="shipped")
+        ax.plot([p[0] for p in points if not p[2]], [p[1] for p in points if not p[2]], "x", color="tab:red",
+                label="not shipped")
+        ax.axhline(target, ls="--", color="tab:green", label=f"target {target:g} %")
+        ax.set(title=name, xlabel="samples seen (millions)", ylabel="test accuracy (%)",
+               ylim=(min(ys) - 0.3, max(target, max(ys)) + 0.2))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        cells = [f"{x:.2f} M -> {y:.2f} %" if shipped else f"({x:.2f} M -> {y:.2f} %)" for x, y, shipped in points]
+        lines.append(f"| {name} | {target:g} % | {', '.join(cells)} |")
+    fig.tight_layout()
+    fig.savefig(ROOT / "captcha-rounds.png", dpi=110)
+    (ROOT / "captcha-rounds.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
