@@ -34,7 +34,6 @@ def test_ctc_greedy_round_trip_with_repeats_and_lengths():
     assert [p.text for p in codec.decode(batch, torch.tensor([6, 3]))] == ["AB", "A"]
 
 
-
 def test_ctc_log_likelihood_sums_every_alignment():
     codec = CTCCodec(Charset("ab"))
     logits = torch.randn(2, 4, 3, generator=torch.Generator().manual_seed(0))
@@ -50,6 +49,7 @@ def test_ctc_log_likelihood_sums_every_alignment():
         assert np.allclose(got.exp().numpy(), [by_label[t] for t in labels], rtol=1e-4)
     too_long = codec.log_likelihood(logits[:1], torch.tensor([4]), ["aaaa"])  # needs 7 frames
     assert too_long.item() == float("-inf")
+
 
 def test_beam_search_agrees_with_greedy_on_peaked_outputs():
     codec = CTCCodec(get_charset("alnum_upper"))
