@@ -3,7 +3,7 @@
 Reads the card test set (`--data`, e.g. data/captcha-test drawn with `generate --task captcha --test 10000
 --seed 1`) with each model at several horizontal stretches of every image (`--stretches`; 1.0 is the image as
 it comes), then combines the views of each image three ways:
-- the most confident view's reading (as the readers already pick between a plate's views);
+- the most confident view's reading;
 - the reading of any view with the highest log-likelihood summed over all views (`CTCCodec.log_likelihood`:
   every alignment counted), which asks every view about every candidate;
 - an oracle: any view right (what a perfect pick would give).
