@@ -2,7 +2,8 @@
 seen, with each model's target, as one figure.
 
 The points are the measurements the model cards and docs/pretrained.md record for each training round (a round that
-was measured but not shipped is marked); add a round's point here when a card changes.
+was measured but not shipped is marked, and off the line when the next round did not start from it); add a round's
+point here when a card changes.
 Writes bench/results/captcha-rounds.png and .md.
 Usage: python -m bench.captcha_rounds
 """
@@ -18,21 +19,29 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent / "results"
 
-# model -> (target %, [(millions of samples seen, test accuracy %, shipped)])
-ROUNDS: dict[str, tuple[float, list[tuple[float, float, bool]]]] = {
-    "captcha-crnn_cnn_small": (99.5, [(1.20, 98.63, True), (1.74, 98.81, True), (2.08, 98.92, True),
-                                      (3.60, 99.06, True), (4.16, 99.09, True), (4.76, 99.06, False),
-                                      (5.72, 99.12, True)]),
-    "captcha-crnn": (99.6, [(1.35, 98.27, True), (2.45, 98.67, True), (3.39, 98.87, True), (4.13, 98.93, True),
-                            (4.86, 98.91, False)]),
-    "captcha-multihead": (98.8, [(1.36, 97.97, True), (1.87, 98.17, True), (2.81, 98.24, True), (3.54, 98.36, True),
-                                 (4.28, 98.46, True), (5.05, 98.53, True), (6.00, 98.65, True),
-                                 (6.70, 98.74, True), (7.73, 98.76, True),
-                                 (8.24, 98.78, True)]),
-    "captcha_mixed-crnn_cnn_small": (99.0, [(2.40, 96.21, True), (4.28, 96.89, True), (5.50, 96.97, True),
-                                            (6.51, 97.12, True), (7.70, 97.11, False),
-                                            (7.08, 97.21, True)]),
+# model -> (target %, [(millions of samples seen, test accuracy %, what became of the round)]): "shipped"; "continued"
+# (not shipped, not better, but the next round trained on from it); "dropped" (not shipped, the next round started
+# from the shipped model before it)
+ROUNDS: dict[str, tuple[float, list[tuple[float, float, str]]]] = {
+    "captcha-crnn_cnn_small": (99.5, [(1.20, 98.63, "shipped"), (1.74, 98.81, "shipped"), (2.08, 98.92, "shipped"),
+                                      (3.60, 99.06, "shipped"), (4.16, 99.09, "shipped"), (4.76, 99.06, "continued"),
+                                      (5.72, 99.12, "shipped")]),
+    "captcha-crnn": (99.6, [(1.35, 98.27, "shipped"), (2.45, 98.67, "shipped"), (3.39, 98.87, "shipped"),
+                            (4.13, 98.93, "shipped"), (4.86, 98.91, "dropped")]),
+    "captcha-multihead": (98.8, [(1.36, 97.97, "shipped"), (1.87, 98.17, "shipped"), (2.81, 98.24, "shipped"),
+                                 (3.54, 98.36, "shipped"), (4.28, 98.46, "shipped"), (5.05, 98.53, "shipped"),
+                                 (6.00, 98.65, "shipped"), (6.70, 98.74, "shipped"), (7.73, 98.76, "shipped"),
+                                 (8.24, 98.78, "shipped")]),
+    "captcha_mixed-crnn_cnn_small": (99.0, [(2.40, 96.21, "shipped"), (4.28, 96.89, "shipped"),
+                                            (5.50, 96.97, "shipped"), (6.51, 97.12, "shipped"),
+                                            (7.70, 97.11, "dropped"), (7.08, 97.21, "shipped")]),
 }
+
+
+def _rounds(points: list[tuple[float, float, str]], fates: set[str]) -> tuple[list[float], list[float]]:
+    """Samples seen and accuracy of the rounds whose fate is one of fates."""
+    kept = [p for p in points if p[2] in fates]
+    return [p[0] for p in kept], [p[1] for p in kept]
 
 
 def main() -> None:
@@ -43,16 +52,16 @@ def main() -> None:
              "| model | target | rounds: millions of samples seen -> accuracy |", "|---|---|---|"]
     for ax, (name, (target, points)) in zip(axes, ROUNDS.items(), strict=True):
         ys = [p[1] for p in points]
-        # the line follows the shipped lineage; a round not shipped branched off the point before it
-        ax.plot([p[0] for p in points if p[2]], [p[1] for p in points if p[2]], "-o", color="tab:blue", label="shipped")
-        ax.plot([p[0] for p in points if not p[2]], [p[1] for p in points if not p[2]], "x", color="tab:red",
-                label="not shipped")
+        ax.plot(*_rounds(points, {"shipped", "continued"}), "-", color="tab:blue")  # the shipped model's lineage
+        ax.plot(*_rounds(points, {"shipped"}), "o", color="tab:blue", label="shipped")
+        ax.plot(*_rounds(points, {"continued", "dropped"}), "x", color="tab:red", label="not shipped")
         ax.axhline(target, ls="--", color="tab:green", label=f"target {target:g} %")
         ax.set(title=name, xlabel="samples seen (millions)", ylabel="test accuracy (%)",
                ylim=(min(ys) - 0.3, max(target, max(ys)) + 0.2))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-        cells = [f"{x:.2f} M -> {y:.2f} %" if shipped else f"({x:.2f} M -> {y:.2f} %)" for x, y, shipped in points]
+        cells = [f"{x:.2f} M -> {y:.2f} %" if fate == "shipped" else f"({x:.2f} M -> {y:.2f} %)"
+                 for x, y, fate in points]
         lines.append(f"| {name} | {target:g} % | {', '.join(cells)} |")
     fig.tight_layout()
     fig.savefig(ROOT / "captcha-rounds.png", dpi=110)
