@@ -276,3 +276,23 @@ def test_a_closing_bracket_takes_its_opening_ones_width():
     unlikely = peaked(codec, "（ab)")
     unlikely[0, closer, [index[c] for c in "cdefg"]] += 3.0  # five classes likelier than `）`
     assert codec.decode(unlikely)[0].text == "（ab)"
+
+
+def test_every_codec_gives_one_loss_per_sample_that_averages_to_its_batch_loss():
+    from ocrcore.decoding import LeadCTCCodec
+    from ocrcore.decoding.attention import AttentionCodec
+
+    torch.manual_seed(0)
+    digits = get_charset("digits")
+    labels = ["2024", "7351", "0000"]  # one length: the attention codec's mean over steps is the mean over samples
+    codecs = [CTCCodec(digits), LeadCTCCodec(digits), FixedLengthCodec(digits, length=4),
+              AttentionCodec(digits, max_length=6, label_smoothing=0.1)]
+    for codec, steps in zip(codecs, [12, 12, 4, 7], strict=True):
+        logits, lengths = torch.randn(3, steps, codec.num_classes), torch.full((3,), steps)
+        per_sample = codec.loss(logits, lengths, labels, reduction="none")
+        assert per_sample.shape == (3,), type(codec).__name__
+        assert torch.allclose(per_sample.mean(), codec.loss(logits, lengths, labels)), type(codec).__name__
+        one = codec.loss(logits[1:2], lengths[1:2], labels[1:2])  # a sample's loss does not depend on the batch
+        assert torch.allclose(per_sample[1], one), type(codec).__name__
+    with pytest.raises(ValueError, match="reduction"):
+        CTCCodec(digits).loss(logits, lengths, labels, reduction="sum")

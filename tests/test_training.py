@@ -476,3 +476,48 @@ def test_a_time_budget_ends_the_run_and_its_cosine_with_the_clock(captcha_datase
     assert state["seconds_spent"] >= 30  # a resumed run carries on from the seconds spent
     with pytest.raises(ValueError, match="cosine"):
         Trainer(tiny("crnn"), train, val, TrainConfig(time_budget=30, workers=0), tmp_path / "onecycle")
+
+
+def test_hard_replay_carries_the_highest_losses_to_the_next_step_a_limited_number_of_times():
+    from ocrcore.training.replay import HardReplay
+
+    replay = HardReplay(size=2, times=1)
+    wide, narrow = torch.arange(24.).view(3, 1, 2, 4), torch.ones(3, 1, 2, 2)
+    batch = replay.extend(wide, torch.tensor([4, 3, 4]), ["a", "b", "c"])
+    assert batch[2] == ["a", "b", "c"]  # nothing kept yet
+    replay.keep(*batch, torch.tensor([0.1, 2.0, 0.3]))
+    images, widths, labels = replay.extend(narrow, torch.tensor([2, 2, 1]), ["d", "e", "f"])
+    assert labels == ["d", "e", "f", "b", "c"] and widths.tolist() == [2, 2, 1, 3, 4]
+    assert images.shape == (5, 1, 2, 4)  # the fresh batch padded to the kept samples' width, with its edge column
+    assert torch.equal(images[0, ..., 2:], torch.ones(1, 2, 2)) and torch.equal(images[3], wide[1])
+    replay.keep(images, widths, labels, torch.tensor([0.0, 0.2, 0.1, 5.0, 4.0]))  # b and c have come back once
+    assert replay.extend(narrow, torch.tensor([2, 2, 2]), ["g", "h", "i"])[2] == ["g", "h", "i", "e", "f"]
+    with pytest.raises(ValueError, match="size"):
+        HardReplay(size=0)
+
+
+def test_training_with_hard_replay_resumes_exactly(captcha_dataset, tmp_path):
+    """The replayed samples are part of the training state: a killed run resumed from last.pt ends with the
+    weights of an uninterrupted one."""
+    train = ShardDataset(captcha_dataset, "train")
+    cfg = TrainConfig(**{**CFG.__dict__, "hard_replay": 3})
+
+    def trained(out, on_step=None):
+        torch.manual_seed(0)
+        bundle = tiny("crnn")
+        return bundle, Trainer(bundle, train, None, cfg, out, on_step=on_step)
+
+    straight, trainer = trained(tmp_path / "straight")
+    trainer.fit()
+
+    def kill_at_step_7(trainer, step, loss):
+        if step == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trained(tmp_path / "killed", kill_at_step_7)[1].fit()
+    assert len(read_checkpoint(tmp_path / "killed" / "last.pt")["train"]["hard_replay"]["labels"]) == 3
+    resumed, again = trained(tmp_path / "killed")
+    again.fit()
+    for (name, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name

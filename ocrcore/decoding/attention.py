@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, reduced, rounded, topk_rows
 
 EOS = 0
 IGNORE = -100  # steps after EOS carry no loss
@@ -51,10 +51,16 @@ class AttentionCodec(Codec):
         """What the model takes besides the images in training: the true steps (teacher forcing)."""
         return {"targets": self.encode(labels).clamp(min=EOS)}  # after EOS: EOS again (those steps are ignored)
 
-    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
-        targets = self.encode(labels).to(logits.device)
-        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE,
-                               label_smoothing=self.label_smoothing)
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str],
+             reduction: str = "mean") -> torch.Tensor:
+        targets = self.encode(labels).to(logits.device)  # (B, steps)
+        if reduction == "mean":  # over every step that carries a target: a long text weighs more than a short one
+            return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE,
+                                   label_smoothing=self.label_smoothing)
+        per_step = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=IGNORE,
+                                   reduction="none", label_smoothing=self.label_smoothing).view(targets.shape)
+        steps = (targets != IGNORE).sum(1).clamp(min=1)
+        return reduced(per_step.sum(1) / steps, reduction)
 
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, steps, C)

@@ -44,8 +44,10 @@ class Codec(ABC):
         """Width of the model's output layer."""
 
     @abstractmethod
-    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
-        """Mean training loss for a batch; `lengths` (B,) are the valid output steps per sample."""
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str],
+             reduction: str = "mean") -> torch.Tensor:
+        """Training loss for a batch: its mean, or with `reduction="none"` one per sample (B,) (what hard-example
+        replay ranks samples by); `lengths` (B,) are the valid output steps per sample."""
 
     @abstractmethod
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
@@ -67,6 +69,15 @@ class Codec(ABC):
 
     def to_dict(self) -> dict:
         return {"type": type(self).__name__, "charset": self.charset.chars}
+
+
+def reduced(per_sample: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Per-sample losses (B,) as `Codec.loss` returns them for `reduction` ("mean" or "none")."""
+    if reduction == "none":
+        return per_sample
+    if reduction == "mean":
+        return per_sample.mean()
+    raise ValueError(f'reduction is "mean" (a batch\'s loss) or "none" (one per sample); got {reduction!r}')
 
 
 def probabilities(logits: Array) -> np.ndarray:

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, reduced, rounded, topk_rows
 from ocrcore.decoding.brackets import pair_widths
 from ocrcore.decoding.lm import CharNgram
 
@@ -101,14 +101,18 @@ class CTCCodec(Codec):
         return torch.tensor([i for seq in ids for i in seq], dtype=torch.long), \
             torch.tensor([len(seq) for seq in ids], dtype=torch.long)
 
-    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str],
+             reduction: str = "mean") -> torch.Tensor:
         targets, target_lengths = self.encode(labels)
         log_probs = logits.float().log_softmax(-1).transpose(0, 1)  # (B, T, C) -> (T, B, C)
         # Every tensor on the logits' device (CUDA's own CTC kernel refuses targets elsewhere): the form trained on
         # a GPU with lines of unequal widths.
         device = log_probs.device
-        return F.ctc_loss(log_probs, targets.to(device), lengths.to(device), target_lengths.to(device), blank=BLANK,
-                          zero_infinity=True)
+        target_lengths = target_lengths.to(device)
+        per_sample = F.ctc_loss(log_probs, targets.to(device), lengths.to(device), target_lengths, blank=BLANK,
+                                reduction="none", zero_infinity=True)
+        # Each sample's loss over its label's length (at least 1), as torch's own "mean" reduction weighs them.
+        return reduced(per_sample / target_lengths.clamp(min=1), reduction)
 
     def log_likelihood(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
         """log P(label | image) summed over every CTC alignment, one per sample (B,); -inf where the label does not

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset, CharsetError
-from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, rounded, topk_rows
+from ocrcore.decoding.base import Array, Codec, Prediction, probabilities, reduced, rounded, topk_rows
 
 
 class FixedLengthCodec(Codec):
@@ -34,9 +34,12 @@ class FixedLengthCodec(Codec):
                                "lengths (use a CTC model such as crnn for variable lengths)")
         return torch.tensor([self.charset.encode(s) for s in labels], dtype=torch.long)  # (B, L)
 
-    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
-        targets = self.encode(labels).to(logits.device)
-        return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), label_smoothing=self.label_smoothing)
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str],
+             reduction: str = "mean") -> torch.Tensor:
+        targets = self.encode(labels).to(logits.device)  # (B, L)
+        per_position = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), reduction="none",
+                                       label_smoothing=self.label_smoothing)  # (B * L,)
+        return reduced(per_position.view(targets.shape).mean(1), reduction)
 
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         probs = probabilities(logits)  # (B, L, C)

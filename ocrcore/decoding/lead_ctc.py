@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ocrcore.charsets import Charset
-from ocrcore.decoding.base import Array, Prediction, probabilities, topk_alternatives
+from ocrcore.decoding.base import Array, Prediction, probabilities, reduced, topk_alternatives
 from ocrcore.decoding.ctc import BLANK, Constraint, CTCCodec
 from ocrcore.decoding.lm import CharNgram
 
@@ -48,13 +48,15 @@ class LeadCTCCodec(CTCCodec):
         super().__init__(charset, beam_width, constraint, topk, lm)
         self.lead_weight = lead_weight
 
-    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str]) -> torch.Tensor:
+    def loss(self, logits: torch.Tensor, lengths: torch.Tensor, labels: list[str],
+             reduction: str = "mean") -> torch.Tensor:
         if any(not label for label in labels):
             raise ValueError("a lead-head model reads the first character with its own head: every label needs "
                              "at least one character")
         first = torch.tensor([self.charset.encode(label[0])[0] + 1 for label in labels], device=logits.device)
-        lead = F.cross_entropy(logits[:, 0].float(), first)
-        return super().loss(logits[:, 1:], lengths - 1, [label[1:] for label in labels]) + self.lead_weight * lead
+        lead = F.cross_entropy(logits[:, 0].float(), first, reduction="none")
+        rest = super().loss(logits[:, 1:], lengths - 1, [label[1:] for label in labels], reduction="none")
+        return reduced(rest + self.lead_weight * lead, reduction)
 
     def decode(self, logits: Array, lengths: Array | None = None) -> list[Prediction]:
         head = probabilities(logits[:, 0])  # (B, C)

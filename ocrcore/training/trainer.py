@@ -28,6 +28,7 @@ from ocrcore.synth import seeded_rng
 from ocrcore.training import distributed
 from ocrcore.training.augment import Augment
 from ocrcore.training.distill import check_teacher, distill_loss
+from ocrcore.training.replay import HardReplay
 from ocrcore.training.sampling import EpochSampler, TrainSamples, width_batches, worker_init
 from ocrcore.training.schedule import make_schedule
 from ocrcore.training.transfer import Transfer, transfer_weights
@@ -73,6 +74,10 @@ class TrainConfig:
     teacher: str | None = None
     distill_weight: float = 0.5
     distill_temperature: float = 2.0
+    # Hard-example replay (training.replay): each step also trains on up to this many samples of the step before
+    # with the highest loss (0: off), each at most `hard_replay_times` times.
+    hard_replay: int = 0
+    hard_replay_times: int = 2
 
 
 def frozen_layers(model: torch.nn.Module, unfreeze_last: int = 0) -> torch.nn.Module:
@@ -147,6 +152,7 @@ class Trainer:
         if teacher is not None:
             check_teacher(bundle, teacher)
             self.teacher = teacher.model.to(self.device).eval().requires_grad_(False)
+        self.replay = HardReplay(cfg.hard_replay, cfg.hard_replay_times) if cfg.hard_replay else None
         self.forward = self.model
         if self.world > 1:  # gradients averaged across processes; self.model stays the plain module
             if self.device.type == "cuda":  # BatchNorm statistics over the global batch
@@ -174,6 +180,8 @@ class Trainer:
                  "hardware": describe(self.device) + (", bf16 autocast" if self.amp else "")}
         if torch.cuda.is_available():
             state["cuda_rng"] = torch.cuda.get_rng_state_all()
+        if self.replay is not None:
+            state["hard_replay"] = self.replay.state_dict()
         return state
 
     def save(self, name: str = "last.pt") -> Path:
@@ -202,6 +210,8 @@ class Trainer:
         torch.set_rng_state(train["torch_rng"])
         if "cuda_rng" in train and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(train["cuda_rng"])
+        if self.replay is not None and "hard_replay" in train:
+            self.replay.load_state_dict(train["hard_replay"])
         log.info("resumed from %s at step %d (epoch %d)", path, self.step, self.step // self.steps_per_epoch)
 
     def init_weights(self, source: ModelBundle | str | Path, name: str | None = None) -> Transfer:
@@ -305,15 +315,22 @@ class Trainer:
                                f"{self.batch_size} x {self.world} processes)")
         self._end_epoch(epoch, loss_sum / steps, seen / (time.perf_counter() - t0), t0)
 
-    def _train_step(self, images: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
-        images = images.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+    def _train_step(self, batch: torch.Tensor, widths: torch.Tensor, labels: list[str]) -> float:
+        if self.replay is not None:  # the fresh batch, then the hardest samples of the step before
+            batch, widths, labels = self.replay.extend(batch, widths, labels)
+        images = batch.to(self.device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         extra = {k: v.to(self.device) for k, v in self.bundle.codec.train_inputs(labels).items()}
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             logits = self.forward(images, **extra)
         lengths = self.bundle.output_lengths(widths)
         if lengths is None:
             lengths = torch.full((len(labels),), logits.shape[1])
-        loss = self.bundle.codec.loss(logits.float(), lengths, labels)
+        if self.replay is None:
+            loss = self.bundle.codec.loss(logits.float(), lengths, labels)
+        else:
+            per_sample = self.bundle.codec.loss(logits.float(), lengths, labels, reduction="none")
+            self.replay.keep(batch, widths, labels, per_sample)
+            loss = per_sample.mean()
         if self.teacher is not None:
             with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 target = self.teacher(images, **extra)
