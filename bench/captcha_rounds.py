@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent / "results"
 ROUNDS: dict[str, tuple[float, list[tuple[float, float, str]]]] = {
     "captcha-crnn_cnn_small": (99.5, [(1.20, 98.63, "shipped"), (1.74, 98.81, "shipped"), (2.08, 98.92, "shipped"),
                                       (3.60, 99.06, "shipped"), (4.16, 99.09, "shipped"), (4.76, 99.06, "continued"),
-                                      (5.72, 99.12, "shipped")]),
+                                      (5.72, 99.12, "shipped"), (6.15, 99.11, "dropped")]),
     "captcha-crnn": (99.6, [(1.35, 98.27, "shipped"), (2.45, 98.67, "shipped"), (3.39, 98.87, "shipped"),
                             (4.13, 98.93, "shipped"), (4.86, 98.91, "dropped")]),
     "captcha-multihead": (98.8, [(1.36, 97.97, "shipped"), (1.87, 98.17, "shipped"), (2.81, 98.24, "shipped"),
@@ -36,7 +36,8 @@ ROUNDS: dict[str, tuple[float, list[tuple[float, float, str]]]] = {
                                             (5.50, 96.97, "shipped"), (6.51, 97.12, "shipped"),
                                             (7.70, 97.11, "dropped"), (7.08, 97.21, "shipped"),
                                             (7.67, 97.30, "shipped"), (8.18, 97.37, "shipped"),
-                                            (8.72, 97.36, "dropped")]),
+                                            (8.72, 97.36, "dropped"), (9.18, 97.25, "dropped"),
+                                            (9.08, 97.24, "dropped"), (8.56, 97.34, "dropped")]),
 }
 
 
